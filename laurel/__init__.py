@@ -1,0 +1,1 @@
+"""Laurel: continuing-education credit and certification."""
