@@ -1,0 +1,294 @@
+"""Workflows for organizations, staff memberships and holder connections."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from laurel.accounts.models import (
+    Connection,
+    MemberInvitation,
+    Membership,
+    Organization,
+    Role,
+    hash_token,
+    new_token,
+    normalize_email,
+)
+from laurel.audit.services import Actor, audit_record
+from laurel.notifications.services import outbox_enqueue
+
+
+class ServiceError(Exception):
+    """A refusal a user should read (shown next to the form, or as an API error)."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Actor,
+    name: str,
+    slug: str,
+    course_id_prefix: str,
+    time_zone: str = "America/New_York",
+    date_format: str = "US",
+    first_admin=None,
+) -> Organization:
+    org = Organization(
+        name=name,
+        slug=slug,
+        course_id_prefix=course_id_prefix,
+        time_zone=time_zone,
+        date_format=date_format,
+    )
+    org.full_clean()
+    org.save()
+    audit_record(
+        actor=actor,
+        action="organization.created",
+        obj=org,
+        organization=org,
+        after={"name": name, "slug": slug},
+    )
+    if first_admin is not None:
+        membership_add(actor=actor, organization=org, user=first_admin, role=Role.ADMIN)
+    return org
+
+
+ORG_SETTINGS_FIELDS = (
+    "name",
+    "slug",
+    "time_zone",
+    "course_id_prefix",
+    "date_format",
+    "reply_to",
+    "require_staff_2fa",
+)
+
+
+@transaction.atomic
+def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
+    before = {f: getattr(organization, f) for f in ORG_SETTINGS_FIELDS}
+    for field, value in changes.items():
+        if field not in ORG_SETTINGS_FIELDS and field != "logo":
+            raise ValueError(f"unknown organization setting {field}")
+        setattr(organization, field, value)
+    organization.full_clean()
+    organization.save()
+    after = {f: getattr(organization, f) for f in ORG_SETTINGS_FIELDS}
+    changed = {k: v for k, v in after.items() if before[k] != v}
+    if "logo" in changes:
+        changed["logo"] = organization.logo.name if organization.logo else ""
+    audit_record(
+        actor=actor,
+        action="organization.updated",
+        obj=organization,
+        organization=organization,
+        before={k: before.get(k) for k in changed},
+        after=changed,
+    )
+    return organization
+
+
+@transaction.atomic
+def membership_add(*, actor: Actor, organization: Organization, user, role: str) -> Membership:
+    existing = Membership.objects.active().filter(organization=organization, user=user).first()
+    if existing:
+        raise ServiceError(f"{user} is already a member.", code="duplicate")
+    m = Membership(organization=organization, user=user, role=role)
+    m.full_clean()
+    m.save()
+    audit_record(
+        actor=actor,
+        action="membership.added",
+        obj=m,
+        organization=organization,
+        after={"user": user.email, "role": role},
+    )
+    return m
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Actor, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise ServiceError("Unknown role.", field="role")
+    _refuse_removing_last_admin(membership, new_role=role)
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        actor=actor,
+        action="membership.role_changed",
+        obj=membership,
+        organization=membership.organization,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Actor, membership: Membership) -> Membership:
+    _refuse_removing_last_admin(membership, new_role=None)
+    membership.removed_at = timezone.now()
+    membership.save(update_fields=["removed_at"])
+    audit_record(
+        actor=actor,
+        action="membership.removed",
+        obj=membership,
+        organization=membership.organization,
+        before={"user": membership.user.email, "role": membership.role},
+    )
+    return membership
+
+
+def _refuse_removing_last_admin(membership: Membership, *, new_role: str | None) -> None:
+    if membership.role != Role.ADMIN or new_role == Role.ADMIN:
+        return
+    admins = (
+        Membership.objects.active()
+        .select_for_update()
+        .filter(organization=membership.organization, role=Role.ADMIN)
+    )
+    if admins.count() <= 1:
+        raise ServiceError("An organization needs at least one admin.", code="last_admin")
+
+
+@transaction.atomic
+def member_invite(
+    *, actor: Actor, organization: Organization, email: str, role: str
+) -> MemberInvitation:
+    email = normalize_email(email)
+    if (
+        Membership.objects.active()
+        .filter(
+            organization=organization,
+            user__emailaddress__email__iexact=email,
+            user__emailaddress__verified=True,
+        )
+        .exists()
+    ):
+        raise ServiceError(f"{email} is already a member.", field="email", code="duplicate")
+    token = new_token()
+    inv = MemberInvitation(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=actor.user,
+    )
+    inv.full_clean()
+    inv.save()
+    audit_record(
+        actor=actor,
+        action="member_invitation.sent",
+        obj=inv,
+        organization=organization,
+        after={"email": email, "role": role},
+    )
+    outbox_enqueue(
+        to=email,
+        template="member_invitation",
+        organization=organization,
+        context={"invitation": inv, "token": token, "inviter": actor},
+    )
+    return inv
+
+
+@transaction.atomic
+def member_invitation_accept(*, token: str, user) -> Membership:
+    """Join with the invited role; the invitation's e-mail must be one of the user's
+    verified addresses, so a forwarded link cannot be used by someone else."""
+    inv = (
+        MemberInvitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if inv is None or not inv.is_open:
+        raise ServiceError("This invitation is no longer valid.", code="not_found")
+    if normalize_email(inv.email) not in user.verified_emails():
+        raise ServiceError(
+            f"This invitation was sent to {inv.email}. Add and verify that address first.",
+            code="email_mismatch",
+        )
+    actor = Actor(user=user)
+    existing = Membership.objects.active().filter(organization=inv.organization, user=user).first()
+    membership = existing or membership_add(
+        actor=actor, organization=inv.organization, user=user, role=inv.role
+    )
+    inv.accepted_at = timezone.now()
+    inv.accepted_by = user
+    inv.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        actor=actor, action="member_invitation.accepted", obj=inv, organization=inv.organization
+    )
+    return membership
+
+
+@transaction.atomic
+def member_invitation_cancel(*, actor: Actor, invitation: MemberInvitation) -> None:
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+    audit_record(
+        actor=actor,
+        action="member_invitation.cancelled",
+        obj=invitation,
+        organization=invitation.organization,
+    )
+
+
+def connection_invite(
+    *, actor: Actor, organization: Organization, email: str
+) -> tuple[Connection, bool]:
+    """Make sure ``email`` has a connection row; return it and whether it is new.
+
+    The invitation text itself travels in the credit e-mail (one message, not two)."""
+    email = normalize_email(email)
+    conn, created = Connection.objects.get_or_create(organization=organization, email=email)
+    if created:
+        audit_record(
+            actor=actor,
+            action="connection.invited",
+            obj=conn,
+            organization=organization,
+            after={"email": email},
+        )
+    return conn, created
+
+
+def connection_is_connected(*, organization: Organization, email: str) -> bool:
+    return Connection.objects.filter(
+        organization=organization, email=normalize_email(email), status=Connection.Status.CONNECTED
+    ).exists()
+
+
+def connection_connect(*, organization: Organization, holder, email: str) -> Connection:
+    """Connect a holder (by accepting a credit or the invitation); idempotent."""
+    email = normalize_email(email)
+    conn, _ = Connection.objects.get_or_create(organization=organization, email=email)
+    if conn.status != Connection.Status.CONNECTED:
+        updated = (
+            Connection.objects.filter(pk=conn.pk)
+            .exclude(status=Connection.Status.CONNECTED)
+            .update(status=Connection.Status.CONNECTED, holder=holder, connected_at=timezone.now())
+        )
+        if updated:
+            conn.refresh_from_db()
+            audit_record(
+                actor=Actor(user=holder),
+                action="connection.connected",
+                obj=conn,
+                organization=organization,
+                after={"email": email},
+            )
+    return conn

@@ -1,0 +1,74 @@
+"""The one way to write an audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import models
+
+from laurel.audit.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, or a label for an API key / the system, plus where from."""
+
+    user: object | None = None
+    label: str = ""
+    ip: str | None = None
+
+    @classmethod
+    def from_request(cls, request) -> Actor:
+        user = request.user if request.user.is_authenticated else None
+        return cls(user=user, ip=client_ip(request))
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(label=label)
+
+    def __str__(self) -> str:
+        return str(self.user) if self.user else self.label or "system"
+
+
+def client_ip(request) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
+    # it, and the deployment guide puts the proxy's address handling in the proxy.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    organization=None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """Write one audit event; call inside the transaction that made the change."""
+    return AuditEvent.objects.create(**_fields(actor, action, obj, organization, before, after))
+
+
+def audit_record_many(
+    *, actor: Actor, action: str, objects: Iterable[models.Model], organization=None, after=None
+) -> int:
+    """Bulk variant for batch work (imports); one event per object, same transaction."""
+    rows = [AuditEvent(**_fields(actor, action, obj, organization, None, after)) for obj in objects]
+    AuditEvent.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def _fields(actor, action, obj, organization, before, after) -> dict:
+    return {
+        "organization": organization,
+        "actor": actor.user,
+        "actor_label": actor.label,
+        "ip": actor.ip,
+        "action": action,
+        "object_type": obj._meta.label_lower,
+        "object_id": str(obj.pk),
+        "object_repr": str(obj)[:200],
+        "before": before,
+        "after": after,
+    }

@@ -1,0 +1,208 @@
+"""The credit ledger, and each holder's locker of dashboards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CreditQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def for_holder(self, user):
+        """What a holder may see: delivered to them (never held credits, which have no holder)."""
+        return self.filter(holder=user).exclude(status=Credit.Status.HELD)
+
+    def counting(self):
+        """Credits that count towards totals: accepted and not revoked."""
+        return self.filter(status=Credit.Status.ACCEPTED)
+
+    def pending_for(self, user):
+        return self.filter(holder=user, status=Credit.Status.OFFERED)
+
+
+class Credit(models.Model):
+    """One delivery of credit to one recipient. Never edited silently: every change of
+    status is a conditional update with an audit event."""
+
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        REVOKED = "revoked", "Revoked"
+        VOIDED = "voided", "Voided"
+
+    class Source(models.TextChoices):
+        SINGLE = "single", "Single entry"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        ATTENDANCE = "attendance", "Attendance"
+        PROGRAM = "program", "Program completion"
+        LMS = "lms", "LMS feed"
+        SELF_REPORT = "self_report", "Self-reported"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="credits"
+    )
+    course = models.ForeignKey(
+        "catalog.Course", null=True, blank=True, on_delete=models.PROTECT, related_name="credits"
+    )
+    # What the credit is for, as one key ("course:17"): the duplicate rule is per activity,
+    # and later activities (events, programs) share this table.
+    activity_key = models.CharField(max_length=64)
+    title = models.CharField(max_length=300, help_text="What it is for, as delivered.")
+    recipient_email = models.EmailField()
+    recipient_name = models.CharField(max_length=200, blank=True)
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credits",
+    )
+    completion_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.SINGLE)
+    # Which batch created it ("import:42"), so an import can be reported on and undone.
+    source_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    note = models.TextField(blank=True)
+    dashboard = models.ForeignKey(
+        "credits.Dashboard",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="credits",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=500, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=500, blank=True)
+
+    objects = CreditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-completion_date", "-id"]
+        constraints = [
+            # The same organization + activity + e-mail + completion date is one credit.
+            # Revoked and voided entries step aside so a corrected entry can be made.
+            models.UniqueConstraint(
+                fields=["organization", "activity_key", "recipient_email", "completion_date"],
+                condition=~Q(status__in=["revoked", "voided"]),
+                name="one_live_credit_per_activity_email_date",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["recipient_email", "status"]),
+            models.Index(fields=["holder", "status"]),
+            models.Index(fields=["organization", "status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient_email} ({self.completion_date:%Y-%m-%d})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status not in (self.Status.REVOKED, self.Status.VOIDED)
+
+    def can_be_answered_by(self, user) -> bool:
+        return self.status == self.Status.OFFERED and self.holder_id == user.pk
+
+    def can_be_moved_by(self, user) -> bool:
+        return self.status == self.Status.ACCEPTED and self.holder_id == user.pk
+
+    def can_be_revoked(self) -> bool:
+        return self.is_live and self.status != self.Status.REJECTED
+
+    def can_be_voided(self) -> bool:
+        """Only an orphan sent to a wrong address: never answered by anyone."""
+        return self.status in (self.Status.HELD, self.Status.OFFERED)
+
+    def can_be_resent(self) -> bool:
+        return self.status in (self.Status.HELD, self.Status.OFFERED)
+
+    def snapshot(self) -> dict:
+        return {"status": self.status, "holder": self.holder_id, "dashboard": self.dashboard_id}
+
+
+class CreditComponent(models.Model):
+    """Amount offered and earned for one credit type (partial credit earns less)."""
+
+    credit = models.ForeignKey(Credit, on_delete=models.CASCADE, related_name="components")
+    credit_type = models.ForeignKey(
+        "catalog.CreditType", on_delete=models.PROTECT, related_name="+"
+    )
+    amount_offered = models.DecimalField(max_digits=7, decimal_places=2)
+    amount_earned = models.DecimalField(
+        max_digits=7, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta:
+        ordering = ["credit_type__code"]
+
+    def __str__(self) -> str:
+        return f"{self.amount_earned.normalize():f} {self.credit_type.code}"
+
+
+class DashboardQuerySet(models.QuerySet):
+    def for_holder(self, user):
+        return self.filter(holder=user)
+
+    def open(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Dashboard(models.Model):
+    """A holder's named folder of accepted credits, optionally with a requirement set."""
+
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dashboards"
+    )
+    name = models.CharField(max_length=120)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    required_total = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Total needed in the window, across all credit types.",
+    )
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+
+    objects = DashboardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["archived_at", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_requirements(self) -> bool:
+        return self.required_total is not None or self.minimums.exists()
+
+
+class DashboardMinimum(models.Model):
+    """At least ``amount`` of credit type ``credit_type_code`` (matched by code across orgs)."""
+
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="minimums")
+    credit_type_code = models.CharField(max_length=16)
+    amount = models.DecimalField(
+        max_digits=7, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+
+    class Meta:
+        ordering = ["credit_type_code"]

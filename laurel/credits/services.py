@@ -1,0 +1,477 @@
+"""Workflows of the credit ledger: entry, delivery, the holder's answer, corrections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from laurel.accounts.models import Organization, normalize_email
+from laurel.accounts.services import ServiceError, connection_connect, connection_invite
+from laurel.audit.services import Actor, audit_record, audit_record_many
+from laurel.catalog.models import Course
+from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.notifications.services import outbox_enqueue
+
+CENT = Decimal("0.01")
+
+
+class DuplicateCredit(ServiceError):
+    code = "duplicate"
+
+    def __init__(self, existing: Credit):
+        super().__init__(
+            "This credit was already entered: same course, e-mail and completion date.",
+            code="duplicate",
+        )
+        self.existing = existing
+
+
+def course_activity_key(course: Course) -> str:
+    return f"course:{course.pk}"
+
+
+def verified_user_for_email(email: str):
+    """The account that has verified ``email``, if any (allauth keeps one verified owner)."""
+    address = (
+        EmailAddress.objects.filter(email__iexact=email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    return address.user if address else None
+
+
+def earned_components(
+    course: Course, amount_earned: Decimal | None, credit_type_code: str | None = None
+) -> list[tuple]:
+    """(credit type, offered, earned) for each of the course's components.
+
+    Partial credit: with a credit type, that component earns ``amount_earned``; without one,
+    every component is scaled by ``amount_earned`` / total offered (documented in the help).
+    """
+    components = [(c.credit_type, c.amount) for c in course.components.all()]
+    if amount_earned is None:
+        return [(ct, amt, amt) for ct, amt in components]
+    if amount_earned < 0:
+        raise ServiceError("The amount earned cannot be negative.", field="amount_earned")
+    if credit_type_code:
+        code = credit_type_code.strip().upper()
+        if code not in {ct.code for ct, _ in components}:
+            raise ServiceError(
+                f"{course.course_id} does not grant {code} credit.", field="credit_type"
+            )
+        out = []
+        for ct, amt in components:
+            if ct.code == code:
+                if amount_earned > amt:
+                    raise ServiceError(
+                        f"At most {amt.normalize():f} {code} can be earned.", field="amount_earned"
+                    )
+                out.append((ct, amt, amount_earned))
+            else:
+                out.append((ct, amt, amt))
+        return out
+    total = sum((amt for _, amt in components), Decimal(0))
+    if amount_earned > total:
+        raise ServiceError(
+            f"At most {total.normalize():f} can be earned for this course.", field="amount_earned"
+        )
+    ratio = amount_earned / total if total else Decimal(0)
+    return [(ct, amt, (amt * ratio).quantize(CENT, ROUND_HALF_UP)) for ct, amt in components]
+
+
+@dataclass(frozen=True)
+class CreditEntry:
+    course: Course
+    email: str
+    completion_date: date
+    amount_earned: Decimal | None = None
+    credit_type_code: str | None = None
+    name: str = ""
+    note: str = ""
+
+
+def credit_validate(*, organization: Organization, entry: CreditEntry) -> None:
+    """The rules every entry path shares; raises ServiceError with the field at fault."""
+    if entry.course.organization_id != organization.pk:
+        raise ServiceError("No course with that ID in this organization.", field="course_id")
+    if entry.completion_date > organization.today():
+        raise ServiceError("The completion date cannot be in the future.", field="completion_date")
+    reason = entry.course.inactive_reason(entry.completion_date)
+    if reason:
+        raise ServiceError(reason, field="completion_date")
+
+
+@transaction.atomic
+def credit_enter(
+    *,
+    actor: Actor,
+    organization: Organization,
+    entry: CreditEntry,
+    source: str = Credit.Source.SINGLE,
+    source_ref: str = "",
+    notify: bool = True,
+) -> Credit:
+    """Record one credit and deliver it: offered to the verified owner of the address, or
+    held for it. Raises DuplicateCredit when the same credit is live already."""
+    credit_validate(organization=organization, entry=entry)
+    email = normalize_email(entry.email)
+    key = course_activity_key(entry.course)
+    existing = (
+        Credit.objects.filter(
+            organization=organization,
+            activity_key=key,
+            recipient_email=email,
+            completion_date=entry.completion_date,
+        )
+        .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
+        .first()
+    )
+    if existing:
+        raise DuplicateCredit(existing)
+    components = earned_components(entry.course, entry.amount_earned, entry.credit_type_code)
+    holder = verified_user_for_email(email)
+    now = timezone.now()
+    credit = Credit(
+        organization=organization,
+        course=entry.course,
+        activity_key=key,
+        title=entry.course.title,
+        recipient_email=email,
+        recipient_name=entry.name.strip(),
+        holder=holder,
+        completion_date=entry.completion_date,
+        status=Credit.Status.OFFERED if holder else Credit.Status.HELD,
+        offered_at=now if holder else None,
+        source=source,
+        source_ref=source_ref,
+        note=entry.note.strip(),
+        created_by=actor.user,
+    )
+    credit.full_clean(exclude=["dashboard"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            credit.save()
+    except IntegrityError:
+        # Lost a race with an identical entry: report it like any duplicate.
+        existing = (
+            Credit.objects.filter(
+                organization=organization,
+                activity_key=key,
+                recipient_email=email,
+                completion_date=entry.completion_date,
+            )
+            .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
+            .first()
+        )
+        if existing:
+            raise DuplicateCredit(existing)
+        raise
+    CreditComponent.objects.bulk_create(
+        CreditComponent(credit=credit, credit_type=ct, amount_offered=offered, amount_earned=earned)
+        for ct, offered, earned in components
+    )
+    audit_record(
+        actor=actor,
+        action="credit.entered",
+        obj=credit,
+        organization=organization,
+        after={
+            "status": credit.status,
+            "email": email,
+            "source": source,
+            "components": {ct.code: str(e) for ct, _, e in components},
+        },
+    )
+    _, newly_invited = connection_invite(actor=actor, organization=organization, email=email)
+    if notify:
+        credit_notify(credit=credit, invite=newly_invited)
+    return credit
+
+
+def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | None = None) -> None:
+    """E-mail the recipient: an offered credit to answer, or a held one to claim."""
+    template = "credit_offered" if credit.status == Credit.Status.OFFERED else "credit_held"
+    outbox_enqueue(
+        to=credit.recipient_email,
+        template=template,
+        organization=credit.organization,
+        context={"credit": credit, "components": list(credit.components.all()), "invite": invite},
+        dedupe_key=dedupe_key,
+    )
+
+
+@transaction.atomic
+def credit_resend(*, actor: Actor, credit: Credit) -> None:
+    if not credit.can_be_resent():
+        raise ServiceError("Only held or offered credits can be sent again.", code="state")
+    credit_notify(credit=credit)
+    audit_record(
+        actor=actor,
+        action="credit.notification_resent",
+        obj=credit,
+        organization=credit.organization,
+    )
+
+
+@transaction.atomic
+def claims_deliver_for_email(*, user, email: str) -> int:
+    """Offer every credit held for ``email`` to ``user``, who has just verified it."""
+    email = normalize_email(email)
+    ids = list(
+        Credit.objects.select_for_update()
+        .filter(recipient_email=email, status=Credit.Status.HELD)
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    now = timezone.now()
+    Credit.objects.filter(pk__in=ids, status=Credit.Status.HELD).update(
+        status=Credit.Status.OFFERED, holder=user, offered_at=now
+    )
+    credits = list(Credit.objects.filter(pk__in=ids).select_related("organization"))
+    for org_id in {c.organization_id for c in credits}:
+        mine = [c for c in credits if c.organization_id == org_id]
+        audit_record_many(
+            actor=Actor(user=user),
+            action="credit.offered",
+            objects=mine,
+            organization=mine[0].organization,
+            after={"status": "offered", "via": "email_verified"},
+        )
+    return len(ids)
+
+
+def _transition(credit: Credit, *, allowed: list[str], holder=None, **changes) -> None:
+    """Conditional UPDATE: only from an allowed status (and holder); refuse otherwise."""
+    query = Credit.objects.filter(pk=credit.pk, status__in=allowed)
+    if holder is not None:
+        query = query.filter(holder=holder)
+    if query.update(**changes) != 1:
+        raise ServiceError("This credit has changed meanwhile; reload the page.", code="state")
+    for field, value in changes.items():
+        setattr(credit, field, value)
+
+
+def _own_open_dashboard(holder, dashboard: Dashboard) -> Dashboard:
+    if dashboard.holder_id != holder.pk or dashboard.archived_at is not None:
+        raise ServiceError("Choose one of your open dashboards.", field="dashboard")
+    return dashboard
+
+
+@transaction.atomic
+def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
+    _own_open_dashboard(holder, dashboard)
+    before = credit.snapshot()
+    _transition(
+        credit,
+        allowed=[Credit.Status.OFFERED],
+        holder=holder,
+        status=Credit.Status.ACCEPTED,
+        dashboard=dashboard,
+        answered_at=timezone.now(),
+    )
+    connection_connect(
+        organization=credit.organization, holder=holder, email=credit.recipient_email
+    )
+    audit_record(
+        actor=Actor(user=holder),
+        action="credit.accepted",
+        obj=credit,
+        organization=credit.organization,
+        before=before,
+        after=credit.snapshot(),
+    )
+    return credit
+
+
+@transaction.atomic
+def credit_accept_many(*, credits: list[Credit], holder, dashboard: Dashboard) -> int:
+    for credit in credits:
+        credit_accept(credit=credit, holder=holder, dashboard=dashboard)
+    return len(credits)
+
+
+@transaction.atomic
+def credit_reject(*, credit: Credit, holder, reason: str = "") -> Credit:
+    before = credit.snapshot()
+    _transition(
+        credit,
+        allowed=[Credit.Status.OFFERED],
+        holder=holder,
+        status=Credit.Status.REJECTED,
+        reject_reason=reason.strip()[:500],
+        answered_at=timezone.now(),
+    )
+    audit_record(
+        actor=Actor(user=holder),
+        action="credit.rejected",
+        obj=credit,
+        organization=credit.organization,
+        before=before,
+        after={**credit.snapshot(), "reason": credit.reject_reason},
+    )
+    return credit
+
+
+@transaction.atomic
+def credit_move(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
+    _own_open_dashboard(holder, dashboard)
+    before = credit.snapshot()
+    _transition(credit, allowed=[Credit.Status.ACCEPTED], holder=holder, dashboard=dashboard)
+    audit_record(
+        actor=Actor(user=holder),
+        action="credit.moved",
+        obj=credit,
+        organization=credit.organization,
+        before=before,
+        after=credit.snapshot(),
+    )
+    return credit
+
+
+@transaction.atomic
+def credit_revoke(*, actor: Actor, credit: Credit, reason: str) -> Credit:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Give a reason; the recipient sees it.", field="reason")
+    if not credit.can_be_revoked():
+        raise ServiceError("This credit cannot be revoked.", code="state")
+    before = credit.snapshot()
+    _transition(
+        credit,
+        allowed=[Credit.Status.HELD, Credit.Status.OFFERED, Credit.Status.ACCEPTED],
+        status=Credit.Status.REVOKED,
+        revoked_at=timezone.now(),
+        revoke_reason=reason[:500],
+    )
+    audit_record(
+        actor=actor,
+        action="credit.revoked",
+        obj=credit,
+        organization=credit.organization,
+        before=before,
+        after={**credit.snapshot(), "reason": credit.revoke_reason},
+    )
+    if credit.holder_id:
+        outbox_enqueue(
+            to=credit.recipient_email,
+            template="credit_revoked",
+            organization=credit.organization,
+            context={"credit": credit},
+        )
+    return credit
+
+
+@transaction.atomic
+def credit_void(*, actor: Actor, credit: Credit, reason: str) -> Credit:
+    """Withdraw an orphan sent to a wrong address (never answered)."""
+    if not credit.can_be_voided():
+        raise ServiceError("Only credits nobody has answered can be voided.", code="state")
+    before = credit.snapshot()
+    _transition(
+        credit,
+        allowed=[Credit.Status.HELD, Credit.Status.OFFERED],
+        status=Credit.Status.VOIDED,
+        revoked_at=timezone.now(),
+        revoke_reason=(reason or "Sent to a wrong address").strip()[:500],
+    )
+    audit_record(
+        actor=actor,
+        action="credit.voided",
+        obj=credit,
+        organization=credit.organization,
+        before=before,
+        after={**credit.snapshot(), "reason": credit.revoke_reason},
+    )
+    return credit
+
+
+# --- Dashboards -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirements:
+    required_total: Decimal | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    minimums: tuple[tuple[str, Decimal], ...] = ()
+
+
+def _apply_requirements(dashboard: Dashboard, req: Requirements) -> None:
+    if req.window_start and req.window_end and req.window_end < req.window_start:
+        raise ServiceError("The window must end after it starts.", field="window_end")
+    dashboard.required_total = req.required_total
+    dashboard.window_start = req.window_start
+    dashboard.window_end = req.window_end
+
+
+@transaction.atomic
+def dashboard_create(*, holder, name: str, requirements: Requirements | None = None) -> Dashboard:
+    name = name.strip()
+    if not name:
+        raise ServiceError("Give the dashboard a name.", field="name")
+    dashboard = Dashboard(holder=holder, name=name[:120])
+    _apply_requirements(dashboard, requirements or Requirements())
+    dashboard.full_clean()
+    dashboard.save()
+    _set_minimums(dashboard, (requirements or Requirements()).minimums)
+    audit_record(
+        actor=Actor(user=holder),
+        action="dashboard.created",
+        obj=dashboard,
+        after={"name": dashboard.name},
+    )
+    return dashboard
+
+
+@transaction.atomic
+def dashboard_update(
+    *, holder, dashboard: Dashboard, name: str, requirements: Requirements
+) -> Dashboard:
+    if dashboard.holder_id != holder.pk:
+        raise ServiceError("Not your dashboard.", code="not_found")
+    name = name.strip()
+    if not name:
+        raise ServiceError("Give the dashboard a name.", field="name")
+    before = {"name": dashboard.name}
+    dashboard.name = name[:120]
+    _apply_requirements(dashboard, requirements)
+    dashboard.full_clean()
+    dashboard.save()
+    _set_minimums(dashboard, requirements.minimums)
+    audit_record(
+        actor=Actor(user=holder),
+        action="dashboard.updated",
+        obj=dashboard,
+        before=before,
+        after={"name": dashboard.name},
+    )
+    return dashboard
+
+
+def _set_minimums(dashboard: Dashboard, minimums) -> None:
+    dashboard.minimums.all().delete()
+    DashboardMinimum.objects.bulk_create(
+        DashboardMinimum(dashboard=dashboard, credit_type_code=code.strip().upper(), amount=amt)
+        for code, amt in minimums
+        if code.strip()
+    )
+
+
+@transaction.atomic
+def dashboard_archive(*, holder, dashboard: Dashboard, archived: bool = True) -> Dashboard:
+    if dashboard.holder_id != holder.pk:
+        raise ServiceError("Not your dashboard.", code="not_found")
+    dashboard.archived_at = timezone.now() if archived else None
+    dashboard.save(update_fields=["archived_at"])
+    audit_record(
+        actor=Actor(user=holder),
+        action="dashboard.archived" if archived else "dashboard.restored",
+        obj=dashboard,
+    )
+    return dashboard

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from laurel.credits import views
+
+app_name = "credits"
+urlpatterns = [
+    path("o/<slug:org_slug>/credits/", views.org_ledger, name="org_ledger"),
+    path("o/<slug:org_slug>/credits/new/", views.org_credit_new, name="org_credit_new"),
+    path("o/<slug:org_slug>/credits/claims/", views.org_claims, name="org_claims"),
+    path("o/<slug:org_slug>/credits/<int:pk>/", views.org_credit_detail, name="org_credit_detail"),
+    path(
+        "o/<slug:org_slug>/credits/<int:pk>/revoke/",
+        views.org_credit_revoke,
+        name="org_credit_revoke",
+    ),
+    path("o/<slug:org_slug>/credits/<int:pk>/void/", views.org_credit_void, name="org_credit_void"),
+    path(
+        "o/<slug:org_slug>/credits/<int:pk>/resend/",
+        views.org_credit_resend,
+        name="org_credit_resend",
+    ),
+    path("locker/", views.locker, name="locker"),
+    path("locker/answer/", views.locker_answer, name="locker_answer"),
+    path("locker/dashboards/<int:pk>/", views.dashboard_detail, name="dashboard_detail"),
+    path("locker/credits/<int:pk>/", views.locker_credit_detail, name="locker_credit_detail"),
+]
