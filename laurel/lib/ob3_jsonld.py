@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,20 @@ def canonicalize(document: dict[str, Any]) -> str:
         names = ", ".join(sorted({str(name) for name in dropped}))
         raise UndefinedTerm(f"properties not defined by any context: {names}")
     return nquads
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def format_datetime(moment: datetime) -> str:
+    """Return an aware datetime as an XSD dateTime in UTC to the second (``...T12:00:00Z``)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("credential datetimes must be timezone-aware")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_datetime(text: str) -> datetime:
+    """Parse an RFC 3339 date-time with its offset; raise ValueError for anything else."""
+    if not isinstance(text, str) or not _RFC3339.match(text):
+        raise ValueError(f"not an RFC 3339 date-time with offset: {text!r}")
+    return datetime.fromisoformat(text)
