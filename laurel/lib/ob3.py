@@ -78,9 +78,11 @@ from laurel.lib.ob3_status import (
 )
 
 __all__ = [
+    "CHECK_NAMES",
     "MIN_BITS",
     "Check",
     "build_credential",
+    "data_to_sign",
     "decode_status_list",
     "did_key_document",
     "did_web",
@@ -173,6 +175,8 @@ def build_credential(
     (amount, credit type and unit, e.g. ``"COEC hours"``); ``achievement_type`` is an OB 3.0
     AchievementType (``CertificateOfCompletion``, ``Certification``, ...).
     """
+    valid_from_text = format_datetime(valid_from)
+    valid_until_text = None if valid_until is None else format_datetime(valid_until)
     if valid_until is not None and valid_until <= valid_from:
         raise ValueError("valid_until must be after valid_from")
     achievement: dict[str, Any] = {
@@ -224,10 +228,10 @@ def build_credential(
         "id": credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": issuer_did, "type": ["Profile"], "name": issuer_name, "url": issuer_url},
-        "validFrom": format_datetime(valid_from),
+        "validFrom": valid_from_text,
     }
-    if valid_until is not None:
-        credential["validUntil"] = format_datetime(valid_until)
+    if valid_until_text is not None:
+        credential["validUntil"] = valid_until_text
     credential["name"] = achievement_name
     credential["credentialSubject"] = subject
     credential["credentialStatus"] = status_list_entry(
@@ -352,6 +356,8 @@ def verify(
     ``issuer_key`` (the key's controller is the issuer), ``signature``, ``valid_from``,
     ``valid_until``, ``status``. It is valid when all passed.
     """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     if not isinstance(credential, dict):
         return [Check(name, False, "not a JSON object") for name in CHECK_NAMES]
     checks = [

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import gzip
+import zlib
 from datetime import datetime
 from typing import Any
 
 from laurel.lib.ob3_jsonld import CREDENTIALS_V2, format_datetime
 
 MIN_BITS = 131_072
+# Refuse to inflate more than this (a 134-million-entry list): a status list comes from the
+# network and must not be a decompression bomb.
+MAX_BYTES = 16 * 1024 * 1024
 STATUS_PURPOSE = "revocation"
 
 
@@ -57,9 +61,14 @@ def decode_status_list(encoded: str) -> bytearray:
     body = encoded[1:]
     try:
         compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        bits = gzip.decompress(compressed)
-    except (ValueError, OSError, EOFError) as exc:
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # gzip framing
+        bits = inflater.decompress(compressed, MAX_BYTES + 1)
+    except (ValueError, zlib.error) as exc:
         raise ValueError(f"encodedList is not GZIP+base64url: {exc}") from exc
+    if len(bits) > MAX_BYTES:
+        raise ValueError(f"status list is larger than {MAX_BYTES} bytes")
+    if not inflater.eof:
+        raise ValueError("encodedList is truncated")
     if len(bits) * 8 < MIN_BITS:
         raise ValueError(f"status list holds {len(bits) * 8} bits, fewer than {MIN_BITS}")
     return bytearray(bits)
