@@ -491,11 +491,23 @@ def test_a_status_list_edited_without_resigning_fails_the_status_check(nar):
 
 def test_a_status_list_from_another_issuer_is_not_trusted(nar):
     other = Issuer("other")
-    signed = nar.signed()
-    foreign = other.status_list()
-    foreign["id"] = nar.status_url
-    checks = check_with(nar, signed, status_list=foreign)
+    foreign = ob3.sign(
+        ob3.status_list_credential(
+            url=nar.status_url, issuer_did=other.did, bits=other.bits, valid_from=NOW
+        ),
+        private_key=other.key,
+        verification_method=other.method,
+        created=NOW,
+    )
+    # Both DIDs resolve and the foreign list is soundly signed, but not by the issuer.
+    checks = ob3.verify(
+        nar.signed(),
+        resolve_did={nar.did: nar.did_document(), other.did: other.did_document()}.get,
+        fetch_status_list={nar.status_url: foreign}.get,
+        now=NOW,
+    )
     assert failed(checks) == ["status"]
+    assert "issuer" in next(c.message for c in checks if c.name == "status")
 
 
 def test_an_unreachable_status_list_fails_the_status_check(nar):
