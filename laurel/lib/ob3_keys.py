@@ -91,21 +91,26 @@ def did_web_document_url(did: str) -> str:
     return f"https://{unquote(host)}/{'/'.join(path)}/did.json"
 
 
-def did_web_document(did: str, public_key_multibase: str) -> dict[str, Any]:
-    """Return the ``did.json`` for ``did``: one Multikey usable for assertionMethod."""
-    key_id = f"{did}#{public_key_multibase}"
+def did_web_document(did: str, public_key_multibase: str, *older_keys: str) -> dict[str, Any]:
+    """Return the ``did.json`` for ``did``: its Multikeys, all usable for assertionMethod.
+
+    List keys retired by rotation in ``older_keys`` so credentials they signed still verify;
+    drop a compromised key instead.
+    """
+    methods = [
+        {
+            "id": f"{did}#{key}",
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": key,
+        }
+        for key in (public_key_multibase, *older_keys)
+    ]
     return {
         "@context": [DID_V1, MULTIKEY_V1],
         "id": did,
-        "verificationMethod": [
-            {
-                "id": key_id,
-                "type": "Multikey",
-                "controller": did,
-                "publicKeyMultibase": public_key_multibase,
-            }
-        ],
-        "assertionMethod": [key_id],
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
     }
 
 

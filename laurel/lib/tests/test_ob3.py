@@ -143,6 +143,27 @@ def test_did_web_document_publishes_one_multikey_for_assertion():
     assert document["assertionMethod"] == [method["id"]]
 
 
+def test_credentials_signed_with_a_rotated_key_still_verify_while_it_is_listed(nar):
+    old_signed = nar.signed()
+    old_multibase = nar.multibase
+    nar.key = ob3.generate_private_key()
+    nar.multibase = ob3.public_key_multibase(nar.key)
+    nar.method = f"{nar.did}#{nar.multibase}"
+    documents = {nar.did: ob3.did_web_document(nar.did, nar.multibase, old_multibase)}
+    status_lists = {nar.status_url: nar.status_list()}
+
+    for credential in (old_signed, nar.signed()):
+        checks = ob3.verify(
+            credential, resolve_did=documents.get, fetch_status_list=status_lists.get, now=NOW
+        )
+        assert failed(checks) == []
+    documents = {nar.did: ob3.did_web_document(nar.did, nar.multibase)}
+    checks = ob3.verify(
+        old_signed, resolve_did=documents.get, fetch_status_list=status_lists.get, now=NOW
+    )
+    assert failed(checks) == ["verification_method", "signature"]
+
+
 @pytest.mark.parametrize(
     ("did", "url"),
     [
