@@ -607,6 +607,8 @@ def _check_status_entry(
 ) -> tuple[bool, str]:
     if _types(entry) != ["BitstringStatusListEntry"]:
         return False, f"unsupported credentialStatus type {entry.get('type')!r}"
+    if str(entry.get("statusSize", 1)) != "1":
+        return False, "multi-bit status entries (statusSize > 1) are not supported"
     url = entry["statusListCredential"]
     index = int(entry["statusListIndex"])
     purpose = entry["statusPurpose"]

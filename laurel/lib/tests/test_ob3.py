@@ -531,6 +531,15 @@ def test_a_status_list_from_another_issuer_is_not_trusted(nar):
     assert "issuer" in next(c.message for c in checks if c.name == "status")
 
 
+def test_a_multi_bit_status_entry_is_not_read_as_a_revocation_bit(nar):
+    credential = nar.credential()
+    credential["credentialStatus"]["statusSize"] = 2
+    signed = ob3.sign(credential, private_key=nar.key, verification_method=nar.method, created=NOW)
+    checks = check_with(nar, signed)
+    assert failed(checks) == ["status"]
+    assert "statusSize" in next(c.message for c in checks if c.name == "status")
+
+
 def test_an_unreachable_status_list_fails_the_status_check(nar):
     checks = ob3.verify(
         nar.signed(),
