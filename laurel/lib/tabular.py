@@ -313,7 +313,7 @@ class Table:
                         "(an unquoted comma or semicolon inside a value?).",
                     )
                 )
-            values = raw.copy()
+            values = raw.copy() if converters else raw
             for name, convert, required, heading, letter in plan:
                 value = raw[name]
                 if value == "":
