@@ -230,8 +230,14 @@ class Table:
         self.sheet = sheet
         self.sheet_names = sheet_names
         self._close = closer
-        self.header_row, self.headings, self._rows = _find_header(rows, fields, overrides)
-        self.mapping = map_headings(self.headings, fields, overrides=overrides) if fields else None
+        try:
+            self.header_row, self.headings, self._rows = _find_header(rows, fields, overrides)
+            self.mapping = (
+                map_headings(self.headings, fields, overrides=overrides) if fields else None
+            )
+        except BaseException:
+            closer()
+            raise
 
     def __enter__(self) -> Table:
         return self
@@ -647,6 +653,32 @@ def _open_xlsx(
 
     stream = _seekable_copy(source, head, max_bytes)
     try:
+        return _open_workbook(
+            openpyxl,
+            stream,
+            fields=fields,
+            overrides=overrides,
+            sheet=sheet,
+            max_uncompressed=max_uncompressed,
+            owned=stream is not source,
+        )
+    except BaseException:
+        if stream is not source:
+            stream.close()
+        raise
+
+
+def _open_workbook(
+    openpyxl: Any,
+    stream: IO[bytes],
+    *,
+    fields: tuple[Field, ...] | None,
+    overrides: Mapping[str, str | None] | None,
+    sheet: str | None,
+    max_uncompressed: int,
+    owned: bool,
+) -> Table:
+    try:
         archive = zipfile.ZipFile(stream)
     except Exception:  # BadZipFile, NotImplementedError, struct errors... on damaged input
         raise FileProblem("This zip file is damaged; it is not a readable Excel workbook.")
@@ -663,16 +695,7 @@ def _open_xlsx(
     except Exception:  # openpyxl raises anything from KeyError to XML errors on bad files
         raise FileProblem("This Excel file is damaged or not a workbook we can read.")
     try:
-        visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"]
-        if sheet is not None:
-            matches = [ws for ws in workbook.worksheets if ws.title == sheet]
-            if not matches:
-                raise FileProblem(f"The workbook has no sheet called {sheet!r}.")
-            worksheet = matches[0]
-        elif visible:
-            worksheet = visible[0]
-        else:
-            raise FileProblem("The workbook has no worksheets.")
+        worksheet = _pick_sheet(workbook, sheet)
         worksheet.reset_dimensions()  # some writers record a wrong size; read every row
     except FileProblem:
         workbook.close()
@@ -697,15 +720,32 @@ def _open_xlsx(
                 row=number + 1,
             )
 
+    def close() -> None:
+        workbook.close()
+        if owned:
+            stream.close()
+
     return Table(
         kind="xlsx",
         rows=rows(),
-        closer=workbook.close,
+        closer=close,
         fields=fields,
         overrides=overrides,
         sheet=worksheet.title,
         sheet_names=tuple(workbook.sheetnames),
     )
+
+
+def _pick_sheet(workbook: Any, name: str | None) -> Any:
+    if name is not None:
+        for worksheet in workbook.worksheets:
+            if worksheet.title == name:
+                return worksheet
+        raise FileProblem(f"The workbook has no sheet called {name!r}.")
+    for worksheet in workbook.worksheets:
+        if worksheet.sheet_state == "visible":
+            return worksheet
+    raise FileProblem("The workbook has no worksheets.")
 
 
 def _xlsx_value(value: Any) -> Any:
