@@ -2,7 +2,6 @@ import codecs
 import datetime as dt
 import io
 import zipfile
-from functools import partial
 
 import openpyxl
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.chart import BarChart
 
-from laurel.lib.dates import parse_date
+from laurel.lib.dates import date_parser, parse_date
 from laurel.lib.emails import normalize_email
 from laurel.lib.tabular import (
     CREDIT_FIELDS,
@@ -26,7 +25,7 @@ from laurel.lib.tabular import (
 )
 
 MB = 1_000_000
-CHECKS = {"email": normalize_email, "completion_date": partial(parse_date, date_format="US")}
+CHECKS = {"email": normalize_email, "completion_date": date_parser("US")}
 
 
 def records(data, **kwargs):
