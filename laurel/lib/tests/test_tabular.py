@@ -2,6 +2,7 @@ import codecs
 import datetime as dt
 import io
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -585,3 +586,32 @@ def test_corrupted_xlsx_only_yields_rows_or_file_problem(junk, position):
     position = min(position, len(data) - 1)
     data[position : position + len(junk)] = junk
     consume(bytes(data))
+
+
+# --- fixture files as real programs save them ----------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers"),
+    [
+        ("excel_csv_utf8.csv", [2, 3]),
+        ("excel_unicode_text.txt", [2, 3]),
+        ("excel_eu_cp1252.csv", [2, 3]),
+        ("mac_cr.csv", [2, 3]),
+        ("quirks.csv", [3, 6]),
+    ],
+)
+def test_fixture_files_give_the_same_credits(name, numbers):
+    with (FIXTURES / name).open("rb") as source:
+        rows = records(source)
+    assert [row.number for row in rows] == numbers
+    assert [row.values["email"] for row in rows] == ["jane@example.org", "bob@example.org"]
+    assert [row.values["completion_date"] for row in rows] == [
+        dt.date(2026, 3, 5),
+        dt.date(2026, 3, 6),
+    ]
+    assert rows[0].values["course_id"] == "NAR-26-00042"
+    assert rows[0].values["name"].replace("\n", " ") == "José Núñez"
+    assert not any(row.errors for row in rows)
