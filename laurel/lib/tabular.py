@@ -277,8 +277,9 @@ class Table:
             self._reraise(exc, number + 1)
 
     def records(self, converters: Mapping[str, Converter] | None = None) -> Iterator[Row]:
-        """Yield a ``Row`` per data row; a converter's ``ValueError`` becomes a ``CellError``.
+        """Iterate a ``Row`` per data row; a converter's ``ValueError`` becomes a ``CellError``.
 
+        Raises ``MappingProblem`` at once if the headings do not cover the required fields.
         Empty cells stay ``""``: a required field that is empty is an error, an optional one
         is left alone (converters run on non-empty values only). Rows whose mapped cells are
         all empty are skipped as blank.
@@ -292,6 +293,9 @@ class Table:
         unknown = set(converters) - {f.name for f in mapping.fields}
         if unknown:
             raise TypeError(f"converters for unknown fields: {sorted(unknown)}")
+        return self._records(mapping, converters)
+
+    def _records(self, mapping: HeadingMap, converters: Mapping[str, Converter]) -> Iterator[Row]:
         need = max(mapping.columns.values()) + 1
         width = len(self.headings)
         pairs = tuple(mapping.columns.items())

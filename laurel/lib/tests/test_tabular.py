@@ -293,7 +293,7 @@ def test_two_columns_for_one_field_must_be_resolved():
         ) as t,
         pytest.raises(MappingProblem, match="Several columns could be Email"),
     ):
-        next(t.records())
+        t.records()
 
 
 def test_override_naming_an_unknown_field_is_refused():
@@ -306,7 +306,7 @@ def test_unrecognised_headings_ask_the_user_to_map_columns():
     with read_table(data, max_bytes=MB, fields=CREDIT_FIELDS) as table:
         assert table.mapping.columns == {}
         with pytest.raises(MappingProblem, match="None of the column headings") as caught:
-            next(table.records())
+            table.records()
     assert caught.value.mapping.unmapped == ("Kurs", "Mail", "Datum")
     overrides = {"Kurs": "course_id", "Mail": "email", "Datum": "completion_date"}
     assert rows_of(data, overrides=overrides) == [
@@ -615,3 +615,15 @@ def test_fixture_files_give_the_same_credits(name, numbers):
     assert rows[0].values["course_id"] == "NAR-26-00042"
     assert rows[0].values["name"].replace("\n", " ") == "José Núñez"
     assert not any(row.errors for row in rows)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_long_files_decode_across_the_sample_boundary(encoding, shift):
+    rows = [f"NAR-{i},p{i}@example.org,2026-03-05,{'x' * shift}Zoë Ñuñez" for i in range(4000)]
+    data = ("Course ID,Email,Date,Name\r\n" + "\r\n".join(rows)).encode(encoding)
+    assert len(data) > SAMPLE_BYTES
+    got = records(data)
+    assert len(got) == 4000
+    assert {row.values["name"][shift:] for row in got} == {"Zoë Ñuñez"}
+    assert got[-1].number == 4001
