@@ -627,3 +627,70 @@ def test_long_files_decode_across_the_sample_boundary(encoding, shift):
     assert len(got) == 4000
     assert {row.values["name"][shift:] for row in got} == {"Zoë Ñuñez"}
     assert got[-1].number == 4001
+
+
+def test_text_with_many_control_characters_is_not_a_text_file():
+    with pytest.raises(FileProblem, match="not a text file"):
+        read_table(b"Course ID,Email\n" + b"\x01\x02\x03\x04\x05\x06" * 100, max_bytes=MB)
+
+
+def test_utf16_big_endian_without_bom_is_recognised():
+    data = text_file("\t").encode("utf-16-be")
+    with read_table(data, max_bytes=MB, fields=CREDIT_FIELDS) as table:
+        assert table.encoding == "utf-16-be"
+        assert [row.raw for row in table.records()] == [JANE, JOSE]
+
+
+def test_records_needs_fields_and_known_converters():
+    with read_table(text_file().encode(), max_bytes=MB) as table, pytest.raises(TypeError):
+        table.records()
+    table = read_table(text_file().encode(), max_bytes=MB, fields=CREDIT_FIELDS)
+    with table, pytest.raises(TypeError, match="unknown fields"):
+        table.records({"salary": int})
+
+
+def test_a_non_seekable_xlsx_is_cut_off_at_max_bytes():
+    rows = [["Course ID", "Email", "Date"]] + [
+        [f"NAR-{i}", f"p{i}@example.org", f"note {i} " * 5] for i in range(20_000)
+    ]
+    data = xlsx(("Big", rows))
+    assert len(data) > SAMPLE_BYTES
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            return self._data.readinto(buffer)
+
+    with pytest.raises(FileProblem, match="larger than"):
+        read_table(Pipe(), max_bytes=len(data) - 1)
+    with read_table(Pipe(), max_bytes=len(data), fields=CREDIT_FIELDS) as table:
+        assert sum(1 for _ in table.records()) == 20_000
+
+
+def test_xlsx_booleans_read_as_text_and_never_computed_formulas_as_empty():
+    # Values, not formulas: a workbook saved by Excel carries each formula's last result;
+    # one written by a library that never computed it has none to give.
+    data = xlsx(("S", [["Email", "Flag", "Sum"], ["jane@example.org", True, "=1+1"]]))
+    with read_table(data, max_bytes=MB) as table:
+        assert list(table.rows()) == [(2, ["jane@example.org", "TRUE", ""])]
+
+
+def test_encrypted_zip_members_are_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        info = zipfile.ZipInfo("xl/workbook.xml")
+        info.flag_bits |= 0x1
+        archive.writestr(info, b"<x/>")
+    data = bytearray(out.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # zipfile cannot write encrypted members: set the flag by hand
+    with pytest.raises(FileProblem, match="encrypted"):
+        read_table(bytes(data), max_bytes=MB)
