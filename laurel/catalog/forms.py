@@ -30,7 +30,9 @@ class CreditTypeForm(forms.Form):
 class CourseForm(forms.Form):
     title = forms.CharField(max_length=300)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    delivery_format = forms.ChoiceField(choices=Course.Format.choices)
+    delivery_format = forms.ChoiceField(
+        choices=Course.Format.choices, initial=Course.Format.SELF_PACED
+    )
     active_from = forms.DateField(
         label="First completion date",
         widget=forms.DateInput(attrs={"type": "date"}),
