@@ -1,4 +1,5 @@
-"""Organizations may require two-factor login for their admins, reviewers and managers."""
+"""Organizations may require two-factor login for their admins, reviewers and managers; and
+the organization a member last worked in is remembered for the home page."""
 
 from __future__ import annotations
 
@@ -7,20 +8,36 @@ from django.shortcuts import redirect
 
 from laurel.accounts.models import TWO_FACTOR_ROLES, Membership
 
+LAST_ORG_SESSION_KEY = "laurel_last_org"
+
+
+def _org_slug_from_path(path: str) -> str | None:
+    # Organization pages live under /o/<org_slug>/ (see laurel.web.tenancy).
+    parts = path.split("/", 3)
+    if len(parts) >= 3 and parts[1] == "o" and parts[2]:
+        return parts[2]
+    return None
+
 
 class StaffTwoFactorMiddleware:
-    """On organization pages, send staff who must use 2FA and have not set it up to the
-    TOTP set-up page (their locker and account pages stay reachable)."""
+    """On an organization's pages, send its staff who must use 2FA and have not set it up to
+    the TOTP set-up page (their locker and account pages stay reachable)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and request.path.startswith("/o/"):
+        slug = _org_slug_from_path(request.path)
+        if user.is_authenticated and slug:
             must = (
                 Membership.objects.active()
-                .filter(user=user, role__in=TWO_FACTOR_ROLES, organization__require_staff_2fa=True)
+                .filter(
+                    user=user,
+                    organization__slug=slug,
+                    role__in=TWO_FACTOR_ROLES,
+                    organization__require_staff_2fa=True,
+                )
                 .exists()
             )
             if (
@@ -30,4 +47,10 @@ class StaffTwoFactorMiddleware:
                 ).exists()
             ):
                 return redirect("mfa_activate_totp")
-        return self.get_response(request)
+        response = self.get_response(request)
+        # ``org_required`` sets request.org once membership is checked; remember it so that
+        # "/" brings the member back to the organization they last worked in.
+        org = getattr(request, "org", None)
+        if org is not None and request.session.get(LAST_ORG_SESSION_KEY) != org.slug:
+            request.session[LAST_ORG_SESSION_KEY] = org.slug
+        return response

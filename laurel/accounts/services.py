@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import re
+import secrets as _secrets
+import xml.etree.ElementTree as ET  # noqa: S405 (DOCTYPE/ENTITY refused before parsing)
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
 from laurel.accounts.models import (
     Connection,
@@ -42,7 +51,10 @@ def organization_create(
     time_zone: str = "America/New_York",
     date_format: str = "US",
     first_admin=None,
+    first_admin_email: str = "",
 ) -> Organization:
+    """Create a tenant. ``first_admin`` (a user) joins as admin at once; ``first_admin_email``
+    joins at once only if an account has verified that address, otherwise it is invited."""
     org = Organization(
         name=name,
         slug=slug,
@@ -59,9 +71,88 @@ def organization_create(
         organization=org,
         after={"name": name, "slug": slug},
     )
+    if first_admin is None and first_admin_email:
+        first_admin = user_with_verified_email(first_admin_email)
+        if first_admin is None:
+            member_invite(actor=actor, organization=org, email=first_admin_email, role=Role.ADMIN)
     if first_admin is not None:
         membership_add(actor=actor, organization=org, user=first_admin, role=Role.ADMIN)
     return org
+
+
+def user_with_verified_email(email: str):
+    """The account that has verified ``email``, or ``None`` (never an unverified claim)."""
+    address = (
+        EmailAddress.objects.select_related("user")
+        .filter(email__iexact=normalize_email(email), verified=True)
+        .first()
+    )
+    return address.user if address else None
+
+
+# --- Logos ---------------------------------------------------------------------------------
+
+_SVG_FORBIDDEN_TAGS = {"script", "foreignobject", "iframe", "embed", "object"}
+
+
+def logo_check(upload) -> str:
+    """Return the logo's real type (``png``, ``jpg`` or ``svg``) judged from its content, or
+    refuse it. The size is checked before anything is read; the file name is ignored."""
+    limit = settings.LAUREL_LOGO_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ServiceError(
+            f"The logo is too large: at most {limit // 1024} KB, this file is "
+            f"{(upload.size or 0) // 1024} KB.",
+            field="logo",
+            code="too_large",
+        )
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    upload.seek(0)
+    if len(data) > limit:
+        raise ServiceError(f"The logo is too large: at most {limit // 1024} KB.", field="logo")
+    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+                kind = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            kind = None
+        if kind in {"PNG", "JPEG"}:
+            return "png" if kind == "PNG" else "jpg"
+        raise ServiceError("The logo file is damaged.", field="logo", code="bad_type")
+    if _is_safe_svg(data):
+        return "svg"
+    raise ServiceError(
+        "The logo must be a PNG, JPEG or SVG image (SVG without scripts).",
+        field="logo",
+        code="bad_type",
+    )
+
+
+def _is_safe_svg(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        return False
+    try:
+        root = ET.fromstring(text)  # noqa: S314
+    except ET.ParseError:
+        return False
+    if root.tag.rsplit("}", 1)[-1] != "svg":
+        return False
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1].lower() in _SVG_FORBIDDEN_TAGS:
+            return False
+        for name, value in element.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on") or "javascript:" in value.replace(" ", "").lower():
+                return False
+            if local == "href" and not value.startswith("#"):
+                return False  # no external images or links inside a logo
+    return True
 
 
 ORG_SETTINGS_FIELDS = (
@@ -81,6 +172,13 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
     for field, value in changes.items():
         if field not in ORG_SETTINGS_FIELDS and field != "logo":
             raise ValueError(f"unknown organization setting {field}")
+        if field == "logo" and value:
+            # A fresh upload is stored under a name Laurel chooses from its checked content.
+            kind = logo_check(value)
+            value.seek(0)
+            value = ContentFile(
+                value.read(), name=f"{organization.pk}-{_secrets.token_hex(8)}.{kind}"
+            )
         setattr(organization, field, value)
     organization.full_clean()
     organization.save()
@@ -178,6 +276,16 @@ def member_invite(
         .exists()
     ):
         raise ServiceError(f"{email} is already a member.", field="email", code="duplicate")
+    if MemberInvitation.objects.filter(
+        organization=organization, email=email, accepted_at=None, cancelled_at=None
+    ).exists():
+        raise ServiceError(
+            f"{email} already has an open invitation; resend it from the list below.",
+            field="email",
+            code="duplicate",
+        )
+    if role not in Role.values:
+        raise ServiceError("Choose a role.", field="role")
     token = new_token()
     inv = MemberInvitation(
         organization=organization,
@@ -186,7 +294,8 @@ def member_invite(
         token_hash=hash_token(token),
         invited_by=actor.user,
     )
-    inv.full_clean()
+    # invited_by is empty when the system or an API key invites (the audit row names them).
+    inv.full_clean(exclude=["invited_by"])
     inv.save()
     audit_record(
         actor=actor,
@@ -195,13 +304,37 @@ def member_invite(
         organization=organization,
         after={"email": email, "role": role},
     )
+    _invitation_send(inv, token=token, actor=actor)
+    return inv
+
+
+def _invitation_send(inv: MemberInvitation, *, token: str, actor: Actor) -> None:
     outbox_enqueue(
-        to=email,
+        to=inv.email,
         template="member_invitation",
-        organization=organization,
+        organization=inv.organization,
         context={"invitation": inv, "token": token, "inviter": actor},
     )
-    return inv
+
+
+@transaction.atomic
+def member_invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> MemberInvitation:
+    """Send the invitation again with a fresh link; the old link stops working."""
+    invitation = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise ServiceError("This invitation was already accepted or cancelled.", code="closed")
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    invitation.save(update_fields=["token_hash"])
+    audit_record(
+        actor=actor,
+        action="member_invitation.resent",
+        obj=invitation,
+        organization=invitation.organization,
+        after={"email": invitation.email},
+    )
+    _invitation_send(invitation, token=token, actor=actor)
+    return invitation
 
 
 @transaction.atomic
@@ -237,6 +370,9 @@ def member_invitation_accept(*, token: str, user) -> Membership:
 
 @transaction.atomic
 def member_invitation_cancel(*, actor: Actor, invitation: MemberInvitation) -> None:
+    invitation = MemberInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise ServiceError("This invitation was already accepted or cancelled.", code="closed")
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
     audit_record(

@@ -1,29 +1,201 @@
-"""Organization membership and settings pages."""
+"""Organization membership and settings pages, and the platform's organization list."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from laurel.accounts import services
-from laurel.accounts.models import MemberInvitation, Membership, Role
+from laurel.accounts.forms import (
+    MemberInviteForm,
+    OrganizationCreateForm,
+    OrganizationSettingsForm,
+    RoleForm,
+    add_service_errors,
+)
+from laurel.accounts.models import MemberInvitation, Membership, Organization, Role
 from laurel.accounts.services import ServiceError
+from laurel.audit.services import Actor
 from laurel.web.tenancy import org_required
 
+# --- Platform (superusers) ------------------------------------------------------------------
 
-@org_required(Role.ADMIN)
-def member_list(request):
-    members = Membership.objects.active().filter(organization=request.org).select_related("user")
-    invitations = MemberInvitation.objects.filter(
-        organization=request.org, accepted_at__isnull=True, cancelled_at__isnull=True
-    )
+
+@login_required
+def platform_organizations(request):
+    """Every organization on this Laurel, and the form to create one. Superusers only."""
+    if not request.user.is_superuser:
+        raise Http404("No such page")
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = services.organization_create(
+                actor=Actor.from_request(request), **form.cleaned_data
+            )
+        except (ServiceError, ValidationError) as exc:
+            add_service_errors(form, exc)
+        else:
+            email = form.cleaned_data["first_admin_email"]
+            joined = Membership.objects.active().filter(organization=org, role=Role.ADMIN).exists()
+            messages.success(
+                request,
+                f"Created {org.name}. "
+                + (f"{email} is its admin." if joined else f"{email} was invited as its admin."),
+            )
+            return redirect("accounts:platform_organizations")
+    organizations = Organization.objects.all()
     return render(
-        request, "accounts/member_list.html", {"members": members, "invitations": invitations}
+        request,
+        "accounts/platform_organizations.html",
+        {"form": form, "organizations": organizations},
     )
+
+
+# --- Organization settings ------------------------------------------------------------------
 
 
 @org_required(Role.ADMIN)
 def org_settings(request):
-    return render(request, "accounts/org_settings.html", {"org": request.org})
+    max_bytes = settings.LAUREL_LOGO_MAX_BYTES
+    org = request.org
+    initial = {f: getattr(org, f) for f in services.ORG_SETTINGS_FIELDS}
+    form = OrganizationSettingsForm(
+        request.POST or None, request.FILES or None, initial=initial, max_logo_bytes=max_bytes
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        logo = changes.pop("logo")
+        if logo is False:
+            changes["logo"] = None
+        elif logo:
+            changes["logo"] = logo
+        # Work on a fresh copy so a refused change leaves the page's organization as it was.
+        target = Organization.objects.get(pk=org.pk)
+        try:
+            target = services.organization_update(
+                actor=Actor.from_request(request), organization=target, **changes
+            )
+        except (ServiceError, ValidationError) as exc:
+            add_service_errors(form, exc)
+        else:
+            request.org = target
+            messages.success(request, "Settings saved.")
+            return redirect("accounts:org_settings", org_slug=target.slug)
+    return render(request, "accounts/org_settings.html", {"org": org, "form": form})
+
+
+# --- Members and invitations ----------------------------------------------------------------
+
+
+@org_required(Role.ADMIN)
+def member_list(request):
+    form = MemberInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.member_invite(
+                actor=Actor.from_request(request), organization=request.org, **form.cleaned_data
+            )
+        except (ServiceError, ValidationError) as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email} as {invitation.get_role_display()}.",
+            )
+            return redirect("accounts:member_list", org_slug=request.org.slug)
+    members = (
+        Membership.objects.active()
+        .filter(organization=request.org)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    invitations = MemberInvitation.objects.filter(
+        organization=request.org, accepted_at__isnull=True, cancelled_at__isnull=True
+    )
+    return render(
+        request,
+        "accounts/member_list.html",
+        {"members": members, "invitations": invitations, "form": form, "roles": Role.choices},
+    )
+
+
+def _membership(request, pk: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.active().select_related("user", "organization"),
+        organization=request.org,
+        pk=pk,
+    )
+
+
+def _invitation(request, pk: int) -> MemberInvitation:
+    return get_object_or_404(
+        MemberInvitation.objects.select_related("organization"), organization=request.org, pk=pk
+    )
+
+
+@org_required(Role.ADMIN)
+@require_POST
+def member_role(request, pk: int):
+    membership = _membership(request, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+    else:
+        try:
+            services.membership_change_role(
+                actor=Actor.from_request(request), membership=membership, **form.cleaned_data
+            )
+        except ServiceError as exc:
+            messages.error(request, f"{membership.user.email}: {exc.message}")
+        else:
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display()}."
+            )
+    return redirect("accounts:member_list", org_slug=request.org.slug)
+
+
+@org_required(Role.ADMIN)
+@require_POST
+def member_remove(request, pk: int):
+    membership = _membership(request, pk)
+    try:
+        services.membership_remove(actor=Actor.from_request(request), membership=membership)
+    except ServiceError as exc:
+        messages.error(request, f"{membership.user.email}: {exc.message}")
+    else:
+        messages.success(request, f"{membership.user.email} was removed.")
+        if membership.user_id == request.user.pk:
+            return redirect("home")
+    return redirect("accounts:member_list", org_slug=request.org.slug)
+
+
+@org_required(Role.ADMIN)
+@require_POST
+def invitation_resend(request, pk: int):
+    invitation = _invitation(request, pk)
+    try:
+        services.member_invitation_resend(actor=Actor.from_request(request), invitation=invitation)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation sent again to {invitation.email}.")
+    return redirect("accounts:member_list", org_slug=request.org.slug)
+
+
+@org_required(Role.ADMIN)
+@require_POST
+def invitation_cancel(request, pk: int):
+    invitation = _invitation(request, pk)
+    try:
+        services.member_invitation_cancel(actor=Actor.from_request(request), invitation=invitation)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation to {invitation.email} cancelled.")
+    return redirect("accounts:member_list", org_slug=request.org.slug)
 
 
 @login_required
@@ -33,7 +205,6 @@ def invitation_accept(request, token: str):
         try:
             membership = services.member_invitation_accept(token=token, user=request.user)
         except ServiceError as exc:
-            messages.error(request, exc.message)
             return render(request, "accounts/invitation_accept.html", {"error": exc.message})
         messages.success(request, f"You joined {membership.organization.name}.")
         return redirect("credits:org_ledger", org_slug=membership.organization.slug)

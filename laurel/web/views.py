@@ -2,12 +2,18 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
+from laurel.accounts.middleware import LAST_ORG_SESSION_KEY
+
 
 def home(request):
     if request.user.is_authenticated:
         memberships = list(request.user.memberships.active().select_related("organization"))
         if memberships and not request.GET.get("locker"):
-            return redirect("credits:org_ledger", org_slug=memberships[0].organization.slug)
+            # The organization last worked in (remembered in the session), else the first.
+            last = request.session.get(LAST_ORG_SESSION_KEY)
+            slugs = [m.organization.slug for m in memberships]
+            slug = last if last in slugs else slugs[0]
+            return redirect("credits:org_ledger", org_slug=slug)
         return redirect("credits:locker")
     return render(request, "web/home.html")
 

@@ -1,0 +1,104 @@
+"""Forms for the organization admin's pages. They parse input; services decide and write."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+
+from laurel.accounts.models import Organization, Role
+from laurel.accounts.services import ServiceError, logo_check
+
+
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=50, help_text="Short name used in addresses, e.g. northwind.")
+    course_id_prefix = forms.CharField(
+        label="Course-ID prefix", max_length=8, help_text="2–8 capital letters or digits, e.g. NNA."
+    )
+    time_zone = forms.TypedChoiceField(choices=time_zone_choices, initial="America/New_York")
+    date_format = forms.ChoiceField(
+        choices=Organization.DateFormat.choices, initial=Organization.DateFormat.US
+    )
+    first_admin_email = forms.EmailField(
+        label="First admin's e-mail",
+        help_text="Joins at once if an account has verified this address; otherwise invited.",
+    )
+
+    def clean_course_id_prefix(self):
+        return self.cleaned_data["course_id_prefix"].strip().upper()
+
+
+class OrganizationSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=50, help_text="Changing it changes every address of your organization's pages."
+    )
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
+    course_id_prefix = forms.CharField(
+        label="Course-ID prefix",
+        max_length=8,
+        help_text="Begins every new course ID; existing course IDs keep theirs.",
+    )
+    date_format = forms.ChoiceField(
+        choices=Organization.DateFormat.choices,
+        help_text="How dates typed in imports are read when day and month are ambiguous.",
+    )
+    reply_to = forms.EmailField(
+        label="Reply-to address", required=False, help_text="Replies to Laurel's e-mails go here."
+    )
+    logo = forms.FileField(
+        required=False,
+        help_text="PNG, JPEG or SVG.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/svg+xml"}),
+    )
+    require_staff_2fa = forms.BooleanField(
+        label="Require two-factor login for admins, reviewers and certification managers",
+        required=False,
+    )
+
+    def __init__(self, *args, max_logo_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["logo"].help_text = f"PNG, JPEG or SVG, at most {max_logo_bytes // 1024} KB."
+
+    def clean_course_id_prefix(self):
+        return self.cleaned_data["course_id_prefix"].strip().upper()
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        if logo:  # a new upload (False means "clear", None means "keep")
+            try:
+                logo_check(logo)
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code)
+        return logo
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+def add_service_errors(form: forms.Form, exc: Exception) -> None:
+    """Show a service's refusal (``ServiceError`` or a model ``ValidationError``) next to the
+    field it is about, or at the top of the form."""
+    if isinstance(exc, ServiceError):
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return
+    if hasattr(exc, "message_dict"):
+        for field, messages in exc.message_dict.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+        return
+    for message in getattr(exc, "messages", [str(exc)]):
+        form.add_error(None, message)
