@@ -62,7 +62,7 @@ def _credits(request):
 
 
 def _detail(credit: Credit) -> dict:
-    history = [
+    credit.history = [
         HistoryOut(
             at=e.at,
             action=e.action,
@@ -72,8 +72,7 @@ def _detail(credit: Credit) -> dict:
         )
         for e in selectors.credit_history(credit)
     ]
-    out = CreditOut.from_orm(credit).model_dump()
-    detail = CreditDetailOut(**out, history=history).model_dump()
+    detail = CreditDetailOut.from_orm(credit).model_dump()
     # Through the API's own encoder, so a stored (idempotent) response reads exactly like
     # a fresh one.
     return json.loads(json.dumps(detail, cls=NinjaJSONEncoder))
@@ -108,7 +107,8 @@ def credit_list(request, filters: Query[CreditFilters]):
 @api.get("/credits/{credit_id}", response={200: CreditDetailOut, **ERRORS}, tags=["credits"])
 def credit_detail(request, credit_id: int):
     """One credit with its components and status history."""
-    return _detail(get_object_or_404(_credits(request), pk=credit_id))
+    credit = get_object_or_404(_credits(request), pk=credit_id)
+    return api.create_response(request, _detail(credit), status=200)
 
 
 @api.post(
@@ -175,4 +175,4 @@ def credit_revoke(request, credit_id: int, payload: RevokeIn):
     """Revoke a credit with a reason the recipient sees."""
     credit = get_object_or_404(_credits(request), pk=credit_id)
     services.credit_revoke(actor=_actor(request), credit=credit, reason=payload.reason)
-    return _detail(_credits(request).get(pk=credit.pk))
+    return api.create_response(request, _detail(_credits(request).get(pk=credit.pk)), status=200)
