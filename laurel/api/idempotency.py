@@ -44,8 +44,8 @@ def idempotent_lookup(*, organization, key: str, fingerprint: str) -> Idempotenc
     return record
 
 
-def idempotent_run(*, organization, key: str, fingerprint: str, work) -> tuple[int, dict, bool]:
-    """Run ``work() -> (status, body)`` once per key: (status, body, replayed).
+def idempotent_run(*, organization, key: str, fingerprint: str, work) -> tuple[int, str, bool]:
+    """Run ``work() -> (status, body text)`` once per key: (status, body text, replayed).
 
     The record is written in the same transaction as the work, so a concurrent twin either
     sees it or fails on the unique constraint and replays it.

@@ -67,7 +67,9 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    # The exact text sent, so a replay is byte-for-byte the first response (jsonb would
+    # reorder its keys).
+    response_body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,12 +1,10 @@
 """JSON API v1: the key's organization is the tenant; other tenants' objects are 404s."""
 
-import json
-
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Query
 from ninja.pagination import PageNumberPagination, paginate
-from ninja.responses import NinjaJSONEncoder
 
 from laurel.accounts.services import ServiceError
 from laurel.api.auth import ApiKeyAuth
@@ -72,10 +70,7 @@ def _detail(credit: Credit) -> dict:
         )
         for e in selectors.credit_history(credit)
     ]
-    detail = CreditDetailOut.from_orm(credit).model_dump()
-    # Through the API's own encoder, so a stored (idempotent) response reads exactly like
-    # a fresh one.
-    return json.loads(json.dumps(detail, cls=NinjaJSONEncoder))
+    return CreditDetailOut.from_orm(credit).model_dump()
 
 
 @api.get("/courses", response={200: list[CourseOut], **ERRORS}, tags=["courses"])
@@ -155,12 +150,13 @@ def credit_create(request, payload: CreditIn):
             source=Credit.Source.API,
             notify=payload.notify,
         )
-        return 201, _detail(_credits(request).get(pk=credit.pk))
+        body = _detail(_credits(request).get(pk=credit.pk))
+        return 201, api.renderer.render(request, body, response_status=201)
 
-    status, body, replayed = idempotent_run(
+    status, content, replayed = idempotent_run(
         organization=org, key=key, fingerprint=fingerprint, work=work
     )
-    response = api.create_response(request, body, status=status)
+    response = HttpResponse(content, status=status, content_type=api.get_content_type())
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
