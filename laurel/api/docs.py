@@ -29,6 +29,11 @@ class Operation:
     fields: list[Field] = field(default_factory=list)
     responses: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def path_parts(self) -> list[str]:
+        """The path cut after each slash, so a long one can wrap on a phone."""
+        return [part + "/" for part in self.path.split("/")[:-1]] + [self.path.split("/")[-1]]
+
 
 def _type(prop: dict, schemas: dict) -> str:
     if "$ref" in prop:
