@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from laurel.accounts.services import ServiceError
 from laurel.credits.services import DuplicateCredit
+
+logger = logging.getLogger("django.request")
 
 CODES = {
     400: "bad_request",
@@ -78,6 +84,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
         status = SERVICE_STATUS.get(exc.code, 422)
         details = {"field": exc.field} if exc.field else None
         return respond(request, status, exc.code, exc.message, details)
+
+    @api.exception_handler(Exception)
+    def server_error(request, exc: Exception):
+        if settings.DEBUG:
+            raise exc
+        # Still reported like any crash (logs, error trackers, the test client re-raises).
+        logger.error("API error: %s", request.path, exc_info=exc)
+        got_request_exception.send(sender=None, request=request)
+        return respond(request, 500, "server_error", "Something went wrong on our side.")
 
     @api.exception_handler(DjangoValidationError)
     def model_validation_error(request, exc: DjangoValidationError):

@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 import pytest
+from django.test import Client
 
 from laurel.accounts.models import Role
 from laurel.api.models import IdempotencyRecord
@@ -401,6 +402,17 @@ def test_another_organizations_credit_is_a_404(api, other_org):
 )
 def test_routing_errors_use_the_error_shape(api, method, path, status, code):
     assert_error(api(method, path), status, code)
+
+
+def test_a_crash_is_a_500_in_the_error_shape(key, course, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("laurel.api.v1.selectors.ledger_filter", boom)
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/v1/credits", headers={"Authorization": f"Bearer {key.full_key}"})
+    error = assert_error(response, 500, "server_error")
+    assert "fire" not in error["message"]
 
 
 def test_openapi_document_lists_every_endpoint(client):
