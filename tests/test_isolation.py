@@ -155,7 +155,7 @@ def org_page_names() -> set[str]:
 
 
 def api_operation_keys() -> set[str]:
-    schema = api_v1.get_openapi_schema(path_prefix="/api/v1/")
+    schema = api_v1.get_openapi_schema()
     return {
         f"{method.upper()} {path}"
         for path, item in schema["paths"].items()

@@ -11,7 +11,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @dataclass
-class Field:
+class Param:
     name: str
     where: str
     type: str
@@ -26,7 +26,7 @@ class Operation:
     summary: str
     description: str
     anchor: str
-    fields: list[Field] = field(default_factory=list)
+    fields: list[Param] = field(default_factory=list)
     responses: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -48,14 +48,14 @@ def _type(prop: dict, schemas: dict) -> str:
     return f"{kind} ({prop['format']})" if "format" in prop else kind
 
 
-def _body_fields(operation: dict, schemas: dict) -> list[Field]:
+def _body_fields(operation: dict, schemas: dict) -> list[Param]:
     content = operation.get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema", {})
     if "$ref" in schema:
         schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
     required = set(schema.get("required", []))
     return [
-        Field(name, "body", _type(prop, schemas), name in required, prop.get("description", ""))
+        Param(name, "body", _type(prop, schemas), name in required, prop.get("description", ""))
         for name, prop in schema.get("properties", {}).items()
     ]
 
@@ -69,7 +69,7 @@ def operations_from_schema(schema: dict) -> list[Operation]:
             if op is None:
                 continue
             params = [
-                Field(
+                Param(
                     p["name"],
                     p["in"],
                     _type(p.get("schema", {}), schemas),
