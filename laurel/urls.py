@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("laurel.imports.urls")),
     path("", include("laurel.certificates.urls")),
     path("api/", include("laurel.api.urls")),
+    path("", include("laurel.api.page_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,174 @@
+"""JSON API v1: the key's organization is the tenant; other tenants' objects are 404s."""
+
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Query
+from ninja.pagination import PageNumberPagination, paginate
+
+from laurel.accounts.services import ServiceError
+from laurel.api.auth import ApiKeyAuth
+from laurel.api.docs import OperationList
+from laurel.api.errors import ErrorOut, install_error_handlers
+from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
+from laurel.api.schemas import (
+    CourseOut,
+    CreditDetailOut,
+    CreditFilters,
+    CreditIn,
+    CreditOut,
+    HistoryOut,
+    RevokeIn,
+)
+from laurel.audit.services import Actor, client_ip
+from laurel.catalog.models import Course, CourseComponent
+from laurel.credits import selectors, services
+from laurel.credits.models import Credit, CreditComponent
+
+api = NinjaAPI(
+    title="Laurel API",
+    version="1",
+    description="Courses and credits of the organization that owns the API key.",
+    urls_namespace="api:v1",
+    auth=ApiKeyAuth(),
+    docs=OperationList(),
+    docs_url="/docs",
+)
+install_error_handlers(api)
+
+ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _actor(request) -> Actor:
+    return Actor(label=request.auth.actor_label, ip=client_ip(request))
+
+
+def _org(request):
+    return request.auth.organization
+
+
+def _credits(request):
+    components = CreditComponent.objects.select_related("credit_type")
+    return (
+        Credit.objects.for_org(_org(request))
+        .select_related("course")
+        .prefetch_related(Prefetch("components", queryset=components))
+        .order_by("-completion_date", "-id")
+    )
+
+
+def _detail(credit: Credit) -> dict:
+    credit.history = [
+        HistoryOut(
+            at=e.at,
+            action=e.action,
+            actor=e.who,
+            status=(e.after or {}).get("status"),
+            reason=(e.after or {}).get("reason"),
+        )
+        for e in selectors.credit_history(credit)
+    ]
+    return CreditDetailOut.from_orm(credit).model_dump()
+
+
+@api.get("/courses", response={200: list[CourseOut], **ERRORS}, tags=["courses"])
+@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def course_list(request):
+    """The organization's courses, by course ID."""
+    components = CourseComponent.objects.select_related("credit_type")
+    return (
+        Course.objects.for_org(_org(request))
+        .prefetch_related(Prefetch("components", queryset=components))
+        .order_by("course_id")
+    )
+
+
+@api.get("/credits", response={200: list[CreditOut], **ERRORS}, tags=["credits"])
+@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+def credit_list(request, filters: Query[CreditFilters]):
+    """Credits entered by the organization, newest completion first (then by id)."""
+    return selectors.ledger_filter(
+        _credits(request),
+        status=filters.status or "",
+        course=filters.course_id or "",
+        email=filters.email or "",
+        date_from=filters.completed_from,
+        date_to=filters.completed_to,
+    )
+
+
+@api.get("/credits/{credit_id}", response={200: CreditDetailOut, **ERRORS}, tags=["credits"])
+def credit_detail(request, credit_id: int):
+    """One credit with its components and status history."""
+    credit = get_object_or_404(_credits(request), pk=credit_id)
+    return api.create_response(request, _detail(credit), status=200)
+
+
+@api.post(
+    "/credits",
+    response={201: CreditDetailOut, 409: ErrorOut, **ERRORS},
+    tags=["credits"],
+    openapi_extra={
+        "parameters": [
+            {
+                "in": "header",
+                "name": HEADER,
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Send the same key again to get the first response back "
+                "instead of a second credit.",
+            }
+        ]
+    },
+)
+def credit_create(request, payload: CreditIn):
+    """Enter a credit and deliver it (offered to the verified owner of the e-mail, or held)."""
+    org = _org(request)
+    key = idempotency_key_from(request)
+    fingerprint = request_fingerprint("POST", "/credits", payload.model_dump(mode="json"))
+
+    def work():
+        course = (
+            Course.objects.for_org(org).filter(course_id__iexact=payload.course_id.strip()).first()
+        )
+        if course is None:
+            raise ServiceError("No course with that ID in this organization.", field="course_id")
+        credit = services.credit_enter(
+            actor=_actor(request),
+            organization=org,
+            entry=services.CreditEntry(
+                course=course,
+                email=payload.email,
+                completion_date=payload.completion_date,
+                amount_earned=payload.amount_earned,
+                credit_type_code=payload.credit_type,
+                name=payload.name,
+                note=payload.note,
+            ),
+            source=Credit.Source.API,
+            notify=payload.notify,
+        )
+        body = _detail(_credits(request).get(pk=credit.pk))
+        return 201, api.renderer.render(request, body, response_status=201)
+
+    status, content, replayed = idempotent_run(
+        organization=org, key=key, fingerprint=fingerprint, work=work
+    )
+    response = HttpResponse(content, status=status, content_type=api.get_content_type())
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@api.post(
+    "/credits/{credit_id}/revoke",
+    response={200: CreditDetailOut, 409: ErrorOut, **ERRORS},
+    tags=["credits"],
+)
+def credit_revoke(request, credit_id: int, payload: RevokeIn):
+    """Revoke a credit with a reason the recipient sees."""
+    credit = get_object_or_404(_credits(request), pk=credit_id)
+    services.credit_revoke(actor=_actor(request), credit=credit, reason=payload.reason)
+    return api.create_response(request, _detail(_credits(request).get(pk=credit.pk)), status=200)

@@ -1,0 +1,248 @@
+"""Cross-tenant isolation: an admin of organization B, asking for anything of organization A
+(its slug, its objects, through the API with B's key), gets a 404 and changes nothing.
+
+The routes are found by walking the URL resolver and the API's OpenAPI schema; a route
+missing from the tables below fails ``test_every_*_is_in_the_table``. When you add an
+organization page or an API operation, add one row: how to request it, and which of
+``world``'s objects it takes (add the object to ``make_world`` if it is new).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from laurel.accounts.models import Role
+from laurel.api.services import api_key_create
+from laurel.api.v1 import api as api_v1
+from laurel.audit.models import AuditEvent
+from laurel.audit.services import Actor
+from laurel.credits.models import Credit
+from tests.factories import enter_credit, make_course, make_member, make_org
+
+ORG_SLUG = "<slug:org_slug>"
+Make = Callable[[SimpleNamespace], object]
+
+
+class Page:
+    """How to request an organization page: the method, the POST data, and each URL
+    argument besides ``org_slug`` as a function of a world (``pk=lambda w: w.credit.pk``)."""
+
+    def __init__(self, method: str = "get", data: dict | None = None, **kwargs: Make):
+        self.method = method
+        self.data = data or {}
+        self.kwargs = kwargs
+
+    def url(self, name: str, slug: str, world) -> str:
+        args = {key: make(world) for key, make in self.kwargs.items()}
+        return reverse(name, kwargs={"org_slug": slug, **args})
+
+
+class Op:
+    """How to call an API operation with another organization's key. Path arguments are
+    functions of a world. ``body`` makes the JSON body. Operations on one object expect
+    404; lists (``hidden``) must not show the object ``hidden`` names; ``refused`` is the
+    status for a write that names another organization's object in its body."""
+
+    def __init__(
+        self,
+        *,
+        body: Make | None = None,
+        hidden: Make | None = None,
+        refused: int = 404,
+        **path_args: Make,
+    ):
+        self.body = body
+        self.hidden = hidden
+        self.refused = refused
+        self.path_args = path_args
+
+    def url(self, path: str, world) -> str:
+        for key, make in self.path_args.items():
+            path = path.replace("{" + key + "}", str(make(world)))
+        return path
+
+
+def credit_pk(w):
+    return w.credit.pk
+
+
+# One row per organization page: route name → how to request it.
+ORG_PAGES: dict[str, Page] = {
+    "accounts:member_list": Page(),
+    "accounts:org_settings": Page(),
+    "audit:event_list": Page(),
+    "catalog:course_list": Page(),
+    "credits:org_ledger": Page(),
+    "credits:org_credit_new": Page(),
+    "credits:org_claims": Page(),
+    "credits:org_credit_detail": Page(pk=credit_pk),
+    "credits:org_credit_revoke": Page("post", {"reason": "isolation"}, pk=credit_pk),
+    "credits:org_credit_void": Page("post", {"reason": "isolation"}, pk=credit_pk),
+    "credits:org_credit_resend": Page("post", pk=credit_pk),
+    "api_keys:api_key_list": Page(),
+    "api_keys:api_key_create": Page("post", {"name": "isolation"}),
+    "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
+}
+
+# One row per API operation: "METHOD /path/{arg}" → how to call it.
+API_OPERATIONS: dict[str, Op] = {
+    "GET /api/v1/courses": Op(hidden=lambda w: w.course.course_id),
+    "GET /api/v1/credits": Op(hidden=lambda w: w.credit.recipient_email),
+    "GET /api/v1/credits/{credit_id}": Op(credit_id=credit_pk),
+    "POST /api/v1/credits/{credit_id}/revoke": Op(
+        credit_id=credit_pk, body=lambda w: {"reason": "isolation"}
+    ),
+    "POST /api/v1/credits": Op(
+        refused=422,
+        body=lambda w: {
+            "course_id": w.course.course_id,
+            "email": f"new@{w.org.slug}.example",
+            "completion_date": "2025-03-02",
+        },
+    ),
+}
+
+
+def make_world(slug: str) -> SimpleNamespace:
+    """An organization with one of everything its routes can point at."""
+    org = make_org(slug)
+    course = make_course(org)
+    credit = enter_credit(org, course, f"holder@{slug}.example", completion_date=date(2025, 3, 1))
+    new_key = api_key_create(actor=Actor.system("test"), organization=org, name=f"{slug} key")
+    return SimpleNamespace(
+        org=org,
+        slug=slug,
+        admin=make_member(org, Role.ADMIN, f"admin@{slug}.example"),
+        course=course,
+        credit=credit,
+        api_key=new_key.api_key,
+        full_key=new_key.full_key,
+    )
+
+
+def state_of(world) -> tuple:
+    """What any write to an organization would change: its audit trail and its ledger."""
+    org = world.org
+    return (
+        AuditEvent.objects.filter(organization=org).count(),
+        list(Credit.objects.for_org(org).values_list("pk", "status").order_by("pk")),
+        list(org.api_keys.values_list("pk", "revoked_at").order_by("pk")),
+    )
+
+
+# --- Route discovery ------------------------------------------------------------------------
+
+
+def walk(patterns, prefix: str = "", namespace: str = ""):
+    """(name, route) for every URL pattern, following includes."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, route, ns)
+        elif isinstance(pattern, URLPattern):
+            yield (f"{namespace}{pattern.name}" if pattern.name else route), route
+
+
+def org_page_names() -> set[str]:
+    return {name for name, route in walk(get_resolver().url_patterns) if ORG_SLUG in route}
+
+
+def api_operation_keys() -> set[str]:
+    schema = api_v1.get_openapi_schema()
+    return {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_every_organization_page_is_in_the_table():
+    found = org_page_names()
+    assert found, "the walk found no organization pages: is ORG_SLUG still the pattern?"
+    missing = sorted(found - ORG_PAGES.keys())
+    assert not missing, f"add these organization pages to ORG_PAGES: {missing}"
+    stale = sorted(ORG_PAGES.keys() - found)
+    assert not stale, f"these ORG_PAGES rows name routes that no longer exist: {stale}"
+
+
+def test_every_api_operation_is_in_the_table():
+    found = api_operation_keys()
+    missing = sorted(found - API_OPERATIONS.keys())
+    assert not missing, f"add these API operations to API_OPERATIONS: {missing}"
+    stale = sorted(API_OPERATIONS.keys() - found)
+    assert not stale, f"these API_OPERATIONS rows name operations that no longer exist: {stale}"
+
+
+# --- The checks -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def a(db):
+    return make_world("org-a")
+
+
+@pytest.fixture
+def b(db):
+    return make_world("org-b")
+
+
+def send(client, page: Page, url: str):
+    return getattr(client, page.method)(url, page.data)
+
+
+@pytest.mark.parametrize("name", sorted(ORG_PAGES))
+def test_organization_page_is_404_for_an_admin_of_another_organization(client, a, b, name):
+    page = ORG_PAGES[name]
+    client.force_login(b.admin)
+    before = state_of(a)
+
+    # A's slug, A's objects.
+    response = send(client, page, page.url(name, a.slug, a))
+    assert response.status_code == 404, f"{name} with A's slug answered {response.status_code}"
+    if page.kwargs:
+        # B's own slug, A's objects.
+        response = send(client, page, page.url(name, b.slug, a))
+        assert response.status_code == 404, f"{name} with A's object: {response.status_code}"
+    assert state_of(a) == before, f"{name} changed organization A"
+
+    # Control: the same request about B's own things works, so the 404s above are isolation.
+    response = send(client, page, page.url(name, b.slug, b))
+    assert response.status_code != 404, f"{name} is a 404 even for B's own things"
+
+
+@pytest.mark.parametrize("key", sorted(API_OPERATIONS))
+def test_api_operation_does_not_reach_another_organization(client, a, b, key):
+    op = API_OPERATIONS[key]
+    method, path = key.split(" ", 1)
+    headers = {"Authorization": f"Bearer {b.full_key}"}
+
+    def call(world):
+        url = op.url(path, world)
+        if method == "GET":
+            return client.get(url, headers=headers)
+        body = op.body(world) if op.body else {}
+        return client.generic(
+            method, url, json.dumps(body), content_type="application/json", headers=headers
+        )
+
+    before = state_of(a)
+    response = call(a)
+    if op.hidden:
+        assert response.status_code == 200
+        assert str(op.hidden(a)) not in response.content.decode(), f"{key} shows A's object"
+        assert str(op.hidden(b)) in call(b).content.decode(), f"{key} hides B's own object"
+    else:
+        assert response.status_code == op.refused, f"{key} on A's object: {response.content}"
+        assert response.json()["error"]["code"] in {"not_found", "invalid"}
+        assert state_of(a) == before, f"{key} changed organization A"
+        control = call(b)
+        assert control.status_code < 300, f"{key} fails for B's own object: {control.content}"
+    assert state_of(a) == before, f"{key} changed organization A"
