@@ -17,7 +17,8 @@ from types import SimpleNamespace
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from laurel.accounts.models import Role
+from laurel.accounts.models import Membership, Role
+from laurel.accounts.services import member_invite
 from laurel.api.services import api_key_create
 from laurel.api.v1 import api as api_v1
 from laurel.audit.models import AuditEvent
@@ -85,6 +86,16 @@ ORG_PAGES: dict[str, Page] = {
     "credits:org_credit_revoke": Page("post", {"reason": "isolation"}, pk=credit_pk),
     "credits:org_credit_void": Page("post", {"reason": "isolation"}, pk=credit_pk),
     "credits:org_credit_resend": Page("post", pk=credit_pk),
+    "accounts:member_role": Page("post", {"role": "staff"}, pk=lambda w: w.membership.pk),
+    "accounts:member_remove": Page("post", pk=lambda w: w.membership.pk),
+    "accounts:invitation_resend": Page("post", pk=lambda w: w.invitation.pk),
+    "accounts:invitation_cancel": Page("post", pk=lambda w: w.invitation.pk),
+    "catalog:credit_type_list": Page(),
+    "catalog:credit_type_new": Page("post", {"code": "ISO", "name": "Iso", "unit": "hours"}),
+    "catalog:credit_type_edit": Page(pk=lambda w: w.credit_type.pk),
+    "catalog:course_new": Page(),
+    "catalog:course_detail": Page(pk=lambda w: w.course.pk),
+    "catalog:course_edit": Page(pk=lambda w: w.course.pk),
     "api_keys:api_key_list": Page(),
     "api_keys:api_key_create": Page("post", {"name": "isolation"}),
     "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
@@ -115,10 +126,21 @@ def make_world(slug: str) -> SimpleNamespace:
     course = make_course(org)
     credit = enter_credit(org, course, f"holder@{slug}.example", completion_date=date(2025, 3, 1))
     new_key = api_key_create(actor=Actor.system("test"), organization=org, name=f"{slug} key")
+    admin = make_member(org, Role.ADMIN, f"admin@{slug}.example")
+    make_member(org, Role.STAFF, f"staff@{slug}.example")
+    invitation = member_invite(
+        actor=Actor.system("test"),
+        organization=org,
+        email=f"invitee@{slug}.example",
+        role=Role.STAFF,
+    )
     return SimpleNamespace(
         org=org,
         slug=slug,
-        admin=make_member(org, Role.ADMIN, f"admin@{slug}.example"),
+        admin=admin,
+        membership=Membership.objects.get(organization=org, user__email=f"staff@{slug}.example"),
+        invitation=invitation,
+        credit_type=course.components.get().credit_type,
         course=course,
         credit=credit,
         api_key=new_key.api_key,
@@ -133,6 +155,9 @@ def state_of(world) -> tuple:
         AuditEvent.objects.filter(organization=org).count(),
         list(Credit.objects.for_org(org).values_list("pk", "status").order_by("pk")),
         list(org.api_keys.values_list("pk", "revoked_at").order_by("pk")),
+        list(org.memberships.values_list("pk", "role", "removed_at").order_by("pk")),
+        list(org.member_invitations.values_list("pk", "cancelled_at", "token_hash")),
+        list(org.credit_types.values_list("pk", "code", "name").order_by("pk")),
     )
 
 
