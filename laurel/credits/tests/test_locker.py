@@ -119,9 +119,7 @@ def test_accepting_several_into_a_new_dashboard_creates_it(org, course, holder, 
     assert "CE" in table and "<td>6</td>" in table and "<td>2</td>" in table
 
 
-def test_accept_without_a_dashboard_is_refused_and_nothing_changes(
-    org, course, holder, client_for
-):
+def test_accept_without_a_dashboard_is_refused_and_nothing_changes(org, course, holder, client_for):
     credit = offered(org, course)
     response = client_for(holder).post(
         reverse("credits:locker_answer"), {"action": "accept", "credit": [credit.pk]}, follow=True
