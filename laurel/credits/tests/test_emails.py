@@ -60,7 +60,7 @@ def test_held_credit_email_explains_how_to_claim_it(org, course, committed, sett
     assert "Add new@example.com to your account" in texts
     assert f"{settings.SITE_URL}/accounts/signup/" in text
     assert "Wound care & dressing" in text and "&amp;" not in text  # plain text, not HTML
-    assert "Northwind & Co sent you credit: Wound care & dressing" == message.subject
+    assert message.subject == "Northwind & Co sent you credit: Wound care & dressing"
     assert "<" not in text
 
 
