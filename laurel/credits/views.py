@@ -182,6 +182,8 @@ def org_credit_resend(request, pk: int):
         messages.success(request, f"Notification sent again to {credit.recipient_email}.")
     except ServiceError as exc:
         messages.error(request, exc.message)
+    if request.POST.get("back") == "claims":
+        return redirect("credits:org_claims", org_slug=request.org.slug)
     return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
 
 
@@ -216,7 +218,14 @@ def org_claims(request):
     return render(
         request,
         "credits/org_claims.html",
-        {"buckets": buckets, "shown": shown, "status": status, "chosen": chosen, "page": page},
+        {
+            "buckets": buckets,
+            "shown": shown,
+            "status": status,
+            "chosen": chosen,
+            "page": page,
+            "can_act": request.membership.has_role(*ENTRY_ROLES),
+        },
     )
 
 

@@ -165,6 +165,12 @@ def test_resend_sends_the_notification_again(org, course, client, committed):
         response = client.post(url("org_credit_resend", org, credit.pk), follow=True)
     assert "Notification sent again to held@example.com" in response.content.decode()
     assert [m.to for m in mail.outbox] == [["held@example.com"]]
+    claims = client.get(url("org_claims", org)).content.decode()
+    assert "Send again" in claims
+    with committed():
+        response = client.post(url("org_credit_resend", org, credit.pk), {"back": "claims"})
+    assert response["Location"] == url("org_claims", org)
+    assert len(mail.outbox) == 2
 
 
 def test_revoke_requires_a_reason(org, course, client):
