@@ -30,7 +30,7 @@ class CreditEntryForm(forms.Form):
 
 class LedgerFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
-    course = forms.CharField(required=False, label="Course ID")
+    course = forms.CharField(required=False, label="Course ID or title")
     email = forms.CharField(required=False, label="E-mail contains")
     date_from = forms.DateField(
         required=False, label="Completed from", widget=forms.DateInput(attrs={"type": "date"})
