@@ -233,3 +233,20 @@ def test_reviewer_can_read_the_ledger_but_not_revoke(org, course):
     client.force_login(reviewer)
     assert client.get(url("org_ledger", org)).status_code == 200
     assert client.post(url("org_credit_revoke", org, credit.pk), {"reason": "x"}).status_code == 404
+
+
+def test_credit_history_is_shown_in_the_organizations_time_zone(course, client):
+    from datetime import UTC, datetime
+
+    from laurel.audit.models import AuditEvent
+
+    org = course.organization
+    org.time_zone = "Asia/Tokyo"
+    org.save()
+    credit = enter_credit(org, course, "held@example.com")
+    AuditEvent.objects.filter(action="credit.entered").update(
+        at=datetime(2025, 3, 1, 20, 30, tzinfo=UTC)
+    )
+    html = client.get(url("org_credit_detail", org, credit.pk)).content.decode()
+    assert "(times in Asia/Tokyo)" in html
+    assert "2025-03-02 05:30" in html.split('id="org-credit-history"')[1]
