@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
 
@@ -188,7 +188,14 @@ def transcript_credits(holder, dashboard: Dashboard | None = None):
         .prefetch_related(
             Prefetch("components", queryset=CreditComponent.objects.select_related("credit_type"))
         )
-        .order_by("dashboard__archived_at", "dashboard__name", "dashboard_id", "completion_date")
+        .order_by(
+            # Open dashboards first on every database (PostgreSQL sorts NULLs last).
+            F("dashboard__archived_at").asc(nulls_first=True),
+            "dashboard__name",
+            "dashboard_id",
+            "completion_date",
+            "id",
+        )
     )
     if dashboard is not None:
         credits = credits.filter(dashboard=dashboard)

@@ -178,3 +178,18 @@ def test_credit_for_an_unverified_address_is_not_attached_even_when_entered_late
     client = Client()
     client.force_login(user)
     assert "Wound care" not in locker_html(client)
+
+
+def test_email_page_lists_addresses_with_their_state_and_resends_verification(committed):
+    user = make_user("main@example.com")
+    EmailAddress.objects.create(user=user, email="work@example.com", verified=False)
+    client = Client()
+    client.force_login(user)
+    html = client.get(reverse("account_email")).content.decode()
+    work = html.split('value="work@example.com"')[1].split("</div>")[0]
+    assert "Unverified" in work and "Verified" not in work.replace("Unverified", "")
+    assert "reaches" in html and reverse("credits:locker") in html
+    with committed():
+        client.post(reverse("account_email"), {"email": "work@example.com", "action_send": ""})
+    [message] = mail.outbox
+    assert message.to == ["work@example.com"] and CONFIRM_LINK.search(message.body)
