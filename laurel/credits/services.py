@@ -430,10 +430,11 @@ def _apply_requirements(dashboard: Dashboard, req: Requirements) -> None:
 
 @transaction.atomic
 def dashboard_create(*, holder, name: str, requirements: Requirements | None = None) -> Dashboard:
-    name = name.strip()
+    name = name.strip()[:120]
     if not name:
         raise ServiceError("Give the dashboard a name.", field="name")
-    dashboard = Dashboard(holder=holder, name=name[:120])
+    _refuse_same_name(holder, name)
+    dashboard = Dashboard(holder=holder, name=name)
     _apply_requirements(dashboard, requirements or Requirements())
     dashboard.full_clean()
     dashboard.save()
@@ -453,9 +454,10 @@ def dashboard_update(
 ) -> Dashboard:
     if dashboard.holder_id != holder.pk:
         raise ServiceError("Not your dashboard.", code="not_found")
-    name = name.strip()
+    name = name.strip()[:120]
     if not name:
         raise ServiceError("Give the dashboard a name.", field="name")
+    _refuse_same_name(holder, name, exclude=dashboard)
     before = _dashboard_snapshot(dashboard)
     dashboard.name = name[:120]
     _apply_requirements(dashboard, requirements)
@@ -470,6 +472,15 @@ def dashboard_update(
         after=_dashboard_snapshot(dashboard),
     )
     return dashboard
+
+
+def _refuse_same_name(holder, name: str, exclude: Dashboard | None = None) -> None:
+    """Two dashboards with one name would make "accept into" and transcripts ambiguous."""
+    same = Dashboard.objects.for_holder(holder).filter(name__iexact=name)
+    if exclude is not None:
+        same = same.exclude(pk=exclude.pk)
+    if same.exists():
+        raise ServiceError(f"You already have a dashboard named “{name}”.", field="name")
 
 
 def _dashboard_snapshot(dashboard: Dashboard) -> dict:

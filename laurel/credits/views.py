@@ -326,7 +326,10 @@ def locker_answer(request):
             dashboard = form.cleaned_data["dashboard"]
             new_name = (form.cleaned_data.get("new_dashboard") or "").strip()
             if new_name:
-                dashboard = services.dashboard_create(holder=request.user, name=new_name)
+                # Typing the name of an open dashboard files into it rather than refusing.
+                dashboard = Dashboard.objects.for_holder(request.user).open().filter(
+                    name__iexact=new_name
+                ).first() or services.dashboard_create(holder=request.user, name=new_name)
             services.credit_accept_many(credits=credits, holder=request.user, dashboard=dashboard)
     except ServiceError as exc:
         messages.error(request, exc.message)

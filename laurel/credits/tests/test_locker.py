@@ -393,3 +393,23 @@ def test_locker_queries_do_not_grow_with_credits(
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = client.get(reverse("credits:locker"))
     assert page.content.decode().count('name="credit"') == 27  # 2 + 25 still offered
+
+
+def test_a_second_dashboard_with_the_same_name_is_refused(holder, client_for):
+    services.dashboard_create(holder=holder, name="CPR")
+    response = client_for(holder).post(reverse("credits:dashboard_new"), {"name": "cpr"})
+    assert "You already have a dashboard named “cpr”." in response.content.decode()
+    assert Dashboard.objects.filter(holder=holder).count() == 1
+
+
+def test_accepting_into_a_new_name_that_exists_files_into_that_dashboard(
+    org, course, holder, client_for
+):
+    cpr = services.dashboard_create(holder=holder, name="CPR")
+    credit = offered(org, course)
+    client_for(holder).post(
+        reverse("credits:locker_answer"), {"accept_one": credit.pk, "new_dashboard": " cpr "}
+    )
+    credit.refresh_from_db()
+    assert credit.dashboard == cpr
+    assert Dashboard.objects.filter(holder=holder).count() == 1
