@@ -413,3 +413,38 @@ def test_accepting_into_a_new_name_that_exists_files_into_that_dashboard(
     credit.refresh_from_db()
     assert credit.dashboard == cpr
     assert Dashboard.objects.filter(holder=holder).count() == 1
+
+
+@pytest.mark.parametrize("page", ["dashboard", "transcript", "transcript_csv", "credit"])
+def test_dashboard_and_transcript_queries_do_not_grow_with_credits(
+    org, holder, client_for, django_assert_max_num_queries, page
+):
+    courses = [make_course(org, components={"CE": "1", "ETH": "1"}) for _ in range(5)]
+    dashboard = services.dashboard_create(
+        holder=holder,
+        name="D",
+        requirements=services.Requirements(minimums=(("ETH", Decimal(1)),)),
+    )
+    other = services.dashboard_create(holder=holder, name="Other")
+    days = iter(range(1000))
+
+    def add(n):
+        for i in range(n):
+            day = date(2024, 1, 1) + timedelta(days=next(days))
+            credit = enter_credit(org, courses[i % 5], "nurse@example.com", completion_date=day)
+            accepted(holder, credit, dashboard if i % 4 else other)
+        return credit
+
+    credit = add(4)
+    url = {
+        "dashboard": reverse("credits:dashboard_detail", args=[dashboard.pk]),
+        "transcript": reverse("credits:transcript"),
+        "transcript_csv": reverse("credits:transcript_csv"),
+        "credit": reverse("credits:locker_credit_detail", args=[credit.pk]),
+    }[page]
+    client = client_for(holder)
+    with django_assert_max_num_queries(20) as small:
+        assert client.get(url).status_code == 200
+    add(50)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(url)

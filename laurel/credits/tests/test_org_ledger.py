@@ -126,7 +126,11 @@ def test_ledger_queries_do_not_grow_with_credits(org, client, django_assert_max_
     add(3)
     with django_assert_max_num_queries(20) as small:
         client.get(url("org_ledger", org))
+    with django_assert_max_num_queries(20) as small_claims:
+        client.get(url("org_claims", org))
     add(50)
+    with django_assert_max_num_queries(len(small_claims.captured_queries)):
+        client.get(url("org_claims", org))
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = client.get(url("org_ledger", org))
     assert page.content.decode().count('class="badge held"') == 50  # a full first page
