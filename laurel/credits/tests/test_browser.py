@@ -50,7 +50,7 @@ def test_holder_accepts_several_credits_into_a_new_dashboard_without_a_page_load
     page.uncheck(f"#credit-{credits[2].pk}")
     page.fill("#id_new_dashboard", "Ohio RN 2025–27")
     page.click("button[name=action][value=accept]")
-    page.wait_for_selector("text=2 credits accepted into “Ohio RN 2025–27”")
+    page.wait_for_selector("#locker-status >> text=2 credits accepted into “Ohio RN 2025–27”")
 
     assert page.evaluate("window.notReloaded") is True  # swapped in place by htmx
     assert "Waiting for your answer (1)" in page.inner_text("#pending-h")
@@ -63,7 +63,7 @@ def test_holder_accepts_several_credits_into_a_new_dashboard_without_a_page_load
 
     page.fill("#reject-reason", "Not my course")
     page.click(f"button[name=reject_one][value='{credits[2].pk}']")
-    page.wait_for_selector("text=1 credit rejected.")
+    page.wait_for_selector("#locker-status >> text=1 credit rejected.")
     credits[2].refresh_from_db()
     assert credits[2].status == Credit.Status.REJECTED
     assert credits[2].reject_reason == "Not my course"
