@@ -450,3 +450,28 @@ def test_dashboard_and_transcript_queries_do_not_grow_with_credits(
     add(50)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(url)
+
+
+def test_locker_summaries_agree_with_dashboard_progress(org, holder):
+    from laurel.credits import selectors
+
+    ce = make_course(org, components={"CE": "10", "ETH": "1"})
+    dashboard = services.dashboard_create(
+        holder=holder,
+        name="License",
+        requirements=services.Requirements(
+            required_total=Decimal("24"),
+            window_start=date(2025, 1, 1),
+            minimums=(("ETH", Decimal("3")), ("CLE", Decimal("1"))),
+        ),
+    )
+    for day in (date(2024, 12, 31), date(2025, 1, 1), date(2025, 2, 1)):
+        accepted(holder, enter_credit(org, ce, holder.email, completion_date=day), dashboard)
+    [summary] = selectors.dashboard_summaries(holder, [dashboard])
+    assert summary.progress == selectors.dashboard_progress(dashboard)
+    assert [(p.label, p.earned) for p in summary.progress] == [
+        ("Total", Decimal("22")),
+        ("At least CLE", Decimal("0")),
+        ("At least ETH", Decimal("2")),
+    ]
+    assert summary.totals == selectors.totals_for(dashboard.credits.all())
