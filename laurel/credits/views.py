@@ -235,7 +235,7 @@ CLAIMS_PER_GROUP = 25
 # --- Holder side ----------------------------------------------------------------------------
 
 
-def _locker_context(request, choice_form=None) -> dict:
+def _locker_context(request) -> dict:
     user = request.user
     pending = list(
         Credit.objects.pending_for(user)
@@ -245,9 +245,8 @@ def _locker_context(request, choice_form=None) -> dict:
     )
     dashboards = list(Dashboard.objects.for_holder(user))
     summaries = selectors.dashboard_summaries(user, dashboards)
-    form = choice_form or DashboardChoiceForm(holder=user)
-    # One query for the choices, reused by the select (not one per render).
-    form.fields["dashboard"].queryset = Dashboard.objects.for_holder(user).open()
+    form = DashboardChoiceForm(holder=user)
+    # The choices come from the list already loaded: no query of their own.
     form.fields["dashboard"].choices = [(d.pk, d.name) for d in dashboards if d.archived_at is None]
     return {
         "pending": pending,
@@ -277,11 +276,17 @@ def _pending_credits(request, ids) -> list[Credit]:
     )
 
 
+def _id(value) -> int | None:
+    """A primary key from form input, or None for anything else (even ``²`` or 10**40)."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else None
+
+
 def _posted_ids(request, *names: str) -> list[int]:
     values = []
     for name in names:
         values += request.POST.getlist(name)
-    return [int(v) for v in values if v.isdigit()]
+    return [i for i in map(_id, values) if i is not None]
 
 
 def _answer_done(request, dashboard=None):
@@ -428,16 +433,18 @@ def dashboard_detail(request, pk: int):
 def locker_move(request):
     """Move one (``move_one``) or every checked (``credit``) accepted credit to a dashboard."""
     ids = _posted_ids(request, "move_one") or _posted_ids(request, "credit")
-    back = request.POST.get("from", "")
+    back = _id(request.POST.get("from"))
     credits = list(
         Credit.objects.for_holder(request.user)
         .filter(pk__in=ids, status=Credit.Status.ACCEPTED)
         .order_by("pk")
     )
-    target_id = request.POST.get(f"to_{ids[0]}" if "move_one" in request.POST and ids else "to")
+    target_id = _id(
+        request.POST.get(f"to_{ids[0]}" if "move_one" in request.POST and ids else "to")
+    )
     target = (
         Dashboard.objects.for_holder(request.user).open().filter(pk=target_id).first()
-        if (target_id or "").isdigit()
+        if target_id is not None
         else None
     )
     if not credits:
@@ -447,8 +454,8 @@ def locker_move(request):
     else:
         moved = services.credit_move_many(credits=credits, holder=request.user, dashboard=target)
         messages.success(request, f"{_n(moved)} moved to “{target.name}”.")
-    if back.isdigit() and Dashboard.objects.for_holder(request.user).filter(pk=back).exists():
-        return redirect("credits:dashboard_detail", pk=int(back))
+    if back is not None and Dashboard.objects.for_holder(request.user).filter(pk=back).exists():
+        return redirect("credits:dashboard_detail", pk=back)
     return redirect("credits:locker")
 
 
@@ -480,12 +487,13 @@ def locker_credit_detail(request, pk: int):
 
 def _transcript_scope(request):
     """The whole locker, or one of the holder's own dashboards (``?dashboard=``)."""
-    pk = request.GET.get("dashboard", "")
-    if not pk:
+    raw = request.GET.get("dashboard", "")
+    if not raw:
         return None
-    if not pk.isdigit():
+    pk = _id(raw)
+    if pk is None:
         raise Http404("No such dashboard")
-    return _own_dashboard(request, int(pk))
+    return _own_dashboard(request, pk)
 
 
 @login_required

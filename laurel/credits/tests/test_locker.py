@@ -475,3 +475,14 @@ def test_locker_summaries_agree_with_dashboard_progress(org, holder):
         ("At least ETH", Decimal("2")),
     ]
     assert summary.totals == selectors.totals_for(dashboard.credits.all())
+
+
+@pytest.mark.parametrize("junk", ["²", "9" * 40, "-1", "1.5", ""])
+def test_junk_ids_are_ignored_not_errors(org, course, holder, client_for, junk):
+    client = client_for(holder)
+    response = client.post(reverse("credits:locker_answer"), {"credit": [junk], "action": "reject"})
+    assert response.status_code == 302
+    response = client.post(reverse("credits:locker_move"), {"credit": [junk], "to": junk})
+    assert response.status_code == 302
+    response = client.get(reverse("credits:transcript_csv"), {"dashboard": junk})
+    assert response.status_code == (200 if junk == "" else 404)
