@@ -39,6 +39,13 @@ class LedgerFilterForm(forms.Form):
         required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.TextInput())

@@ -254,3 +254,10 @@ def test_credit_history_is_shown_in_the_organizations_time_zone(course, client):
     html = client.get(url("org_credit_detail", org, credit.pk)).content.decode()
     assert "(times in Asia/Tokyo)" in html
     assert "2025-03-02 05:30" in html.split('id="org-credit-history"')[1]
+
+
+def test_reversed_date_range_is_reported(org, course, client):
+    html = client.get(
+        url("org_ledger", org), {"date_from": "2025-03-05", "date_to": "2025-03-01"}
+    ).content.decode()
+    assert 'id="id_date_to_error"' in html and "before the start date" in html
