@@ -125,7 +125,11 @@ class DashboardForm(forms.Form):
         )
         initial = {
             "name": dashboard.name,
-            "required_total": dashboard.required_total,
+            "required_total": (
+                f"{dashboard.required_total.normalize():f}"
+                if dashboard.required_total is not None
+                else None
+            ),
             "window_start": dashboard.window_start,
             "window_end": dashboard.window_end,
             "minimums": minimums,

@@ -255,6 +255,7 @@ def test_create_rename_and_set_requirements_of_a_dashboard(holder, client_for):
     }
     edit = client.get(reverse("credits:dashboard_edit", args=[dashboard.pk])).content.decode()
     assert "ETH 3" in edit and "CLE 1.5" in edit  # the form shows what is set
+    assert 'value="24"' in edit
     client.post(
         reverse("credits:dashboard_edit", args=[dashboard.pk]),
         {"name": "Ohio RN 2025–27", "required_total": "30", "minimums": "ETH 4"},
