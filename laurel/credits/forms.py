@@ -30,7 +30,7 @@ class CreditEntryForm(forms.Form):
 
 class LedgerFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
-    course = forms.CharField(required=False, label="Course ID")
+    course = forms.CharField(required=False, label="Course ID or title")
     email = forms.CharField(required=False, label="E-mail contains")
     date_from = forms.DateField(
         required=False, label="Completed from", widget=forms.DateInput(attrs={"type": "date"})
@@ -38,6 +38,13 @@ class LedgerFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
 
 
 class ReasonForm(forms.Form):
@@ -61,3 +68,91 @@ class DashboardChoiceForm(forms.Form):
         if not data.get("dashboard") and not (data.get("new_dashboard") or "").strip():
             raise forms.ValidationError("Choose a dashboard or name a new one.")
         return data
+
+
+def parse_minimums(text: str) -> list[tuple[str, Decimal]]:
+    """``ETH 3`` / ``ETH: 3`` / ``ETH=3``, one per line or comma-separated."""
+    out: dict[str, Decimal] = {}
+    for raw in text.replace(",", "\n").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        parts = line.replace(":", " ").replace("=", " ").split()
+        if len(parts) != 2:
+            raise forms.ValidationError(
+                f"“{line}”: write a credit type code and an amount, e.g. ETH 3."
+            )
+        code, amount = parts[0].upper(), parts[1]
+        try:
+            value = Decimal(amount)
+        except ArithmeticError:
+            raise forms.ValidationError(f"“{line}”: {amount} is not a number.") from None
+        if not value.is_finite() or value <= 0 or value >= Decimal("100000"):
+            raise forms.ValidationError(f"“{line}”: the amount must be more than 0.")
+        if len(code) > 16:
+            raise forms.ValidationError(f"“{line}”: credit type codes are at most 16 characters.")
+        out[code] = value.quantize(Decimal("0.01"))
+    return list(out.items())
+
+
+class DashboardForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Name")
+    required_total = forms.DecimalField(
+        label="Total required (optional)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=7,
+        decimal_places=2,
+        help_text="Across all credit types, counting credits completed in the window below.",
+    )
+    window_start = forms.DateField(
+        label="Window starts", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    window_end = forms.DateField(
+        label="Window ends", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    minimums = forms.CharField(
+        label="Minimums per credit type (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ETH 3"}),
+        help_text="One per line: a credit type code and an amount, e.g. “ETH 3”.",
+    )
+
+    @classmethod
+    def for_dashboard(cls, dashboard: Dashboard, data=None):
+        minimums = "\n".join(
+            f"{m.credit_type_code} {m.amount.normalize():f}" for m in dashboard.minimums.all()
+        )
+        initial = {
+            "name": dashboard.name,
+            "required_total": (
+                f"{dashboard.required_total.normalize():f}"
+                if dashboard.required_total is not None
+                else None
+            ),
+            "window_start": dashboard.window_start,
+            "window_end": dashboard.window_end,
+            "minimums": minimums,
+        }
+        return cls(data, initial=initial)
+
+    def clean_minimums(self):
+        return parse_minimums(self.cleaned_data.get("minimums") or "")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and end < start:
+            self.add_error("window_end", "The window must end after it starts.")
+        return data
+
+    def requirements(self):
+        from laurel.credits.services import Requirements
+
+        d = self.cleaned_data
+        return Requirements(
+            required_total=d.get("required_total"),
+            window_start=d.get("window_start"),
+            window_end=d.get("window_end"),
+            minimums=tuple(d.get("minimums") or ()),
+        )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 
-from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Progress:
         return self.earned >= self.required
 
     @property
+    def remaining(self) -> Decimal:
+        return max(Decimal(0), self.required - self.earned)
+
+    @property
     def percent(self) -> int:
         if not self.required:
             return 100
@@ -76,8 +81,9 @@ def ledger_filter(
 ):
     if status:
         credits = credits.filter(status=status)
-    if course:
-        credits = credits.filter(course__course_id__iexact=course.strip())
+    if course and course.strip():
+        course = course.strip()
+        credits = credits.filter(Q(course__course_id__iexact=course) | Q(title__icontains=course))
     if email:
         credits = credits.filter(recipient_email__icontains=email.strip().lower())
     if date_from:
@@ -91,3 +97,269 @@ def credit_history(credit: Credit):
     from laurel.audit.models import AuditEvent
 
     return AuditEvent.objects.for_object(credit).select_related("actor").order_by("at", "id")
+
+
+# --- The holder's locker ----------------------------------------------------------------------
+
+
+@dataclass
+class DashboardSummary:
+    """A dashboard with its totals and progress, computed without a query per dashboard."""
+
+    dashboard: Dashboard
+    totals: list[Total]
+    progress: list[Progress]
+    credit_count: int
+
+
+def _sum_rows(rows) -> list[Total]:
+    merged: dict[tuple[str, str], Total] = {}
+    for r in sorted(rows, key=lambda r: r["credit_type__code"]):
+        key = (r["credit_type__code"], r["credit_type__unit"])
+        prev = merged.get(key)
+        amount = r["amount_earned"] + (prev.amount if prev else 0)
+        merged[key] = Total(key[0], r["credit_type__name"], key[1], amount)
+    return list(merged.values())
+
+
+def _in_window(dashboard: Dashboard, day) -> bool:
+    if dashboard.window_start and day < dashboard.window_start:
+        return False
+    return not (dashboard.window_end and day > dashboard.window_end)
+
+
+def dashboard_summaries(holder, dashboards) -> list[DashboardSummary]:
+    """Totals and progress for each of ``holder``'s ``dashboards`` in two queries in all,
+    however many dashboards and credits there are (same rules as ``dashboard_progress``)."""
+    dashboards = list(dashboards)
+    ids = [d.pk for d in dashboards]
+    rows = list(
+        CreditComponent.objects.filter(
+            credit__holder=holder,
+            credit__status=Credit.Status.ACCEPTED,
+            credit__dashboard_id__in=ids,
+        ).values(
+            "credit_id",
+            "credit__dashboard_id",
+            "credit__completion_date",
+            "credit_type__code",
+            "credit_type__name",
+            "credit_type__unit",
+            "amount_earned",
+        )
+    )
+    minimums: dict[int, list] = {}
+    for m in DashboardMinimum.objects.filter(dashboard_id__in=ids):
+        minimums.setdefault(m.dashboard_id, []).append(m)
+    out = []
+    for d in dashboards:
+        mine = [r for r in rows if r["credit__dashboard_id"] == d.pk]
+        in_window = _sum_rows(r for r in mine if _in_window(d, r["credit__completion_date"]))
+        lines = []
+        if d.required_total is not None:
+            earned = sum((t.amount for t in in_window), Decimal(0))
+            lines.append(Progress("Total", d.required_total, earned))
+        for minimum in minimums.get(d.pk, []):
+            earned = sum(
+                (t.amount for t in in_window if t.code == minimum.credit_type_code), Decimal(0)
+            )
+            lines.append(Progress(f"At least {minimum.credit_type_code}", minimum.amount, earned))
+        out.append(
+            DashboardSummary(
+                dashboard=d,
+                totals=_sum_rows(mine),
+                progress=lines,
+                credit_count=len({r["credit_id"] for r in mine}),
+            )
+        )
+    return out
+
+
+def transcript_credits(holder, dashboard: Dashboard | None = None):
+    """Credits filed in the holder's dashboards (accepted, or revoked after filing), grouped
+    by dashboard: what a transcript lists."""
+    credits = (
+        Credit.objects.for_holder(holder)
+        .filter(
+            dashboard__isnull=False,
+            status__in=[Credit.Status.ACCEPTED, Credit.Status.REVOKED],
+        )
+        .select_related("organization", "course", "dashboard")
+        .prefetch_related(
+            Prefetch("components", queryset=CreditComponent.objects.select_related("credit_type"))
+        )
+        .order_by(
+            # Open dashboards first on every database (PostgreSQL sorts NULLs last).
+            F("dashboard__archived_at").asc(nulls_first=True),
+            "dashboard__name",
+            "dashboard_id",
+            "completion_date",
+            "id",
+        )
+    )
+    if dashboard is not None:
+        credits = credits.filter(dashboard=dashboard)
+    return credits
+
+
+TRANSCRIPT_HEADER = [
+    "Organization",
+    "Course ID",
+    "Title",
+    "Completion date",
+    "Credit type",
+    "Amount earned",
+    "Unit",
+    "Status",
+    "Dashboard",
+]
+
+
+def transcript_rows(credits):
+    """One row per credit component, in ``TRANSCRIPT_HEADER`` order."""
+    for credit in credits:
+        for c in credit.components.all():
+            yield [
+                credit.organization.name,
+                credit.course.course_id if credit.course_id else "",
+                credit.title,
+                credit.completion_date.isoformat(),
+                c.credit_type.code,
+                f"{c.amount_earned.normalize():f}",
+                c.credit_type.unit,
+                credit.get_status_display(),
+                credit.dashboard.name if credit.dashboard_id else "",
+            ]
+
+
+HOLDER_ACTIONS = {
+    "credit.entered": "Recorded by {org}",
+    "credit.offered": "Offered to you (address verified)",
+    "credit.accepted": "Accepted into {dashboard}",
+    "credit.rejected": "Rejected",
+    "credit.moved": "Moved from {from_dashboard} to {dashboard}",
+    "credit.revoked": "Revoked by {org}",
+    "credit.voided": "Withdrawn by {org}",
+    "credit.notification_resent": "{org} sent the notification again",
+}
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: object
+    text: str
+    reason: str = ""
+
+
+def holder_history(credit: Credit, holder) -> list[HistoryLine]:
+    """The credit's state changes in words for its holder: no staff names, no other
+    holder's dashboards."""
+    events = [e for e in credit_history(credit) if e.action in HOLDER_ACTIONS]
+    names = dict(Dashboard.objects.for_holder(holder).values_list("pk", "name"))
+
+    def dashboard_name(snapshot) -> str:
+        pk = (snapshot or {}).get("dashboard")
+        return f"“{names[pk]}”" if pk in names else "a dashboard"
+
+    lines = []
+    for e in events:
+        text = HOLDER_ACTIONS[e.action].format(
+            org=credit.organization.name,
+            dashboard=dashboard_name(e.after),
+            from_dashboard=dashboard_name(e.before),
+        )
+        reason = "" if e.action == "credit.voided" else (e.after or {}).get("reason", "")
+        lines.append(HistoryLine(e.at, text, reason))
+        if e.action == "credit.entered" and (e.after or {}).get("status") == "offered":
+            lines.append(HistoryLine(e.at, "Offered to you"))
+    return lines
+
+
+# --- The organization's side ------------------------------------------------------------------
+
+AGE_BUCKETS = [
+    # (key, label, at least days, under days)
+    ("week", "Under 7 days", 0, 7),
+    ("month", "7–30 days", 7, 30),
+    ("quarter", "30–90 days", 30, 90),
+    ("older", "Older than 90 days", 90, None),
+]
+
+
+def _age(now, low: int, high: int | None) -> Q:
+    age = Q(created_at__lte=now - timedelta(days=low))
+    if high is not None:
+        age &= Q(created_at__gt=now - timedelta(days=high))
+    return age
+
+
+def claims_by_age(credits, *, now) -> list[dict]:
+    """Counts of held and offered credits per waiting-time bucket, in one query."""
+    aggregates = {}
+    for key, _, low, high in AGE_BUCKETS:
+        for status in (Credit.Status.HELD, Credit.Status.OFFERED):
+            aggregates[f"{key}_{status}"] = Count(
+                "pk", filter=_age(now, low, high) & Q(status=status)
+            )
+    counts = credits.aggregate(**aggregates)
+    out = []
+    for key, label, low, high in AGE_BUCKETS:
+        held, offered = counts[f"{key}_held"], counts[f"{key}_offered"]
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "held": held,
+                "offered": offered,
+                "total": held + offered,
+                "low": low,
+                "high": high,
+            }
+        )
+    return out
+
+
+def claims_in_bucket(credits, *, now, bucket: dict):
+    return credits.filter(_age(now, bucket["low"], bucket["high"]))
+
+
+LEDGER_HEADER = [
+    "Credit",
+    "Recipient e-mail",
+    "Recipient name",
+    "Course ID",
+    "Title",
+    "Completion date",
+    "Credit earned",
+    "Credit offered",
+    "Status",
+    "Source",
+    "Recorded at (UTC)",
+    "Answered at (UTC)",
+    "Reason",
+]
+
+
+def _utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def ledger_rows(credits):
+    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order)."""
+    for credit in credits:
+        components = list(credit.components.all())
+        yield [
+            credit.pk,
+            credit.recipient_email,
+            credit.recipient_name,
+            credit.course.course_id if credit.course_id else "",
+            credit.title,
+            credit.completion_date.isoformat(),
+            "; ".join(f"{c.amount_earned.normalize():f} {c.credit_type.code}" for c in components),
+            "; ".join(f"{c.amount_offered.normalize():f} {c.credit_type.code}" for c in components),
+            credit.get_status_display(),
+            credit.get_source_display(),
+            _utc(credit.created_at),
+            _utc(credit.answered_at),
+            credit.revoke_reason or credit.reject_reason,
+        ]

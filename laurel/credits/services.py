@@ -297,6 +297,13 @@ def credit_accept_many(*, credits: list[Credit], holder, dashboard: Dashboard) -
 
 
 @transaction.atomic
+def credit_reject_many(*, credits: list[Credit], holder, reason: str = "") -> int:
+    for credit in credits:
+        credit_reject(credit=credit, holder=holder, reason=reason)
+    return len(credits)
+
+
+@transaction.atomic
 def credit_reject(*, credit: Credit, holder, reason: str = "") -> Credit:
     before = credit.snapshot()
     _transition(
@@ -332,6 +339,17 @@ def credit_move(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         after=credit.snapshot(),
     )
     return credit
+
+
+@transaction.atomic
+def credit_move_many(*, credits: list[Credit], holder, dashboard: Dashboard) -> int:
+    """Move accepted credits into ``dashboard``; those already there are left alone."""
+    moved = 0
+    for credit in credits:
+        if credit.dashboard_id != dashboard.pk:
+            credit_move(credit=credit, holder=holder, dashboard=dashboard)
+            moved += 1
+    return moved
 
 
 @transaction.atomic
@@ -412,10 +430,11 @@ def _apply_requirements(dashboard: Dashboard, req: Requirements) -> None:
 
 @transaction.atomic
 def dashboard_create(*, holder, name: str, requirements: Requirements | None = None) -> Dashboard:
-    name = name.strip()
+    name = name.strip()[:120]
     if not name:
         raise ServiceError("Give the dashboard a name.", field="name")
-    dashboard = Dashboard(holder=holder, name=name[:120])
+    _refuse_same_name(holder, name)
+    dashboard = Dashboard(holder=holder, name=name)
     _apply_requirements(dashboard, requirements or Requirements())
     dashboard.full_clean()
     dashboard.save()
@@ -435,10 +454,11 @@ def dashboard_update(
 ) -> Dashboard:
     if dashboard.holder_id != holder.pk:
         raise ServiceError("Not your dashboard.", code="not_found")
-    name = name.strip()
+    name = name.strip()[:120]
     if not name:
         raise ServiceError("Give the dashboard a name.", field="name")
-    before = {"name": dashboard.name}
+    _refuse_same_name(holder, name, exclude=dashboard)
+    before = _dashboard_snapshot(dashboard)
     dashboard.name = name[:120]
     _apply_requirements(dashboard, requirements)
     dashboard.full_clean()
@@ -449,9 +469,27 @@ def dashboard_update(
         action="dashboard.updated",
         obj=dashboard,
         before=before,
-        after={"name": dashboard.name},
+        after=_dashboard_snapshot(dashboard),
     )
     return dashboard
+
+
+def _refuse_same_name(holder, name: str, exclude: Dashboard | None = None) -> None:
+    """Two dashboards with one name would make "accept into" and transcripts ambiguous."""
+    same = Dashboard.objects.for_holder(holder).filter(name__iexact=name)
+    if exclude is not None:
+        same = same.exclude(pk=exclude.pk)
+    if same.exists():
+        raise ServiceError(f"You already have a dashboard named “{name}”.", field="name")
+
+
+def _dashboard_snapshot(dashboard: Dashboard) -> dict:
+    return {
+        "name": dashboard.name,
+        "required_total": str(dashboard.required_total) if dashboard.required_total else None,
+        "window": [str(dashboard.window_start or ""), str(dashboard.window_end or "")],
+        "minimums": {m.credit_type_code: str(m.amount) for m in dashboard.minimums.all()},
+    }
 
 
 def _set_minimums(dashboard: Dashboard, minimums) -> None:

@@ -6,6 +6,7 @@ app_name = "credits"
 urlpatterns = [
     path("o/<slug:org_slug>/credits/", views.org_ledger, name="org_ledger"),
     path("o/<slug:org_slug>/credits/new/", views.org_credit_new, name="org_credit_new"),
+    path("o/<slug:org_slug>/credits/export.csv", views.org_ledger_export, name="org_ledger_export"),
     path("o/<slug:org_slug>/credits/claims/", views.org_claims, name="org_claims"),
     path("o/<slug:org_slug>/credits/<int:pk>/", views.org_credit_detail, name="org_credit_detail"),
     path(
@@ -21,6 +22,12 @@ urlpatterns = [
     ),
     path("locker/", views.locker, name="locker"),
     path("locker/answer/", views.locker_answer, name="locker_answer"),
+    path("locker/move/", views.locker_move, name="locker_move"),
+    path("locker/transcript/", views.transcript, name="transcript"),
+    path("locker/transcript.csv", views.transcript_csv, name="transcript_csv"),
+    path("locker/dashboards/new/", views.dashboard_new, name="dashboard_new"),
     path("locker/dashboards/<int:pk>/", views.dashboard_detail, name="dashboard_detail"),
+    path("locker/dashboards/<int:pk>/edit/", views.dashboard_edit, name="dashboard_edit"),
+    path("locker/dashboards/<int:pk>/archive/", views.dashboard_archive, name="dashboard_archive"),
     path("locker/credits/<int:pk>/", views.locker_credit_detail, name="locker_credit_detail"),
 ]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from itertools import chain, groupby
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from laurel.accounts.services import ServiceError
@@ -16,10 +22,12 @@ from laurel.credits import selectors, services
 from laurel.credits.forms import (
     CreditEntryForm,
     DashboardChoiceForm,
+    DashboardForm,
     LedgerFilterForm,
     ReasonForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.lib.csvfile import iter_csv, write_csv
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
 COMPONENTS = Prefetch("components", queryset=CreditComponent.objects.select_related("credit_type"))
@@ -32,17 +40,42 @@ def _page(request, queryset, per_page=50):
 # --- Organization side ----------------------------------------------------------------------
 
 
-@org_required(*ANY_MEMBER)
-def org_ledger(request):
+def _filtered_ledger(request):
+    """The organization's credits narrowed by every filter that parses (a bad date is shown
+    as an error next to its field; the other filters still apply)."""
     form = LedgerFilterForm(request.GET or None)
     credits = (
         Credit.objects.for_org(request.org).select_related("course").prefetch_related(COMPONENTS)
     )
-    if form.is_valid():
+    if form.is_bound:
+        form.is_valid()
         credits = selectors.ledger_filter(credits, **form.cleaned_data)
+    return form, credits
+
+
+@org_required(*ANY_MEMBER)
+def org_ledger(request):
+    form, credits = _filtered_ledger(request)
     page = _page(request, credits)
+    query = request.GET.copy()
+    query.pop("page", None)
     template = "credits/org_ledger.html#rows" if request.htmx else "credits/org_ledger.html"
-    return render(request, template, {"form": form, "page": page})
+    return render(
+        request, template, {"form": form, "page": page, "export_query": query.urlencode()}
+    )
+
+
+@org_required(*ANY_MEMBER)
+def org_ledger_export(request):
+    """The filtered ledger as CSV, streamed so a large ledger never sits in memory."""
+    _, credits = _filtered_ledger(request)
+    rows = chain([selectors.LEDGER_HEADER], selectors.ledger_rows(credits.iterator(500)))
+    stamp = request.org.today().isoformat()
+    response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{request.org.slug}-credits-{stamp}.csv"'
+    )
+    return response
 
 
 @org_required(*ENTRY_ROLES)
@@ -149,111 +182,281 @@ def org_credit_resend(request, pk: int):
         messages.success(request, f"Notification sent again to {credit.recipient_email}.")
     except ServiceError as exc:
         messages.error(request, exc.message)
+    if request.POST.get("back") == "claims":
+        return redirect("credits:org_claims", org_slug=request.org.slug)
     return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
 
 
 @org_required(*ANY_MEMBER)
 def org_claims(request):
-    """Held and offered credits, oldest first: who has not claimed or answered yet."""
-    credits = (
-        Credit.objects.for_org(request.org)
-        .filter(status__in=[Credit.Status.HELD, Credit.Status.OFFERED])
-        .select_related("course")
-        .order_by("created_at")
+    """Held and offered credits by how long they have waited, oldest first in each group."""
+    now = timezone.now()
+    credits = Credit.objects.for_org(request.org).filter(
+        status__in=[Credit.Status.HELD, Credit.Status.OFFERED]
     )
-    status = request.GET.get("status")
-    if status in (Credit.Status.HELD, Credit.Status.OFFERED):
+    status = request.GET.get("status", "")
+    if status not in (Credit.Status.HELD, Credit.Status.OFFERED):
+        status = ""
+    buckets = selectors.claims_by_age(credits, now=now)
+    if status:
         credits = credits.filter(status=status)
+    chosen = next((b for b in buckets if b["key"] == request.GET.get("age")), None)
+    shown = [chosen] if chosen else [b for b in buckets if b[status or "total"]]
+    page = None
+    for bucket in shown:
+        in_bucket = (
+            selectors.claims_in_bucket(credits, now=now, bucket=bucket)
+            .select_related("course")
+            .order_by("created_at", "id")
+        )
+        bucket["shown_count"] = bucket[status] if status else bucket["total"]
+        if chosen:
+            page = _page(request, in_bucket)
+            bucket["items"] = page.object_list
+        else:  # a preview of each group; "show all" opens the group with pages
+            bucket["items"] = list(in_bucket[:CLAIMS_PER_GROUP])
     return render(
-        request, "credits/org_claims.html", {"page": _page(request, credits), "status": status}
+        request,
+        "credits/org_claims.html",
+        {
+            "buckets": buckets,
+            "shown": shown,
+            "status": status,
+            "chosen": chosen,
+            "page": page,
+            "can_act": request.membership.has_role(*ENTRY_ROLES),
+        },
     )
+
+
+CLAIMS_PER_GROUP = 25
 
 
 # --- Holder side ----------------------------------------------------------------------------
 
 
-@login_required
-def locker(request):
-    pending = (
-        Credit.objects.pending_for(request.user)
+def _locker_context(request) -> dict:
+    user = request.user
+    pending = list(
+        Credit.objects.pending_for(user)
         .select_related("organization", "course")
         .prefetch_related(COMPONENTS)
-        .order_by("offered_at")
+        .order_by("offered_at", "id")
     )
-    dashboards = list(Dashboard.objects.for_holder(request.user).open())
-    for d in dashboards:
-        d.totals = selectors.totals_for(d.credits.all())
-        d.progress = selectors.dashboard_progress(d)
-    return render(
-        request,
-        "credits/locker.html",
-        {
-            "pending": pending,
-            "dashboards": dashboards,
-            "choice_form": DashboardChoiceForm(holder=request.user),
-            "unverified": request.user.emailaddress_set.filter(verified=False),
-        },
-    )
+    dashboards = list(Dashboard.objects.for_holder(user))
+    summaries = selectors.dashboard_summaries(user, dashboards)
+    form = DashboardChoiceForm(holder=user)
+    # The choices come from the list already loaded: no query of their own.
+    form.fields["dashboard"].choices = [(d.pk, d.name) for d in dashboards if d.archived_at is None]
+    return {
+        "pending": pending,
+        "open_summaries": [s for s in summaries if s.dashboard.archived_at is None],
+        "archived_summaries": [s for s in summaries if s.dashboard.archived_at is not None],
+        "choice_form": form,
+        "has_open_dashboards": any(d.archived_at is None for d in dashboards),
+        # Only whether the holder has unverified addresses, never whether credit waits there.
+        "unverified": list(
+            user.emailaddress_set.filter(verified=False).values_list("email", flat=True)
+        ),
+    }
 
 
-def _holder_credits(request, ids):
+@login_required
+def locker(request):
+    template = "credits/locker.html#locker-body" if request.htmx else "credits/locker.html"
+    return render(request, template, _locker_context(request))
+
+
+def _pending_credits(request, ids) -> list[Credit]:
     return list(
-        Credit.objects.pending_for(request.user).filter(pk__in=ids).select_related("organization")
+        Credit.objects.pending_for(request.user)
+        .filter(pk__in=ids)
+        .select_related("organization")
+        .order_by("pk")
     )
+
+
+def _id(value) -> int | None:
+    """A primary key from form input, or None for anything else (even ``²`` or 10**40)."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else None
+
+
+def _posted_ids(request, *names: str) -> list[int]:
+    values = []
+    for name in names:
+        values += request.POST.getlist(name)
+    return [i for i in map(_id, values) if i is not None]
+
+
+def _answer_done(request, dashboard=None):
+    """After an answer: the locker's body for htmx, a redirect (PRG) otherwise."""
+    if request.htmx:
+        return render(request, "credits/locker.html#locker-body", _locker_context(request))
+    if dashboard is not None:
+        return redirect("credits:dashboard_detail", pk=dashboard.pk)
+    return redirect("credits:locker")
 
 
 @require_POST
 @login_required
 def locker_answer(request):
-    """Accept (into a dashboard) or reject one or several offered credits."""
-    ids = [int(i) for i in request.POST.getlist("credit") if i.isdigit()]
-    credits = _holder_credits(request, ids)
+    """Accept (into a dashboard, possibly new) or reject one or several offered credits.
+
+    A row's own button (``accept_one``/``reject_one``) answers that credit alone; the
+    ``action`` buttons answer every checked ``credit``.
+    """
+    if "accept_one" in request.POST or "reject_one" in request.POST:
+        action = "accept" if "accept_one" in request.POST else "reject"
+        ids = _posted_ids(request, f"{action}_one")
+    else:
+        action = request.POST.get("action", "accept")
+        ids = _posted_ids(request, "credit")
+    credits = _pending_credits(request, ids)
     if not credits:
-        messages.error(request, "Select at least one credit.")
-        return redirect("credits:locker")
-    if request.POST.get("action") == "reject":
+        messages.error(request, "Select at least one credit waiting for your answer.")
+        return _answer_done(request)
+    if action == "reject":
         reason = request.POST.get("reason", "")
-        for credit in credits:
-            services.credit_reject(credit=credit, holder=request.user, reason=reason)
-        messages.info(request, f"{len(credits)} credit(s) rejected.")
-        return redirect("credits:locker")
+        services.credit_reject_many(credits=credits, holder=request.user, reason=reason)
+        messages.info(request, f"{_n(len(credits))} rejected.")
+        return _answer_done(request)
     form = DashboardChoiceForm(request.POST, holder=request.user)
     if not form.is_valid():
-        messages.error(request, " ".join(form.non_field_errors()) or "Choose a dashboard.")
-        return redirect("credits:locker")
+        errors = [e for errs in form.errors.values() for e in errs]
+        messages.error(request, " ".join(errors) or "Choose a dashboard.")
+        return _answer_done(request)
     try:
-        dashboard = form.cleaned_data["dashboard"]
-        if (form.cleaned_data.get("new_dashboard") or "").strip():
-            dashboard = services.dashboard_create(
-                holder=request.user, name=form.cleaned_data["new_dashboard"]
-            )
-        services.credit_accept_many(credits=credits, holder=request.user, dashboard=dashboard)
+        with transaction.atomic():
+            dashboard = form.cleaned_data["dashboard"]
+            new_name = (form.cleaned_data.get("new_dashboard") or "").strip()
+            if new_name:
+                # Typing the name of an open dashboard files into it rather than refusing.
+                dashboard = Dashboard.objects.for_holder(request.user).open().filter(
+                    name__iexact=new_name
+                ).first() or services.dashboard_create(holder=request.user, name=new_name)
+            services.credit_accept_many(credits=credits, holder=request.user, dashboard=dashboard)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect("credits:locker")
-    messages.success(request, f"{len(credits)} credit(s) accepted into “{dashboard.name}”.")
+        return _answer_done(request)
+    messages.success(request, f"{_n(len(credits))} accepted into “{dashboard.name}”.")
+    return _answer_done(request, dashboard)
+
+
+def _n(count: int) -> str:
+    return f"{count} credit" if count == 1 else f"{count} credits"
+
+
+def _own_dashboard(request, pk) -> Dashboard:
+    return get_object_or_404(Dashboard.objects.for_holder(request.user), pk=pk)
+
+
+@login_required
+def dashboard_new(request):
+    form = DashboardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dashboard = services.dashboard_create(
+                holder=request.user,
+                name=form.cleaned_data["name"],
+                requirements=form.requirements(),
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Dashboard “{dashboard.name}” created.")
+            return redirect("credits:dashboard_detail", pk=dashboard.pk)
+    return render(request, "credits/dashboard_form.html", {"form": form, "dashboard": None})
+
+
+@login_required
+def dashboard_edit(request, pk: int):
+    dashboard = _own_dashboard(request, pk)
+    form = DashboardForm.for_dashboard(dashboard, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dashboard_update(
+                holder=request.user,
+                dashboard=dashboard,
+                name=form.cleaned_data["name"],
+                requirements=form.requirements(),
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Dashboard saved.")
+            return redirect("credits:dashboard_detail", pk=dashboard.pk)
+    return render(request, "credits/dashboard_form.html", {"form": form, "dashboard": dashboard})
+
+
+@require_POST
+@login_required
+def dashboard_archive(request, pk: int):
+    dashboard = _own_dashboard(request, pk)
+    restore = request.POST.get("restore") == "1"
+    services.dashboard_archive(holder=request.user, dashboard=dashboard, archived=not restore)
+    if restore:
+        messages.success(request, f"“{dashboard.name}” restored.")
+    else:
+        messages.success(
+            request,
+            f"“{dashboard.name}” archived. Its credits stay in your locker and transcript.",
+        )
     return redirect("credits:dashboard_detail", pk=dashboard.pk)
 
 
 @login_required
 def dashboard_detail(request, pk: int):
-    dashboard = get_object_or_404(Dashboard.objects.for_holder(request.user), pk=pk)
-    credits = (
+    dashboard = _own_dashboard(request, pk)
+    credits = list(
         dashboard.credits.filter(holder=request.user)
+        .exclude(status=Credit.Status.HELD)
         .select_related("organization", "course")
         .prefetch_related(COMPONENTS)
+        .order_by("-completion_date", "-id")
     )
+    [summary] = selectors.dashboard_summaries(request.user, [dashboard])
     return render(
         request,
         "credits/dashboard_detail.html",
         {
             "dashboard": dashboard,
             "credits": credits,
-            "totals": selectors.totals_for(dashboard.credits.all()),
-            "progress": selectors.dashboard_progress(dashboard),
-            "others": Dashboard.objects.for_holder(request.user).open().exclude(pk=pk),
+            "summary": summary,
+            "others": list(Dashboard.objects.for_holder(request.user).open().exclude(pk=pk)),
         },
     )
+
+
+@require_POST
+@login_required
+def locker_move(request):
+    """Move one (``move_one``) or every checked (``credit``) accepted credit to a dashboard."""
+    ids = _posted_ids(request, "move_one") or _posted_ids(request, "credit")
+    back = _id(request.POST.get("from"))
+    credits = list(
+        Credit.objects.for_holder(request.user)
+        .filter(pk__in=ids, status=Credit.Status.ACCEPTED)
+        .order_by("pk")
+    )
+    target_id = _id(
+        request.POST.get(f"to_{ids[0]}" if "move_one" in request.POST and ids else "to")
+    )
+    target = (
+        Dashboard.objects.for_holder(request.user).open().filter(pk=target_id).first()
+        if target_id is not None
+        else None
+    )
+    if not credits:
+        messages.error(request, "Select at least one accepted credit to move.")
+    elif target is None:
+        messages.error(request, "Choose one of your open dashboards to move to.")
+    else:
+        moved = services.credit_move_many(credits=credits, holder=request.user, dashboard=target)
+        messages.success(request, f"{_n(moved)} moved to “{target.name}”.")
+    if back is not None and Dashboard.objects.for_holder(request.user).filter(pk=back).exists():
+        return redirect("credits:dashboard_detail", pk=back)
+    return redirect("credits:locker")
 
 
 @login_required
@@ -264,7 +467,73 @@ def locker_credit_detail(request, pk: int):
         .prefetch_related(COMPONENTS),
         pk=pk,
     )
-    history = [e for e in selectors.credit_history(credit) if e.action.startswith("credit.")]
     return render(
-        request, "credits/locker_credit_detail.html", {"credit": credit, "history": history}
+        request,
+        "credits/locker_credit_detail.html",
+        {
+            "credit": credit,
+            "history": selectors.holder_history(credit, request.user),
+            "choice_form": DashboardChoiceForm(holder=request.user)
+            if credit.can_be_answered_by(request.user)
+            else None,
+            "others": list(
+                Dashboard.objects.for_holder(request.user).open().exclude(pk=credit.dashboard_id)
+            )
+            if credit.can_be_moved_by(request.user)
+            else [],
+        },
     )
+
+
+def _transcript_scope(request):
+    """The whole locker, or one of the holder's own dashboards (``?dashboard=``)."""
+    raw = request.GET.get("dashboard", "")
+    if not raw:
+        return None
+    pk = _id(raw)
+    if pk is None:
+        raise Http404("No such dashboard")
+    return _own_dashboard(request, pk)
+
+
+@login_required
+def transcript(request):
+    dashboard = _transcript_scope(request)
+    credits = list(selectors.transcript_credits(request.user, dashboard))
+    groups = []
+    for d, items in groupby(credits, key=lambda c: c.dashboard):
+        items = list(items)
+        counted = [c for c in items if c.status == Credit.Status.ACCEPTED]
+        groups.append({"dashboard": d, "credits": items, "totals": _totals_in_memory(counted)})
+    return render(
+        request,
+        "credits/transcript.html",
+        {
+            "dashboard": dashboard,
+            "groups": groups,
+            "generated_at": timezone.now(),
+        },
+    )
+
+
+def _totals_in_memory(credits) -> list[selectors.Total]:
+    totals: dict[tuple[str, str], selectors.Total] = {}
+    for credit in credits:
+        for c in credit.components.all():
+            key = (c.credit_type.code, c.credit_type.unit)
+            prev = totals.get(key)
+            amount = c.amount_earned + (prev.amount if prev else 0)
+            totals[key] = selectors.Total(key[0], c.credit_type.name, key[1], amount)
+    return [totals[k] for k in sorted(totals)]
+
+
+@login_required
+def transcript_csv(request):
+    dashboard = _transcript_scope(request)
+    credits = selectors.transcript_credits(request.user, dashboard)
+    rows = [selectors.TRANSCRIPT_HEADER, *selectors.transcript_rows(credits)]
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    scope = f"-{slugify(dashboard.name) or dashboard.pk}" if dashboard else ""
+    response = HttpResponse(write_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="transcript{scope}-{stamp}.csv"'
+    return response
