@@ -82,6 +82,7 @@ ORG_PAGES: dict[str, Page] = {
     "credits:org_ledger": Page(),
     "credits:org_credit_new": Page(),
     "credits:org_claims": Page(),
+    "credits:org_ledger_export": Page(),
     "credits:org_credit_detail": Page(pk=credit_pk),
     "credits:org_credit_revoke": Page("post", {"reason": "isolation"}, pk=credit_pk),
     "credits:org_credit_void": Page("post", {"reason": "isolation"}, pk=credit_pk),
