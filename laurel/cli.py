@@ -61,10 +61,12 @@ def serve() -> int:
     port = os.environ.get("PORT") or "8000"
     # Own process groups: a terminal's Ctrl-C reaches only us, and we stop the children
     # gracefully (SIGTERM) and in order instead of both being interrupted mid-request.
+    # Links in e-mails point at this server unless SITE_URL says otherwise.
+    env = {"SITE_URL": f"http://{host}:{port}", **os.environ}
     children = {
-        "web": subprocess.Popen(web_command(), start_new_session=True),
+        "web": subprocess.Popen(web_command(), env=env, start_new_session=True),
         "worker": subprocess.Popen(
-            [sys.executable, "-m", "laurel.cli", *WORKER_ARGS], start_new_session=True
+            [sys.executable, "-m", "laurel.cli", *WORKER_ARGS], env=env, start_new_session=True
         ),
     }
     print(f"\nLaurel is running at http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
