@@ -59,10 +59,19 @@ def serve() -> int:
     """Run gunicorn and one worker; stop both when either exits or on Ctrl-C / SIGTERM."""
     host = os.environ.get("HOST") or "127.0.0.1"
     port = os.environ.get("PORT") or "8000"
-    # Own process groups: a terminal's Ctrl-C reaches only us, and we stop the children
-    # gracefully (SIGTERM) and in order instead of both being interrupted mid-request.
+    stopping = False
+
+    def request_stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    # Before any child exists, so a Ctrl-C at any moment still stops both children.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     # Links in e-mails point at this server unless SITE_URL says otherwise.
     env = {"SITE_URL": f"http://{host}:{port}", **os.environ}
+    # Own sessions: a terminal's Ctrl-C reaches only us, and we stop the children
+    # gracefully (SIGTERM) instead of both being interrupted mid-request.
     children = {
         "web": subprocess.Popen(web_command(), env=env, start_new_session=True),
         "worker": subprocess.Popen(
@@ -70,18 +79,9 @@ def serve() -> int:
         ),
     }
     print(f"\nLaurel is running at http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
-    _print_demo_logins()
-
-    stopping = False
-
-    def request_stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     exit_code = 0
     try:
+        _print_demo_logins()
         while not stopping:
             for name, proc in children.items():
                 if proc.poll() is not None:
