@@ -57,6 +57,9 @@ def run_worker():
     )
 
 
+# The worker closes and reopens database connections between tasks, as in production: that
+# needs real commits, not the test's enclosing transaction.
+@pytest.mark.django_db(transaction=True)
 def test_the_worker_delivers_queued_mail_over_smtp(smtp, db_tasks, committed):
     org = make_org()
     course = make_course(org)
@@ -73,6 +76,7 @@ def test_the_worker_delivers_queued_mail_over_smtp(smtp, db_tasks, committed):
     assert message.status == OutboxMessage.Status.SENT
 
 
+@pytest.mark.django_db(transaction=True)
 def test_mail_stays_queued_with_the_error_and_a_retry_when_smtp_is_down(
     db_tasks, committed, settings
 ):

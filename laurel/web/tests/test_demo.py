@@ -40,7 +40,9 @@ def test_demo_has_two_organizations_courses_and_credits_in_every_state():
     assert northwind.name == "Northwind Nursing Association"
     assert (northwind.course_id_prefix, northwind.time_zone) == ("NNA", "America/New_York")
     assert list(
-        Course.objects.filter(organization=northwind).values_list("course_id", flat=True)
+        Course.objects.filter(organization=northwind)
+        .order_by("course_id")
+        .values_list("course_id", flat=True)
     ) == [f"NNA-26-{n:05d}" for n in range(1, 13)]
     assert Credit.objects.filter(organization__slug="lakeside").exists()
     for status in Credit.Status.values:
