@@ -159,7 +159,7 @@ LAST = [
     "Green",
 ]
 
-HOLDERS = 200  # people with an account (they can log in with the demo password)
+HOLDERS = 180  # people with an account (they can log in with the demo password)
 UNCLAIMED = 60  # addresses nobody has verified yet: their credits are held
 # A quarter of the unclaimed verify their address after the credits were entered.
 
@@ -259,6 +259,13 @@ class _Loader:
                     components={types[c]: Decimal(a) for c, a in components.items()},
                 )
             )
+        # Components prefetched once: entering hundreds of credits reads them from memory.
+        made = list(
+            Course.objects.filter(pk__in=[c.pk for c in made])
+            .select_related("organization")
+            .prefetch_related("components__credit_type")
+            .order_by("course_id")
+        )
         return org, made, by_admin
 
     def completion_date(self) -> date:
