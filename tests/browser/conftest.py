@@ -14,10 +14,6 @@ from email.policy import default as default_policy
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
-# database access from it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("LAUREL_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -82,9 +78,12 @@ def smtp(settings):
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # database access from the test while the browser is open.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
     with sync_playwright() as p:
