@@ -190,9 +190,24 @@ def _render(
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
     main = f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
     with _lock:  # a Typst compiler is not safe to share between threads
-        pdf = _compiler().compile(input=main.encode(), format="pdf", pdf_tags=False)
+        compiler = _compiler()
+        pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
+        if len(certs) >= _BIG_DOCUMENT:
+            _drop_cached_layouts(compiler)
     assert isinstance(pdf, bytes)
     return pdf
+
+
+_BIG_DOCUMENT = 100
+_FLUSH = b'#set text(font: "Noto Serif")\n.'
+
+
+def _drop_cached_layouts(compiler: typst.Compiler) -> None:
+    # typst-py keeps Typst's memoized results for 10 more compiles (comemo::evict(10) after
+    # each). After a 500-page document that is ~200 MB per process and it adds up chunk after
+    # chunk; ten tiny compiles age it out so a long-lived worker stays at ~250 MB.
+    for _ in range(11):
+        compiler.compile(input=_FLUSH, format="pdf", pdf_tags=False)
 
 
 def _cert_payload(c: CertificateData) -> dict:
