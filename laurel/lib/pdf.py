@@ -12,7 +12,7 @@ import json
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -120,26 +120,31 @@ def render_many(
     return _render(certs, branding, design, paper, watermark, title)
 
 
-def combine(pdf_chunks: Sequence[bytes]) -> bytes:
+def combine(pdf_chunks: Iterable[bytes]) -> bytes:
     """Join PDFs (e.g. chunks from `render_many` rendered in parallel) into one file.
 
-    Pages are copied, not re-rendered; each chunk's font subsets are kept once.
+    Pages are copied, not re-rendered, and each chunk's font subsets are kept once. Chunks
+    are read as the iterable yields them, so a pool's `map` can be passed in directly.
     """
     import pikepdf  # imported here: only bulk jobs need it
 
-    if len(pdf_chunks) == 1:
-        return bytes(pdf_chunks[0])
     out = pikepdf.new()
     sources = []
     try:
         for chunk in pdf_chunks:
             src = pikepdf.open(io.BytesIO(chunk))
+            if not sources:
+                out.docinfo = out.copy_foreign(src.docinfo)
             sources.append(src)
             out.pages.extend(src.pages)
-        if sources:
-            out.docinfo = out.copy_foreign(sources[0].docinfo)
+        if not sources:
+            raise ValueError("combine needs at least one PDF")
         buf = io.BytesIO()
-        out.save(buf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        out.save(
+            buf,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,  # Typst's streams are compressed
+        )
         return buf.getvalue()
     finally:
         for src in sources:
