@@ -2,6 +2,10 @@
 
 Pure library: no Django, no database. The caller formats dates (in the issuer's time zone)
 and amounts; this module lays them out. See docs/decisions/0002-typst-for-certificates.md.
+
+    pdf = render_one(cert, branding, "modern", "a4", watermark="SAMPLE")
+    chunks = pool.map(render_chunk, batches)  # each: render_many(batch, branding, ...)
+    pdf = combine(chunks)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "Design",
     "Paper",
     "combine",
+    "qr_svg",
     "render_many",
     "render_one",
 ]
@@ -111,8 +116,8 @@ def render_many(
 ) -> bytes:
     """Render certificates as one PDF, one page each, with each font embedded once.
 
-    Memory grows with the page count: keep a call to about a thousand certificates and
-    join the results with `combine`.
+    Memory grows with the page count (~250 MB for 500 pages): render big batches in chunks
+    of about 500, in parallel processes if you like, and join them with `combine`.
     """
     if not certs:
         raise ValueError("render_many needs at least one certificate")
