@@ -6,6 +6,10 @@ and amounts; this module lays them out. See docs/decisions/0002-typst-for-certif
     pdf = render_one(cert, branding, "modern", "a4", watermark="SAMPLE")
     chunks = pool.map(render_chunk, batches)  # each: render_many(batch, branding, ...)
     pdf = combine(chunks)
+
+Render in parallel with `spawn` or `forkserver` processes: Typst's threads do not survive
+fork(), so a process forked after its parent rendered cannot render (it raises rather than
+hangs).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import struct
 import threading
@@ -160,6 +165,7 @@ def combine(pdf_chunks: Iterable[bytes]) -> bytes:
 # --- internals ---------------------------------------------------------------------------
 
 _lock = threading.Lock()
+_rendered_in: int | None = None  # pid of the process that rendered first
 
 
 @lru_cache(maxsize=1)
@@ -199,6 +205,14 @@ def _render(
     # (10.7 ms a certificate instead of 6 ms).
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
     main = f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
+    global _rendered_in
+    if _rendered_in not in (None, os.getpid()):
+        # Typst's worker threads do not survive fork(): rendering here would hang forever.
+        raise RuntimeError(
+            "laurel.lib.pdf cannot render in a process forked after its parent rendered;"
+            " start workers with multiprocessing's 'spawn' or 'forkserver' method"
+        )
+    _rendered_in = os.getpid()
     with _lock:  # a Typst compiler is not safe to share between threads
         compiler = _compiler()
         pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)

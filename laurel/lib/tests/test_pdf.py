@@ -4,8 +4,10 @@ Run without Django: python -m pytest -p no:django laurel/lib/tests/test_pdf.py
 """
 
 import io
+import os
 import re
 import shutil
+import signal
 import subprocess
 import unicodedata
 
@@ -275,3 +277,18 @@ def test_other_scripts_fall_back_to_their_bundled_noto_face(name, face):
     pdf = render_one(make_cert(recipient_name=name), make_branding(), "modern")
 
     assert any(face in f for f in embedded_fonts(pdf))
+
+
+def test_a_child_forked_after_rendering_refuses_instead_of_hanging():
+    render_one(make_cert(), make_branding())
+    pid = os.fork()
+    if pid == 0:  # child: must fail fast, never hang
+        signal.alarm(20)
+        try:
+            render_one(make_cert(), make_branding())
+        except RuntimeError:
+            os._exit(7)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 7
