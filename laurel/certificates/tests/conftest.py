@@ -14,6 +14,11 @@ from tests.factories import make_member, make_org
 
 
 @pytest.fixture(autouse=True)
+def _site_url(settings):
+    settings.SITE_URL = "https://testserver"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
     yield
