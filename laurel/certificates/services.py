@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -85,8 +86,24 @@ def _snapshot(template: CertificateTemplate, user) -> CertificateTemplateVersion
     if last and last.content_hash == version.content_hash:
         return last  # nothing that shows on a certificate changed
     _check(version)
+    _check_renders(version, template.organization)
     version.save()
     return version
+
+
+def _check_renders(version: CertificateTemplateVersion, organization) -> None:
+    """Refuse a version that cannot render (e.g. a corrupt image): issuing would fail later."""
+    from laurel.certificates import rendering
+
+    try:
+        rendering.sample_pdf(
+            rendering.branding_for(version), version.design, version.paper, organization
+        )
+    except Exception as exc:  # Typst reports bad images and markup as one error type
+        raise ServiceError(
+            "This logo or signature image cannot be drawn; try another PNG or SVG file.",
+            field="logo",
+        ) from exc
 
 
 def _read_file(field) -> bytes | None:
@@ -102,9 +119,28 @@ def _read_file(field) -> bytes | None:
     return None  # an organization logo in another format cannot go on a certificate
 
 
+def _store_images(template, *, logo, signature, clear_logo=False, clear_signature=False):
+    for attr, data, clear in (
+        ("logo", logo, clear_logo),
+        ("signature", signature, clear_signature),
+    ):
+        if data is not None:
+            ext = "png" if data.startswith(b"\x89PNG") else "svg"
+            getattr(template, attr).save(f"{attr}.{ext}", ContentFile(data), save=False)
+        elif clear:
+            setattr(template, attr, "")
+
+
 @transaction.atomic
 def template_create(
-    *, actor: Actor, organization: Organization, name: str, is_default: bool = False, **fields
+    *,
+    actor: Actor,
+    organization: Organization,
+    name: str,
+    is_default: bool = False,
+    logo: bytes | None = None,
+    signature: bytes | None = None,
+    **fields,
 ) -> CertificateTemplate:
     if is_default:
         CertificateTemplate.objects.filter(organization=organization, is_default=True).update(
@@ -114,6 +150,7 @@ def template_create(
         organization=organization, name=name, is_default=is_default, **fields
     )
     _check(template)
+    _store_images(template, logo=logo, signature=signature)
     template.save()
     version = _snapshot(template, actor.user)
     audit_record(

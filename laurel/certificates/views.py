@@ -477,10 +477,9 @@ def template_edit(request, pk: int | None = None):
                     is_default=not CertificateTemplate.objects.filter(
                         organization=request.org
                     ).exists(),
+                    **images,
                     **data,
                 )
-                if images or clear_logo or clear_signature:
-                    services.template_update(actor=actor, template=template, **images)
             else:
                 services.template_update(
                     actor=actor,
