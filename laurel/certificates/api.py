@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from laurel.audit.services import Actor, client_ip
@@ -148,7 +148,7 @@ def certificate_issue(request, payload: CertificateIn):
         expires_on=payload.expires_on,
         notify=payload.notify,
     )
-    return 201, cert
+    return Status(201, cert)
 
 
 @router.post("/{int:cert_id}/revoke", response=CertificateOut)
@@ -194,7 +194,7 @@ def file_request(request, payload: JobIn):
         kind=payload.kind,
         certificate_ids=payload.certificate_ids,
     )
-    return 202, _job_out(job)
+    return Status(202, _job_out(job))
 
 
 @router.get("/files/{int:job_id}", response=JobOut)
