@@ -12,7 +12,7 @@ import json
 import re
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -120,26 +120,31 @@ def render_many(
     return _render(certs, branding, design, paper, watermark, title)
 
 
-def combine(pdf_chunks: Sequence[bytes]) -> bytes:
+def combine(pdf_chunks: Iterable[bytes]) -> bytes:
     """Join PDFs (e.g. chunks from `render_many` rendered in parallel) into one file.
 
-    Pages are copied, not re-rendered; each chunk's font subsets are kept once.
+    Pages are copied, not re-rendered, and each chunk's font subsets are kept once. Chunks
+    are read as the iterable yields them, so a pool's `map` can be passed in directly.
     """
     import pikepdf  # imported here: only bulk jobs need it
 
-    if len(pdf_chunks) == 1:
-        return bytes(pdf_chunks[0])
     out = pikepdf.new()
     sources = []
     try:
         for chunk in pdf_chunks:
             src = pikepdf.open(io.BytesIO(chunk))
+            if not sources:
+                out.docinfo = out.copy_foreign(src.docinfo)
             sources.append(src)
             out.pages.extend(src.pages)
-        if sources:
-            out.docinfo = out.copy_foreign(sources[0].docinfo)
+        if not sources:
+            raise ValueError("combine needs at least one PDF")
         buf = io.BytesIO()
-        out.save(buf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        out.save(
+            buf,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            stream_decode_level=pikepdf.StreamDecodeLevel.none,  # Typst's streams are compressed
+        )
         return buf.getvalue()
     finally:
         for src in sources:
@@ -190,9 +195,24 @@ def _render(
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
     main = f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
     with _lock:  # a Typst compiler is not safe to share between threads
-        pdf = _compiler().compile(input=main.encode(), format="pdf", pdf_tags=False)
+        compiler = _compiler()
+        pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
+        if len(certs) >= _BIG_DOCUMENT:
+            _drop_cached_layouts(compiler)
     assert isinstance(pdf, bytes)
     return pdf
+
+
+_BIG_DOCUMENT = 100
+_FLUSH = b'#set text(font: "Noto Serif")\n.'
+
+
+def _drop_cached_layouts(compiler: typst.Compiler) -> None:
+    # typst-py keeps Typst's memoized results for 10 more compiles (comemo::evict(10) after
+    # each). After a 500-page document that is ~200 MB per process and it adds up chunk after
+    # chunk; ten tiny compiles age it out so a long-lived worker stays at ~250 MB.
+    for _ in range(11):
+        compiler.compile(input=_FLUSH, format="pdf", pdf_tags=False)
 
 
 def _cert_payload(c: CertificateData) -> dict:

@@ -251,3 +251,12 @@ def test_unknown_design_or_paper_is_refused():
 def test_render_many_refuses_an_empty_list():
     with pytest.raises(ValueError):
         render_many([], make_branding())
+
+
+def test_combine_reads_chunks_from_a_generator_and_refuses_nothing():
+    branding = make_branding()
+    chunks = (render_many([make_cert(n)], branding) for n in range(3))
+
+    assert len(page_texts(combine(chunks))) == 3
+    with pytest.raises(ValueError):
+        combine([])
