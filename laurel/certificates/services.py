@@ -240,7 +240,14 @@ def signing_key_for(organization: Organization) -> OrganizationSigningKey:
     key = OrganizationSigningKey.objects.filter(organization=organization, retired_at=None).first()
     if key is not None:
         return key
-    return signing_key_rotate(actor=Actor.system("certificates"), organization=organization)
+    with transaction.atomic():
+        Organization.objects.select_for_update().get(pk=organization.pk)
+        key = OrganizationSigningKey.objects.filter(
+            organization=organization, retired_at=None
+        ).first()  # another request may have created it while we waited for the lock
+        if key is not None:
+            return key
+        return signing_key_rotate(actor=Actor.system("certificates"), organization=organization)
 
 
 @transaction.atomic
