@@ -91,7 +91,9 @@ def render_certificates(certs: Sequence[Certificate]) -> bytes:
             run = []
         run.append(cert)
     chunks.append(_render_run(run))
-    return pdf.combine(chunks)
+    # Typst's output is reproducible; a pikepdf save is not (its /ID comes from the clock),
+    # so a single run is returned as rendered and a certificate's PDF never changes.
+    return chunks[0] if len(chunks) == 1 else pdf.combine(chunks)
 
 
 def _render_run(certs: list[Certificate]) -> bytes:
