@@ -328,3 +328,43 @@ def test_corrupt_image_is_refused_before_it_can_break_issuing(client, org, admin
     )
     assert b"cannot be drawn" in response.content
     assert not CertificateTemplate.objects.filter(name="Broken").exists()
+
+
+def test_a_job_whose_worker_died_resumes_without_redoing_finished_chunks(
+    org, admin, committed, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from laurel.certificates import rendering, tasks
+
+    certs = [issue(org, recipient_email=f"p{n}@example.com", notify=False) for n in range(6)]
+    job = CertificateJob.objects.create(
+        organization=org,
+        requested_by=admin,
+        kind="pdf",
+        certificate_ids=[c.pk for c in certs],
+        total=6,
+        chunk_size=2,
+        status=CertificateJob.Status.RUNNING,
+    )
+    with committed():
+        tasks.job_render_chunk.call(job.pk, 0)  # one chunk done, then the worker "died"
+    CertificateJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    rendered = []
+    original = rendering.render_certificates
+    monkeypatch.setattr(
+        rendering, "render_certificates", lambda cs: rendered.append(len(cs)) or original(cs)
+    )
+
+    with committed():
+        assert tasks.job_resume_stale() == 1
+
+    job.refresh_from_db()
+    assert job.status == CertificateJob.Status.DONE
+    assert rendered == [2, 2]  # chunks 1 and 2 only
+    with open_job(job) as handle:
+        assert len(pypdf.PdfReader(handle).pages) == 6

@@ -197,3 +197,42 @@ def test_verify_command_prints_each_check(org, tmp_path, capsys):
     call_command("certificates", "verify", str(path))
     out = capsys.readouterr().out
     assert "signature" in out and "VALID" in out
+
+
+def test_export_command_writes_one_file_per_certificate(org, outsider_org, tmp_path):
+    old = issue(org)
+    Certificate = type(old)
+    Certificate.objects.filter(pk=old.pk).update(issue_date=old.issue_date - timedelta(days=30))
+    new = issue(org, recipient_email="new@example.com")
+    issue(outsider_org)
+
+    call_command(
+        "certificates",
+        "export",
+        "--org",
+        "northwind",
+        "--format",
+        "ob3",
+        "--out",
+        str(tmp_path / "ob3"),
+    )
+    since = (new.issue_date - timedelta(days=1)).isoformat()
+    call_command(
+        "certificates",
+        "export",
+        "--org",
+        "northwind",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "pdf"),
+        "--since",
+        since,
+    )
+
+    assert sorted(p.name for p in (tmp_path / "ob3").iterdir()) == sorted(
+        [f"{old.verification_code}.json", f"{new.verification_code}.json"]
+    )
+    exported = json.loads((tmp_path / "ob3" / f"{new.verification_code}.json").read_text())
+    assert all(c.passed for c in openbadges.verify_credential(exported))
+    assert [p.name for p in (tmp_path / "pdf").iterdir()] == [f"{new.verification_code}.pdf"]
