@@ -2,6 +2,10 @@
 
 Pure library: no Django, no database. The caller formats dates (in the issuer's time zone)
 and amounts; this module lays them out. See docs/decisions/0002-typst-for-certificates.md.
+
+    pdf = render_one(cert, branding, "modern", "a4", watermark="SAMPLE")
+    chunks = pool.map(render_chunk, batches)  # each: render_many(batch, branding, ...)
+    pdf = combine(chunks)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "Design",
     "Paper",
     "combine",
+    "qr_svg",
     "render_many",
     "render_one",
 ]
@@ -111,8 +116,8 @@ def render_many(
 ) -> bytes:
     """Render certificates as one PDF, one page each, with each font embedded once.
 
-    Memory grows with the page count: keep a call to about a thousand certificates and
-    join the results with `combine`.
+    Memory grows with the page count (~250 MB for 500 pages): render big batches in chunks
+    of about 500, in parallel processes if you like, and join them with `combine`.
     """
     if not certs:
         raise ValueError("render_many needs at least one certificate")
@@ -246,13 +251,28 @@ def _branding_payload(b: Branding) -> dict:
 
 
 def qr_svg(url: str) -> str:
-    """The QR code of `url` as SVG markup, one path, no quiet zone (the layout adds space)."""
+    """The QR code of `url` as SVG markup: one stroked path, no quiet zone (layouts add it)."""
     # A fixed mask skips segno's mask search (~14 ms, more than a whole Typst page); the
     # code still decodes, it is only less evenly balanced between dark and light.
-    qr = segno.make_qr(url, error="m", mask=0)
-    buf = io.BytesIO()
-    qr.save(buf, kind="svg", xmldecl=False, nl=False, border=0, svgclass=None, lineclass=None)
-    return buf.getvalue().decode("ascii")
+    matrix = segno.make_qr(url, error="m", mask=0, boost_error=False).matrix
+    # Written here rather than by segno's SVG writer: a regex over each row's bytes finds the
+    # dark runs in C, which saves ~0.5 ms a code, a quarter of the QR cost.
+    path = []
+    x = y = 0
+    for row_y, row in enumerate(matrix):
+        for run in _DARK_RUN.finditer(row):
+            start, end = run.span()
+            path.append(f"m{start - x} {row_y - y}h{end - start}")
+            x, y = end, row_y
+    size = len(matrix)
+    d = "M0 0.5" + "".join(path)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">'
+        f'<path stroke="#000" d="{d}"/></svg>'
+    )
+
+
+_DARK_RUN = re.compile(rb"\x01+")
 
 
 def _image_as_svg(data: bytes | None) -> str | None:

@@ -260,3 +260,18 @@ def test_combine_reads_chunks_from_a_generator_and_refuses_nothing():
     assert len(page_texts(combine(chunks))) == 3
     with pytest.raises(ValueError):
         combine([])
+
+
+@pytest.mark.parametrize(
+    ("name", "face"),
+    [
+        ("محمد عبد الله", "NotoSansArabic"),
+        ("דוד לוי", "NotoSansHebrew"),
+        ("अनिल कुमार", "NotoSansDevanagari"),
+        ("สมชาย ใจดี", "NotoSansThai"),
+    ],
+)
+def test_other_scripts_fall_back_to_their_bundled_noto_face(name, face):
+    pdf = render_one(make_cert(recipient_name=name), make_branding(), "modern")
+
+    assert any(face in f for f in embedded_fonts(pdf))
