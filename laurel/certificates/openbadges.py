@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Max
 from django.utils import timezone
 
 from laurel.accounts.models import Organization
@@ -127,16 +128,23 @@ def status_list(org: Organization) -> dict | None:
     bits = ob3.new_status_list(size)
     for index in indexes:
         ob3.set_bit(bits, index)
-    now = timezone.now().replace(microsecond=0)
+    # Valid from the last change, not from "now": a list signed a moment after a verifier
+    # read its clock would otherwise be not yet valid (and the bytes would change needlessly).
+    last_change = (
+        Certificate.objects.for_org(org)
+        .exclude(status=Certificate.Status.VALID)
+        .aggregate(at=Max("revoked_at"))["at"]
+    )
+    since = max(filter(None, [key.created_at, last_change])).replace(microsecond=0)
     did = issuer_did(org)
     unsigned = ob3.status_list_credential(
-        url=status_list_url(org), issuer_did=did, bits=bits, valid_from=now
+        url=status_list_url(org), issuer_did=did, bits=bits, valid_from=since
     )
     signed = ob3.sign(
         unsigned,
         private_key=decrypt_private_key(key),
         verification_method=f"{did}#{key.public_key_multibase}",
-        created=now,
+        created=since,
     )
     cache.set(cache_key, signed, 3600)
     return signed

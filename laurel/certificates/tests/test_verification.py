@@ -4,6 +4,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -11,6 +12,7 @@ from laurel.audit.services import Actor
 from laurel.certificates import openbadges, services
 from laurel.certificates.tests.conftest import issue
 from laurel.lib import ob3
+from laurel.lib.ob3_jsonld import parse_datetime
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +161,8 @@ def test_rotated_key_still_verifies_old_credentials(org):
         != cert.credential["proof"][0]["verificationMethod"]
     )
     for credential in (cert.credential, newer.credential):
-        assert all(c.passed for c in openbadges.verify_credential(credential))
+        failed = [c for c in openbadges.verify_credential(credential) if not c.passed]
+        assert failed == []
 
 
 def test_private_key_is_encrypted_at_rest(org):
@@ -240,3 +243,15 @@ def test_export_command_writes_one_file_per_certificate(org, outsider_org, tmp_p
     exported = json.loads((tmp_path / "ob3" / f"{new.verification_code}.json").read_text())
     assert all(c.passed for c in openbadges.verify_credential(exported))
     assert [p.name for p in (tmp_path / "pdf").iterdir()] == [f"{new.verification_code}.pdf"]
+
+
+def test_status_list_is_valid_from_its_last_change_so_a_verifier_reading_now_first_accepts_it(
+    org, admin
+):
+    cert = issue(org)
+    services.certificate_revoke(actor=Actor(user=admin), certificate=cert, reason="Fraud")
+    cert.refresh_from_db()
+    listed = openbadges.status_list(org)
+    assert parse_datetime(listed["validFrom"]) == cert.revoked_at.replace(microsecond=0)
+    cache.clear()
+    assert listed == openbadges.status_list(org)  # same state, same signed list
