@@ -1,0 +1,594 @@
+"""Certificate pages: the public verification page and files, and the organization's admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from laurel.accounts.models import Organization, Role
+from laurel.accounts.services import ServiceError
+from laurel.audit.models import AuditEvent
+from laurel.audit.services import Actor, client_ip
+from laurel.catalog.models import Course
+from laurel.certificates import openbadges, rendering, selectors, services
+from laurel.certificates.forms import (
+    CertificateFilterForm,
+    IssueForm,
+    PolicyForm,
+    ReasonForm,
+    ReplaceForm,
+    TemplateForm,
+    VerifyForm,
+)
+from laurel.certificates.models import (
+    Certificate,
+    CertificateJob,
+    CertificatePolicy,
+    CertificateTemplate,
+)
+from laurel.lib import pdf as pdflib
+from laurel.web.tenancy import org_required
+
+CERT_ROLES = (Role.CERT_MANAGER,)  # admins pass every role check
+LOOKUPS_PER_MINUTE = 60
+MAX_CREDENTIAL_BYTES = 512 * 1024
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+def _rate_limited(request) -> bool:
+    key = f"cert-verify-rate:{client_ip(request)}:{int(timezone.now().timestamp() // 60)}"
+    cache.add(key, 0, 70)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count > LOOKUPS_PER_MINUTE
+
+
+def _public_certificate(request, code: str) -> Certificate:
+    if _rate_limited(request):
+        raise Http404("No such certificate")  # indistinguishable from a wrong code
+    cert = (
+        Certificate.objects.select_related("organization", "replaced_by")
+        .filter(verification_code=code)
+        .first()
+    )
+    if cert is None:
+        raise Http404("No such certificate")
+    return cert
+
+
+def linkedin_url(cert: Certificate) -> str:
+    params = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": cert.title,
+        "organizationName": cert.organization.name,
+        "issueYear": cert.issue_date.year,
+        "issueMonth": cert.issue_date.month,
+        "certUrl": cert.verification_url,
+        "certId": cert.serial_number,
+    }
+    if cert.expires_on:
+        params["expirationYear"] = cert.expires_on.year
+        params["expirationMonth"] = cert.expires_on.month
+    return "https://www.linkedin.com/profile/add?" + urlencode(params)
+
+
+@require_GET
+def verify_page(request, code: str):
+    cert = _public_certificate(request, code)
+    state = cert.public_state(cert.organization.today())
+    response = render(
+        request,
+        "certificates/verify.html",
+        {
+            "cert": cert,
+            "state": state,
+            "checked_at": timezone.now(),
+            "linkedin_url": linkedin_url(cert),
+            "date_style": cert.organization.date_format,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_GET
+def verify_pdf(request, code: str):
+    cert = _public_certificate(request, code)
+    return _pdf_response(cert)
+
+
+def _pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
+    response = HttpResponse(rendering.certificate_pdf(cert), content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{cert.serial_number}.pdf"'
+    return response
+
+
+@require_GET
+def verify_credential(request, code: str):
+    cert = _public_certificate(request, code)
+    if not cert.credential:
+        raise Http404("No credential")
+    response = JsonResponse(cert.credential, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{cert.verification_code}.json"'
+    return response
+
+
+def _check_report(credential) -> dict:
+    checks = openbadges.verify_credential(credential)
+    return {
+        "valid": all(c.passed for c in checks),
+        "checks": [{"name": c.name, "passed": c.passed, "message": c.message} for c in checks],
+    }
+
+
+# Side-effect free JSON endpoint for machines (no session, no cookies used), so no CSRF token.
+@csrf_exempt
+@require_POST
+def verify_api(request):
+    if len(request.body) > MAX_CREDENTIAL_BYTES:
+        return JsonResponse(
+            {"error": {"code": "too_large", "message": "At most 512 KB."}}, status=413
+        )
+    try:
+        credential = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse(
+            {"error": {"code": "invalid_json", "message": "The body is not JSON."}}, status=400
+        )
+    return JsonResponse(_check_report(credential))
+
+
+@require_http_methods(["GET", "POST"])
+def verify_form(request):
+    form = VerifyForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["credential"]
+        upload = form.cleaned_data["file"]
+        if upload is not None:
+            if upload.size > MAX_CREDENTIAL_BYTES:
+                form.add_error("file", "The file is larger than 512 KB.")
+            else:
+                text = upload.read().decode("utf-8", errors="replace")
+        if not form.errors:
+            try:
+                report = _check_report(json.loads(text))
+            except ValueError:
+                form.add_error("credential", "Paste the credential's JSON (it starts with {).")
+    return render(request, "certificates/verify_form.html", {"form": form, "report": report})
+
+
+@require_GET
+def did_json(request, org_slug: str):
+    org = get_object_or_404(Organization, slug=org_slug)
+    document = openbadges.did_document(org)
+    if not document:
+        raise Http404("No key yet")
+    response = JsonResponse(document)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def status_list_json(request, org_slug: str):
+    org = get_object_or_404(Organization, slug=org_slug)
+    credential = openbadges.status_list(org)
+    if credential is None:
+        raise Http404("No status list yet")
+    response = JsonResponse(credential)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "max-age=60"
+    return response
+
+
+# --- organization admin -------------------------------------------------------------------
+
+
+def _org_cert(request, pk: int) -> Certificate:
+    return get_object_or_404(
+        Certificate.objects.for_org(request.org).select_related(
+            "course", "template_version__template", "replaced_by", "credit"
+        ),
+        pk=pk,
+    )
+
+
+def _filtered(request, params) -> tuple[CertificateFilterForm, object]:
+    form = CertificateFilterForm(params or None)
+    certs = Certificate.objects.for_org(request.org).select_related("course")
+    if form.is_valid():
+        certs = selectors.certificate_filter(certs, today=request.org.today(), **form.cleaned_data)
+    return form, certs
+
+
+@org_required(*CERT_ROLES)
+def certificate_list(request):
+    form, certs = _filtered(request, request.GET)
+    page = Paginator(certs, 50).get_page(request.GET.get("page"))
+    last_job = (
+        CertificateJob.objects.filter(organization=request.org, requested_by=request.user)
+        .exclude(status=CertificateJob.Status.SUPERSEDED)
+        .first()
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "today": request.org.today(),
+        "filter_query": {k: v for k, v in request.GET.items() if k != "page"},
+        "last_job": last_job,
+    }
+    template = "certificates/list.html#rows" if request.htmx else "certificates/list.html"
+    return render(request, template, context)
+
+
+@org_required(*CERT_ROLES)
+def certificate_detail(request, pk: int):
+    cert = _org_cert(request, pk)
+    history = AuditEvent.objects.filter(
+        object_type="certificates.certificate", object_id=str(cert.pk)
+    ).order_by("at")
+    return render(
+        request,
+        "certificates/detail.html",
+        {
+            "cert": cert,
+            "state": cert.public_state(request.org.today()),
+            "history": history,
+            "replace_form": ReplaceForm(
+                initial={
+                    "recipient_name": cert.recipient_name,
+                    "title": cert.title,
+                    "completion_date": cert.completion_date,
+                    "expires_on": cert.expires_on,
+                }
+            ),
+        },
+    )
+
+
+@org_required(*CERT_ROLES)
+def certificate_pdf(request, pk: int):
+    return _pdf_response(_org_cert(request, pk), inline=False)
+
+
+@require_POST
+@org_required(*CERT_ROLES)
+def certificate_revoke(request, pk: int):
+    cert = _org_cert(request, pk)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ServiceError("Say why the certificate is revoked.")
+        services.certificate_revoke(
+            actor=Actor.from_request(request), certificate=cert, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, f"Certificate {cert.serial_number} revoked.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("certificates:detail", org_slug=request.org.slug, pk=cert.pk)
+
+
+@require_POST
+@org_required(*CERT_ROLES)
+def certificate_replace(request, pk: int):
+    cert = _org_cert(request, pk)
+    form = ReplaceForm(request.POST)
+    if form.is_valid():
+        try:
+            new = services.certificate_replace(
+                actor=Actor.from_request(request), certificate=cert, **form.cleaned_data
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request, f"{new.serial_number} issued; {cert.serial_number} now shows replaced."
+            )
+            return redirect("certificates:detail", org_slug=request.org.slug, pk=new.pk)
+    else:
+        messages.error(request, "Fill in the reason, name, title and completion date.")
+    return redirect("certificates:detail", org_slug=request.org.slug, pk=cert.pk)
+
+
+@org_required(*CERT_ROLES)
+def certificate_issue(request):
+    form = IssueForm(request.POST or None, organization=request.org)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        components = []
+        if data["credit_amount"] is not None:
+            components.append(
+                services.Component(
+                    code=data["credit_type"].upper(),
+                    name=data["credit_type"],
+                    unit=data["credit_unit"] or "",
+                    amount=Decimal(data["credit_amount"]),
+                )
+            )
+        try:
+            cert = services.certificate_issue(
+                actor=Actor.from_request(request),
+                organization=request.org,
+                recipient_name=data["recipient_name"],
+                recipient_email=data["recipient_email"],
+                title=data["title"],
+                completion_date=data["completion_date"],
+                components=components,
+                expires_on=data["expires_on"],
+                template=data["template"],
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Certificate {cert.serial_number} issued.")
+            return redirect("certificates:detail", org_slug=request.org.slug, pk=cert.pk)
+    return render(request, "certificates/issue.html", {"form": form})
+
+
+def _selection(request):
+    """The certificates a bulk action applies to: ticked ones, or all matching the filters."""
+    if request.POST.get("all") == "1":
+        _, certs = _filtered(request, request.POST)
+        return certs
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    return Certificate.objects.for_org(request.org).filter(pk__in=ids)
+
+
+@require_POST
+@org_required(*CERT_ROLES)
+def certificate_bulk(request):
+    action = request.POST.get("action")
+    certs = _selection(request)
+    if action == "csv":
+        response = StreamingHttpResponse(
+            selectors.certificate_csv(certs.order_by("serial_number"), today=request.org.today()),
+            content_type="text/csv; charset=utf-8",
+        )
+        stamp = date.today().isoformat()
+        response["Content-Disposition"] = (
+            f'attachment; filename="certificates-{request.org.slug}-{stamp}.csv"'
+        )
+        return response
+    try:
+        job = services.job_request(
+            actor=Actor.from_request(request),
+            organization=request.org,
+            kind=action or "",
+            certificate_ids=list(certs.values_list("pk", flat=True)),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("certificates:list", org_slug=request.org.slug)
+    return redirect("certificates:job", org_slug=request.org.slug, pk=job.pk)
+
+
+def _org_job(request, pk: int) -> CertificateJob:
+    return get_object_or_404(
+        CertificateJob.objects.filter(organization=request.org, requested_by=request.user), pk=pk
+    )
+
+
+@org_required(*CERT_ROLES)
+def job_detail(request, pk: int):
+    job = _org_job(request, pk)
+    if job.is_stale(timezone.now()):
+        from laurel.certificates.tasks import job_resume_stale
+
+        job_resume_stale()
+        job.refresh_from_db()
+    template = "certificates/job.html#progress" if request.htmx else "certificates/job.html"
+    return render(request, template, {"job": job})
+
+
+@org_required(*CERT_ROLES)
+def job_download(request, pk: int):
+    return _download(request, _org_job(request, pk))
+
+
+def _download(request, job: CertificateJob):
+    if job.status != CertificateJob.Status.DONE or not job.file:
+        if job.status == CertificateJob.Status.SUPERSEDED:
+            messages.info(request, "A newer file replaced this one; here is your latest.")
+            return redirect("certificates:job_last", org_slug=request.org.slug)
+        return redirect("certificates:job", org_slug=request.org.slug, pk=job.pk)
+    filename = job.file.rsplit("/", 1)[-1]
+    return FileResponse(default_storage.open(job.file, "rb"), as_attachment=True, filename=filename)
+
+
+@org_required(*CERT_ROLES)
+def job_last(request):
+    job = CertificateJob.objects.filter(
+        organization=request.org, requested_by=request.user, status=CertificateJob.Status.DONE
+    ).first()
+    if job is None:
+        messages.info(request, "You have no file yet: select certificates and ask for one.")
+        return redirect("certificates:list", org_slug=request.org.slug)
+    return _download(request, job)
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+@org_required(Role.ADMIN)
+def template_list(request):
+    templates = CertificateTemplate.objects.filter(organization=request.org).prefetch_related(
+        "versions"
+    )
+    return render(request, "certificates/templates.html", {"templates": templates})
+
+
+def _template_initial(template: CertificateTemplate | None) -> dict:
+    if template is None:
+        return {"name": "", "design": "classic", "paper": "letter", "accent_color": "#1f4e79"}
+    return {
+        f: getattr(template, f)
+        for f in ("name", "design", "paper", "accent_color", "signatory_name")
+        + ("signatory_title", "footer_text")
+    }
+
+
+@org_required(Role.ADMIN)
+def template_edit(request, pk: int | None = None):
+    template = (
+        get_object_or_404(CertificateTemplate, organization=request.org, pk=pk) if pk else None
+    )
+    form = TemplateForm(
+        request.POST or None, request.FILES or None, initial=_template_initial(template)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        actor = Actor.from_request(request)
+        try:
+            images = {}
+            for name in ("logo", "signature"):
+                upload = data.pop(name)
+                if upload is not None:
+                    images[name] = services.image_bytes(upload, field=name)
+            clear_logo, clear_signature = data.pop("clear_logo"), data.pop("clear_signature")
+            if template is None:
+                template = services.template_create(
+                    actor=actor,
+                    organization=request.org,
+                    is_default=not CertificateTemplate.objects.filter(
+                        organization=request.org
+                    ).exists(),
+                    **images,
+                    **data,
+                )
+            else:
+                services.template_update(
+                    actor=actor,
+                    template=template,
+                    clear_logo=clear_logo,
+                    clear_signature=clear_signature,
+                    **images,
+                    **data,
+                )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            version = template.current_version()
+            messages.success(
+                request,
+                f"Saved as version {version.number}. Certificates already issued keep their look.",
+            )
+            return redirect("certificates:template_edit", org_slug=request.org.slug, pk=template.pk)
+    return render(
+        request,
+        "certificates/template_edit.html",
+        {
+            "form": form,
+            "template": template,
+            "preview_query": urlencode(_template_initial(template)),
+        },
+    )
+
+
+@require_POST
+@org_required(Role.ADMIN)
+def template_default(request, pk: int):
+    template = get_object_or_404(CertificateTemplate, organization=request.org, pk=pk)
+    services.template_make_default(actor=Actor.from_request(request), template=template)
+    messages.success(request, f"“{template.name}” is now the default template.")
+    return redirect("certificates:templates", org_slug=request.org.slug)
+
+
+@org_required(Role.ADMIN)
+def template_preview_frame(request):
+    """The htmx fragment: an iframe whose address carries the unsaved form values."""
+    fields = ("design", "paper", "accent_color", "signatory_name", "signatory_title")
+    query = {f: request.GET.get(f, "") for f in (*fields, "footer_text", "template")}
+    return render(
+        request, "certificates/template_edit.html#preview", {"preview_query": urlencode(query)}
+    )
+
+
+@xframe_options_sameorigin
+@org_required(Role.ADMIN)
+def template_preview(request):
+    """Sample data in the design being edited, with the saved template's images."""
+    template = None
+    if request.GET.get("template", "").isdigit():
+        template = CertificateTemplate.objects.filter(
+            organization=request.org, pk=int(request.GET["template"])
+        ).first()
+    version = template.current_version() if template else None
+    design = request.GET.get("design") or "classic"
+    paper = request.GET.get("paper") or "letter"
+    if design not in pdflib.DESIGNS or paper not in pdflib.PAPERS:
+        raise Http404("Unknown design")
+    try:
+        branding = pdflib.Branding(
+            organization_name=request.org.name,
+            accent_color=request.GET.get("accent_color") or "#1f4e79",
+            signatory_name=request.GET.get("signatory_name", "")[:120],
+            signatory_title=request.GET.get("signatory_title", "")[:120],
+            footer_text=request.GET.get("footer_text", "")[:500],
+            logo=bytes(version.logo) if version and version.logo else None,
+            signature=bytes(version.signature) if version and version.signature else None,
+        )
+    except ValueError:
+        return HttpResponse("Choose a colour like #1f4e79.", status=400, content_type="text/plain")
+    data = rendering.sample_pdf(branding, design, paper, request.org)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="preview.pdf"'
+    return response
+
+
+# --- issuing policies ---------------------------------------------------------------------
+
+
+@org_required(Role.ADMIN)
+def policy_edit(request, course_pk: int):
+    course = get_object_or_404(Course.objects.for_org(request.org), pk=course_pk)
+    policy = services.policy_for(course)
+    form = PolicyForm(
+        request.POST or None,
+        organization=request.org,
+        initial={
+            "issue_on": policy.issue_on,
+            "template": policy.template,
+            "expires_after_days": policy.expires_after_days,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.policy_set(actor=Actor.from_request(request), course=course, **form.cleaned_data)
+        messages.success(request, f"Certificate policy of {course.course_id} saved.")
+        return redirect("certificates:policies", org_slug=request.org.slug)
+    return render(request, "certificates/policy_edit.html", {"form": form, "course": course})
+
+
+@org_required(Role.ADMIN)
+def policy_list(request):
+    courses = Course.objects.for_org(request.org).order_by("course_id")
+    policies = {
+        p.course_id: p for p in CertificatePolicy.objects.filter(course__organization=request.org)
+    }
+    rows = [(c, policies.get(c.pk) or CertificatePolicy(course=c)) for c in courses]
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "certificates/policies.html", {"page": page})
