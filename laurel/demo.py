@@ -22,6 +22,7 @@ from laurel.accounts.services import membership_add, organization_create
 from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.catalog.services import course_create, course_id_allocate, credit_type_create
+from laurel.certificates.demo import load as demo_certificates
 from laurel.credits.models import Credit, Dashboard
 from laurel.credits.services import (
     CreditEntry,
@@ -317,6 +318,8 @@ class _Loader:
         for holder in holders[1:25]:
             course = self.rng.choice(lk_courses)
             self.answer(holder, self.enter(lks, by_lk_admin, course, holder.email))
+        for org in (nnw, lks):
+            demo_certificates(org)
 
     def nurse_story(self, nurse, nnw, courses, by_admin, lks, lk_courses, by_lk_admin):
         """The demo holder: a license dashboard with requirements, credits to answer."""

@@ -23,6 +23,8 @@ from laurel.api.services import api_key_create
 from laurel.api.v1 import api as api_v1
 from laurel.audit.models import AuditEvent
 from laurel.audit.services import Actor
+from laurel.certificates.models import Certificate, CertificateJob, CertificateTemplate
+from laurel.certificates.services import certificate_issue, default_template, job_request
 from laurel.credits.models import Credit
 from tests.factories import enter_credit, make_course, make_member, make_org
 
@@ -48,7 +50,8 @@ class Op:
     """How to call an API operation with another organization's key. Path arguments are
     functions of a world. ``body`` makes the JSON body. Operations on one object expect
     404; lists (``hidden``) must not show the object ``hidden`` names; ``refused`` is the
-    status for a write that names another organization's object in its body."""
+    status for a write that names another organization's object in its body; ``own_only``
+    marks a write that can name nothing of another organization: it must land in the key's."""
 
     def __init__(
         self,
@@ -56,9 +59,11 @@ class Op:
         body: Make | None = None,
         hidden: Make | None = None,
         refused: int = 404,
+        own_only: bool = False,
         **path_args: Make,
     ):
         self.body = body
+        self.own_only = own_only
         self.hidden = hidden
         self.refused = refused
         self.path_args = path_args
@@ -97,13 +102,57 @@ ORG_PAGES: dict[str, Page] = {
     "catalog:course_new": Page(),
     "catalog:course_detail": Page(pk=lambda w: w.course.pk),
     "catalog:course_edit": Page(pk=lambda w: w.course.pk),
+    "certificates:list": Page(),
+    "certificates:issue": Page(),
+    "certificates:bulk": Page("post", {"action": "pdf", "ids": "x"}),
+    "certificates:detail": Page(pk=lambda w: w.certificate.pk),
+    "certificates:pdf": Page(pk=lambda w: w.certificate.pk),
+    "certificates:revoke": Page("post", {"reason": "isolation"}, pk=lambda w: w.certificate.pk),
+    "certificates:replace": Page("post", {"reason": "isolation"}, pk=lambda w: w.certificate.pk),
+    "certificates:job_last": Page(),
+    "certificates:job": Page(pk=lambda w: w.job.pk),
+    "certificates:job_download": Page(pk=lambda w: w.job.pk),
+    "certificates:templates": Page(),
+    "certificates:template_new": Page(),
+    "certificates:template_preview": Page(),
+    "certificates:template_preview_frame": Page(),
+    "certificates:template_edit": Page(pk=lambda w: w.template.pk),
+    "certificates:template_default": Page("post", pk=lambda w: w.template.pk),
+    "certificates:policies": Page(),
+    "certificates:policy_edit": Page(course_pk=lambda w: w.course.pk),
     "api_keys:api_key_list": Page(),
     "api_keys:api_key_create": Page("post", {"name": "isolation"}),
     "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
 }
 
+# Organization routes that are public on purpose: an issuer's DID document and its revocation
+# list must be readable by any verifier. They hold public keys and bits, nothing private.
+PUBLIC_BY_DESIGN = {"certificates:did_json", "certificates:status_list"}
+
 # One row per API operation: "METHOD /path/{arg}" → how to call it.
 API_OPERATIONS: dict[str, Op] = {
+    "GET /api/v1/certificates": Op(hidden=lambda w: w.certificate.serial_number),
+    "GET /api/v1/certificates/{cert_id}": Op(cert_id=lambda w: w.certificate.pk),
+    "GET /api/v1/certificates/{cert_id}/pdf": Op(cert_id=lambda w: w.certificate.pk),
+    "GET /api/v1/certificates/{cert_id}/credential": Op(cert_id=lambda w: w.certificate.pk),
+    "POST /api/v1/certificates/{cert_id}/revoke": Op(
+        cert_id=lambda w: w.certificate.pk, body=lambda w: {"reason": "isolation"}
+    ),
+    "POST /api/v1/certificates/files": Op(
+        refused=422, body=lambda w: {"kind": "pdf", "certificate_ids": [w.certificate.pk]}
+    ),
+    "POST /api/v1/certificates": Op(
+        own_only=True,
+        body=lambda w: {
+            "recipient_email": "someone@example.com",
+            "recipient_name": "Some One",
+            "title": "Isolation",
+            "completion_date": "2025-03-02",
+            "notify": False,
+        },
+    ),
+    "GET /api/v1/certificates/files/{job_id}": Op(job_id=lambda w: w.job.pk),
+    "GET /api/v1/certificates/files/{job_id}/download": Op(job_id=lambda w: w.job.pk),
     "GET /api/v1/courses": Op(hidden=lambda w: w.course.course_id),
     "GET /api/v1/credits": Op(hidden=lambda w: w.credit.recipient_email),
     "GET /api/v1/credits/{credit_id}": Op(credit_id=credit_pk),
@@ -121,7 +170,7 @@ API_OPERATIONS: dict[str, Op] = {
 }
 
 
-def make_world(slug: str) -> SimpleNamespace:
+def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace:
     """An organization with one of everything its routes can point at."""
     org = make_org(slug)
     course = make_course(org)
@@ -135,7 +184,26 @@ def make_world(slug: str) -> SimpleNamespace:
         email=f"invitee@{slug}.example",
         role=Role.STAFF,
     )
+    certificate = certificate_issue(
+        actor=Actor.system("test"),
+        organization=org,
+        recipient_name=f"Holder {slug}",
+        recipient_email=f"holder@{slug}.example",
+        title=course.title,
+        completion_date=date(2025, 3, 1),
+        course=course,
+        notify=False,
+    )
+    # Files belong to whoever asked for them; build this one now so it can be downloaded.
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_request(
+            actor=Actor(user=admin), organization=org, kind="pdf", certificate_ids=[certificate.pk]
+        )
+    job.refresh_from_db()
     return SimpleNamespace(
+        certificate=certificate,
+        job=job,
+        template=default_template(org),
         org=org,
         slug=slug,
         admin=admin,
@@ -159,6 +227,9 @@ def state_of(world) -> tuple:
         list(org.memberships.values_list("pk", "role", "removed_at").order_by("pk")),
         list(org.member_invitations.values_list("pk", "cancelled_at", "token_hash")),
         list(org.credit_types.values_list("pk", "code", "name").order_by("pk")),
+        list(Certificate.objects.for_org(org).values_list("pk", "status").order_by("pk")),
+        list(CertificateTemplate.objects.filter(organization=org).values_list("pk", "is_default")),
+        list(CertificateJob.objects.filter(organization=org).values_list("pk", "status")),
     )
 
 
@@ -177,7 +248,8 @@ def walk(patterns, prefix: str = "", namespace: str = ""):
 
 
 def org_page_names() -> set[str]:
-    return {name for name, route in walk(get_resolver().url_patterns) if ORG_SLUG in route}
+    routes = walk(get_resolver().url_patterns)
+    return {name for name, route in routes if ORG_SLUG in route} - PUBLIC_BY_DESIGN
 
 
 def api_operation_keys() -> set[str]:
@@ -211,13 +283,13 @@ def test_every_api_operation_is_in_the_table():
 
 
 @pytest.fixture
-def a(db):
-    return make_world("org-a")
+def a(db, django_capture_on_commit_callbacks):
+    return make_world("org-a", django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
-def b(db):
-    return make_world("org-b")
+def b(db, django_capture_on_commit_callbacks):
+    return make_world("org-b", django_capture_on_commit_callbacks)
 
 
 def send(client, page: Page, url: str):
@@ -261,6 +333,10 @@ def test_api_operation_does_not_reach_another_organization(client, a, b, key):
 
     before = state_of(a)
     response = call(a)
+    if op.own_only:
+        assert response.status_code == 201, f"{key} for B itself: {response.content}"
+        assert state_of(a) == before, f"{key} changed organization A"
+        return
     if op.hidden:
         assert response.status_code == 200
         assert str(op.hidden(a)) not in response.content.decode(), f"{key} shows A's object"

@@ -22,6 +22,7 @@ from laurel.api.schemas import (
 )
 from laurel.audit.services import Actor, client_ip
 from laurel.catalog.models import Course, CourseComponent
+from laurel.certificates.api import router as certificates_router
 from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
 
@@ -35,6 +36,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 install_error_handlers(api)
+api.add_router("/certificates", certificates_router)
 
 ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50

@@ -190,6 +190,7 @@ def credit_enter(
     _, newly_invited = connection_invite(actor=actor, organization=organization, email=email)
     if notify:
         credit_notify(credit=credit, invite=newly_invited)
+    certificate_issue_for_credit(credit, actor=actor)
     return credit
 
 
@@ -286,6 +287,7 @@ def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         before=before,
         after=credit.snapshot(),
     )
+    certificate_issue_for_credit(credit, actor=Actor(user=holder))
     return credit
 
 
@@ -382,6 +384,7 @@ def credit_revoke(*, actor: Actor, credit: Credit, reason: str) -> Credit:
             organization=credit.organization,
             context={"credit": credit},
         )
+    certificate_revoke_for_credit(credit, actor=actor, reason=credit.revoke_reason)
     return credit
 
 
@@ -406,6 +409,7 @@ def credit_void(*, actor: Actor, credit: Credit, reason: str) -> Credit:
         before=before,
         after={**credit.snapshot(), "reason": credit.revoke_reason},
     )
+    certificate_revoke_for_credit(credit, actor=actor, reason=credit.revoke_reason)
     return credit
 
 
@@ -513,3 +517,17 @@ def dashboard_archive(*, holder, dashboard: Dashboard, archived: bool = True) ->
         obj=dashboard,
     )
     return dashboard
+
+
+def certificate_issue_for_credit(credit: Credit, *, actor: Actor) -> None:
+    """A credit's certificate follows its course's policy (on entry, on acceptance, never)."""
+    from laurel.certificates import services as certificates
+
+    certificates.certificate_issue_for_credit(credit, actor=actor)
+
+
+def certificate_revoke_for_credit(credit: Credit, *, actor: Actor, reason: str) -> None:
+    """A withdrawn credit takes its certificate with it."""
+    from laurel.certificates import services as certificates
+
+    certificates.certificate_revoke_for_credit(credit, actor=actor, reason=reason)

@@ -83,14 +83,20 @@ def test_admin_enters_credit_and_new_holder_signs_up_verifies_and_accepts_it(
     holder.screenshot(path=str(SCREENSHOTS / "locker-375.png"), full_page=True)
     # Usable at 375 px: nothing sticks out sideways, the accept button is on screen.
     assert holder.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    holder.get_by_role("checkbox", name="Ethics in End-of-Life Care").check()
     holder.get_by_label("…or a new dashboard named").fill("Ohio RN license 2025–27")
     holder.get_by_role("button", name="Accept selected").click()
+    # htmx answers in place and announces the result; the new dashboard is listed.
+    expect(holder.locator("body")).to_contain_text(
+        "1 credit accepted into “Ohio RN license 2025–27”"
+    )
+    holder.get_by_role("link", name="Ohio RN license 2025–27").first.click()
     holder.wait_for_load_state()
 
     expect(holder.get_by_role("heading", level=1)).to_have_text("Ohio RN license 2025–27")
     totals = holder.locator("#dashboard-totals")
-    expect(totals).to_contain_text("2 CE")
-    expect(totals).to_contain_text("1 ETH")
+    expect(totals.locator("tr", has_text="CE")).to_contain_text("2")
+    expect(totals.locator("tr", has_text="ETH")).to_contain_text("1")
     holder.screenshot(path=str(SCREENSHOTS / "dashboard-375.png"), full_page=True)
 
     # --- the admin sees it accepted in the ledger and in the audit trail ------------------

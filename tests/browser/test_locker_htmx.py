@@ -1,7 +1,5 @@
 """The locker's htmx answer flow in a real browser (Playwright driving Chromium)."""
 
-import os
-import shutil
 from datetime import date
 
 import pytest
@@ -9,24 +7,14 @@ import pytest
 from laurel.credits.models import Credit, Dashboard
 from tests.factories import PASSWORD, enter_credit, make_course, make_org, make_user
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = os.environ.get("LAUREL_CHROMIUM") or shutil.which("chromium")
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM, reason="no Chromium to drive"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls made by the
-    # test itself are still plain synchronous ones.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(viewport={"width": 375, "height": 800})
-        yield context.new_page()
-        browser.close()
+def page(live_server, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    yield context.new_page()
+    context.close()
 
 
 def test_holder_accepts_several_credits_into_a_new_dashboard_without_a_page_load(live_server, page):
