@@ -440,6 +440,8 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
         template=policy.template,
         course=credit.course,
         credit=credit,
+        # The credit's own e-mail (or the holder's click on "accept") already tells them.
+        notify=False,
     )
 
 

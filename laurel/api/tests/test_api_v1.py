@@ -24,6 +24,15 @@ ENDPOINTS = {
     ("POST", "/api/v1/credits"),
     ("GET", "/api/v1/credits/{credit_id}"),
     ("POST", "/api/v1/credits/{credit_id}/revoke"),
+    ("GET", "/api/v1/certificates"),
+    ("POST", "/api/v1/certificates"),
+    ("GET", "/api/v1/certificates/{cert_id}"),
+    ("POST", "/api/v1/certificates/{cert_id}/revoke"),
+    ("GET", "/api/v1/certificates/{cert_id}/pdf"),
+    ("GET", "/api/v1/certificates/{cert_id}/credential"),
+    ("POST", "/api/v1/certificates/files"),
+    ("GET", "/api/v1/certificates/files/{job_id}"),
+    ("GET", "/api/v1/certificates/files/{job_id}/download"),
 }
 
 
