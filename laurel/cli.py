@@ -75,7 +75,7 @@ def serve() -> int:
     children = {
         "web": subprocess.Popen(web_command(), env=env, start_new_session=True),
         "worker": subprocess.Popen(
-            [sys.executable, "-m", "laurel.cli", *WORKER_ARGS], env=env, start_new_session=True
+            [sys.executable, "-m", "laurel.cli", "worker"], env=env, start_new_session=True
         ),
     }
     print(f"\nLaurel is running at http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
@@ -127,6 +127,23 @@ def _print_demo_logins() -> None:
         print(flush=True)
 
 
+def worker(rest: list[str]) -> int:
+    """One task worker, plus the periodic duties (resume stale jobs, expiry reminders)."""
+    import threading
+
+    import django
+
+    django.setup()
+    from laurel.web import housekeeping
+
+    stop = threading.Event()
+    housekeeping.start(stop)
+    try:
+        return _django([*WORKER_ARGS, *rest])
+    finally:
+        stop.set()
+
+
 USAGE = __doc__
 
 
@@ -140,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "serve":
         return serve()
     if command == "worker":
-        return _django([*WORKER_ARGS, *rest])
+        return worker(rest)
     return _django(args)  # "demo" is a management command too
 
 
