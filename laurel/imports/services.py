@@ -310,6 +310,7 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
 
 def _write_rows(job: ImportJob, token: str, rows: list[tuple], **progress) -> None:
     with transaction.atomic():
+        bulk.relax_durability()
         _beat(job.pk, token, **progress)
         bulk.copy_insert("imports_importrow", [f'"{c}"' for c in ROW_COLUMNS], rows)
 
@@ -439,6 +440,7 @@ def import_commit_run(
 def _commit_chunk(job: ImportJob, token: str, chunk_size: int) -> bool:
     kind = kind_for(job.kind)
     with transaction.atomic():
+        bulk.relax_durability()
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.worker_token != token:
             raise LostClaim
