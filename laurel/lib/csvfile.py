@@ -2,7 +2,7 @@
 
 Exports are formula-safe: a cell a spreadsheet would evaluate (starting with ``= + - @``, or a
 tab/carriage return that some programs strip first) is prefixed with an apostrophe, the
-OWASP-recommended neutralisation.
+OWASP-recommended neutralisation. Reading uploaded files lives in ``laurel.lib.tabular``.
 """
 
 from __future__ import annotations

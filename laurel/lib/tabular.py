@@ -21,7 +21,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import operator
 import re
 import tempfile
 import unicodedata
@@ -29,7 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, NoReturn
 
 SAMPLE_BYTES = 64 * 1024
 HEADER_SEARCH_ROWS = 10
@@ -215,8 +214,9 @@ class Table:
         self,
         *,
         kind: str,
-        rows: Iterator[tuple[int, list[Any]]],
+        rows: Iterator[list[Any]],
         closer: Callable[[], None],
+        read_error: Callable[[Exception, int | None], FileProblem | None] = lambda e, n: None,
         fields: tuple[Field, ...] | None,
         overrides: Mapping[str, str | None] | None,
         encoding: str | None = None,
@@ -230,8 +230,13 @@ class Table:
         self.sheet = sheet
         self.sheet_names = sheet_names
         self._close = closer
+        self._read_error = read_error
         try:
-            self.header_row, self.headings, self._rows = _find_header(rows, fields, overrides)
+            try:
+                found = _find_header(enumerate(rows, 1), fields, overrides)
+            except Exception as exc:
+                self._reraise(exc, None)
+            self.header_row, self.headings, self._rows = found
             self.mapping = (
                 map_headings(self.headings, fields, overrides=overrides) if fields else None
             )
@@ -248,18 +253,33 @@ class Table:
     def close(self) -> None:
         self._close()
 
+    def _reraise(self, exc: Exception, row: int | None) -> NoReturn:
+        """Raise the parser's own exceptions as a ``FileProblem`` naming the row."""
+        problem = None if isinstance(exc, FileProblem) else self._read_error(exc, row)
+        if problem is None:
+            raise exc
+        raise problem from exc
+
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
-        """Yield ``(row number, cells)`` for the rows after the headings, blank ones skipped."""
+        """Yield ``(row number, cells)`` for the rows after the headings, blank ones skipped.
+
+        Like ``records()``, this consumes the table: use one of them, once.
+        """
         strip = self.kind != "xlsx"
-        for number, cells in self._rows:
-            if strip:
-                cells = [c.strip() for c in cells]
-            if any(c != "" for c in cells):
-                yield number, cells
+        number = self.header_row
+        try:
+            for number, cells in self._rows:
+                if strip:
+                    cells = [c.strip() for c in cells]
+                if any(c != "" for c in cells):
+                    yield number, cells
+        except Exception as exc:
+            self._reraise(exc, number + 1)
 
     def records(self, converters: Mapping[str, Converter] | None = None) -> Iterator[Row]:
-        """Yield a ``Row`` per data row; a converter's ``ValueError`` becomes a ``CellError``.
+        """Iterate a ``Row`` per data row; a converter's ``ValueError`` becomes a ``CellError``.
 
+        Raises ``MappingProblem`` at once if the headings do not cover the required fields.
         Empty cells stay ``""``: a required field that is empty is an error, an optional one
         is left alone (converters run on non-empty values only). Rows whose mapped cells are
         all empty are skipped as blank.
@@ -273,67 +293,68 @@ class Table:
         unknown = set(converters) - {f.name for f in mapping.fields}
         if unknown:
             raise TypeError(f"converters for unknown fields: {sorted(unknown)}")
-        names = tuple(mapping.columns)
-        indexes = tuple(mapping.columns.values())
-        need = max(indexes) + 1
-        width = len(self.headings)
-        if len(indexes) == 1:
-            single = operator.itemgetter(indexes[0])
+        return self._records(mapping, converters)
 
-            def pick(cells: list[Any]) -> tuple[Any, ...]:
-                return (single(cells),)
-        else:
-            pick = operator.itemgetter(*indexes)
+    def _records(self, mapping: HeadingMap, converters: Mapping[str, Converter]) -> Iterator[Row]:
+        need = max(mapping.columns.values()) + 1
+        width = len(self.headings)
+        pairs = tuple(mapping.columns.items())
+        where = {
+            name: (self.headings[index], column_letter(index))
+            for name, index in mapping.columns.items()
+        }
+        required = tuple(f.name for f in mapping.fields if f.required)
         plan = tuple(
-            (
-                f.name,
-                converters.get(f.name),
-                f.required,
-                self.headings[mapping.columns[f.name]],
-                column_letter(mapping.columns[f.name]),
-            )
-            for f in mapping.fields
-            if f.name in mapping.columns and (f.required or f.name in converters)
+            (name, convert, *where[name]) for name, convert in converters.items() if name in where
+        )
+        too_long = CellError(
+            None,
+            "",
+            column_letter(width),
+            None,
+            "This row has more values than there are column headings "
+            "(an unquoted comma or semicolon inside a value?).",
         )
         is_text = self.kind != "xlsx"
-        strip = str.strip
-        for number, cells in self._rows:
-            size = len(cells)
-            if size < need:
-                cells = cells + [""] * (need - size)
-            if is_text:
-                raw = dict(zip(names, map(strip, pick(cells)), strict=True))
-            else:
-                raw = dict(zip(names, pick(cells), strict=True))
-            if not any(raw.values()):
-                continue
-            errors: list[CellError] = []
-            if size > width and any(c.strip() for c in cells[width:] if isinstance(c, str)):
-                errors.append(
-                    CellError(
-                        None,
-                        "",
-                        column_letter(width),
-                        None,
-                        "This row has more values than there are column headings "
-                        "(an unquoted comma or semicolon inside a value?).",
-                    )
-                )
-            values = raw.copy() if converters else raw
-            for name, convert, required, heading, letter in plan:
-                value = raw[name]
-                if value == "":
-                    if required:
-                        errors.append(
-                            CellError(name, heading, letter, value, f"{heading} is empty.")
-                        )
+        new_row = tuple.__new__  # Row(...) goes through a Python-level __new__; this is hot
+        number = self.header_row
+        try:
+            for number, cells in self._rows:
+                size = len(cells)
+                if not size:
+                    continue  # a blank line
+                if size < need:
+                    cells = cells + [""] * (need - size)
+                if is_text:
+                    raw = {name: cells[i].strip() for name, i in pairs}
+                else:
+                    raw = {name: cells[i] for name, i in pairs}
+                if not any(raw.values()):
                     continue
-                if convert is not None:
-                    try:
-                        values[name] = convert(value)
-                    except ValueError as exc:
-                        errors.append(CellError(name, heading, letter, value, str(exc)))
-            yield Row(number, values, raw, tuple(errors))
+                errors: tuple[CellError, ...] = ()
+                if size > width and any(c.strip() for c in cells[width:] if isinstance(c, str)):
+                    errors = (too_long,)
+                if "" in raw.values():
+                    for name in required:
+                        if raw[name] == "":
+                            heading, letter = where[name]
+                            errors += (
+                                CellError(name, heading, letter, "", f"{heading} is empty."),
+                            )
+                if plan:
+                    values = raw.copy()
+                    for name, convert, heading, letter in plan:
+                        value = raw[name]
+                        if value != "":
+                            try:
+                                values[name] = convert(value)
+                            except ValueError as exc:
+                                errors += (CellError(name, heading, letter, value, str(exc)),)
+                else:
+                    values = raw
+                yield new_row(Row, (number, values, raw, errors))
+        except Exception as exc:
+            self._reraise(exc, number + 1)
 
 
 def _find_header(
@@ -551,6 +572,13 @@ def detect_delimiter(text: str) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _csv_problem(exc: Exception, row: int | None) -> FileProblem | None:
+    if not isinstance(exc, csv.Error):
+        return None
+    where = f"Row {row}" if row else "The top of the file"
+    return FileProblem(f"{where} could not be read ({exc}). Check its quotes.", row=row)
+
+
 def _open_text(
     source: IO[bytes],
     head: bytes,
@@ -569,21 +597,10 @@ def _open_text(
     text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
     reader = csv.reader(text, delimiter=delimiter, quotechar='"', skipinitialspace=True)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 0
-        try:
-            for cells in reader:
-                number += 1
-                if cells:
-                    yield number, cells
-        except csv.Error as exc:
-            raise FileProblem(
-                f"Row {number + 1} could not be read ({exc}). Check its quotes.", row=number + 1
-            )
-
     return Table(
         kind="tsv" if delimiter == "\t" else "csv",
-        rows=rows(),
+        rows=reader,
+        read_error=_csv_problem,
         closer=text.close,
         fields=fields,
         overrides=overrides,
@@ -704,14 +721,12 @@ def _open_workbook(
         workbook.close()
         raise FileProblem("This Excel file is damaged or not a workbook we can read.")
 
-    def rows() -> Iterator[tuple[int, list[Any]]]:
+    def rows() -> Iterator[list[Any]]:
         number = 0
         try:
             for values in worksheet.iter_rows(values_only=True):
                 number += 1
-                cells = [_xlsx_value(v) for v in values]
-                if any(c != "" for c in cells):
-                    yield number, cells
+                yield [_xlsx_value(v) for v in values]
         except FileProblem:
             raise
         except Exception:

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from laurel.lib.dates import DateProblem, excel_serial_to_date, parse_date
+from laurel.lib.dates import DateProblem, date_parser, excel_serial_to_date, parse_date
 
 D = dt.date(2026, 3, 5)
 
@@ -129,3 +129,13 @@ def test_impossible_excel_serials_are_refused(serial):
 def test_unknown_date_format_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown date_format"):
         parse_date("2026-03-05", date_format="UK")
+
+
+@pytest.mark.parametrize("value", ["03/05/2026", "2026-03-05", dt.datetime(2026, 3, 5), 46086])
+def test_date_parser_is_parse_date_bound_to_a_format(value):
+    assert date_parser("US")(value) == parse_date(value, date_format="US") == D
+
+
+def test_date_parser_refuses_an_unknown_format_at_once():
+    with pytest.raises(ValueError, match="unknown date_format"):
+        date_parser("UK")

@@ -2,7 +2,7 @@ import codecs
 import datetime as dt
 import io
 import zipfile
-from functools import partial
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.chart import BarChart
 
-from laurel.lib.dates import parse_date
+from laurel.lib.dates import date_parser, parse_date
 from laurel.lib.emails import normalize_email
 from laurel.lib.tabular import (
     CREDIT_FIELDS,
@@ -26,7 +26,7 @@ from laurel.lib.tabular import (
 )
 
 MB = 1_000_000
-CHECKS = {"email": normalize_email, "completion_date": partial(parse_date, date_format="US")}
+CHECKS = {"email": normalize_email, "completion_date": date_parser("US")}
 
 
 def records(data, **kwargs):
@@ -293,7 +293,7 @@ def test_two_columns_for_one_field_must_be_resolved():
         ) as t,
         pytest.raises(MappingProblem, match="Several columns could be Email"),
     ):
-        next(t.records())
+        t.records()
 
 
 def test_override_naming_an_unknown_field_is_refused():
@@ -306,7 +306,7 @@ def test_unrecognised_headings_ask_the_user_to_map_columns():
     with read_table(data, max_bytes=MB, fields=CREDIT_FIELDS) as table:
         assert table.mapping.columns == {}
         with pytest.raises(MappingProblem, match="None of the column headings") as caught:
-            next(table.records())
+            table.records()
     assert caught.value.mapping.unmapped == ("Kurs", "Mail", "Datum")
     overrides = {"Kurs": "course_id", "Mail": "email", "Datum": "completion_date"}
     assert rows_of(data, overrides=overrides) == [
@@ -586,3 +586,111 @@ def test_corrupted_xlsx_only_yields_rows_or_file_problem(junk, position):
     position = min(position, len(data) - 1)
     data[position : position + len(junk)] = junk
     consume(bytes(data))
+
+
+# --- fixture files as real programs save them ----------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers"),
+    [
+        ("excel_csv_utf8.csv", [2, 3]),
+        ("excel_unicode_text.txt", [2, 3]),
+        ("excel_eu_cp1252.csv", [2, 3]),
+        ("mac_cr.csv", [2, 3]),
+        ("quirks.csv", [3, 6]),
+    ],
+)
+def test_fixture_files_give_the_same_credits(name, numbers):
+    with (FIXTURES / name).open("rb") as source:
+        rows = records(source)
+    assert [row.number for row in rows] == numbers
+    assert [row.values["email"] for row in rows] == ["jane@example.org", "bob@example.org"]
+    assert [row.values["completion_date"] for row in rows] == [
+        dt.date(2026, 3, 5),
+        dt.date(2026, 3, 6),
+    ]
+    assert rows[0].values["course_id"] == "NAR-26-00042"
+    assert rows[0].values["name"].replace("\n", " ") == "José Núñez"
+    assert not any(row.errors for row in rows)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_long_files_decode_across_the_sample_boundary(encoding, shift):
+    rows = [f"NAR-{i},p{i}@example.org,2026-03-05,{'x' * shift}Zoë Ñuñez" for i in range(4000)]
+    data = ("Course ID,Email,Date,Name\r\n" + "\r\n".join(rows)).encode(encoding)
+    assert len(data) > SAMPLE_BYTES
+    got = records(data)
+    assert len(got) == 4000
+    assert {row.values["name"][shift:] for row in got} == {"Zoë Ñuñez"}
+    assert got[-1].number == 4001
+
+
+def test_text_with_many_control_characters_is_not_a_text_file():
+    with pytest.raises(FileProblem, match="not a text file"):
+        read_table(b"Course ID,Email\n" + b"\x01\x02\x03\x04\x05\x06" * 100, max_bytes=MB)
+
+
+def test_utf16_big_endian_without_bom_is_recognised():
+    data = text_file("\t").encode("utf-16-be")
+    with read_table(data, max_bytes=MB, fields=CREDIT_FIELDS) as table:
+        assert table.encoding == "utf-16-be"
+        assert [row.raw for row in table.records()] == [JANE, JOSE]
+
+
+def test_records_needs_fields_and_known_converters():
+    with read_table(text_file().encode(), max_bytes=MB) as table, pytest.raises(TypeError):
+        table.records()
+    table = read_table(text_file().encode(), max_bytes=MB, fields=CREDIT_FIELDS)
+    with table, pytest.raises(TypeError, match="unknown fields"):
+        table.records({"salary": int})
+
+
+def test_a_non_seekable_xlsx_is_cut_off_at_max_bytes():
+    rows = [["Course ID", "Email", "Date"]] + [
+        [f"NAR-{i}", f"p{i}@example.org", f"note {i} " * 5] for i in range(20_000)
+    ]
+    data = xlsx(("Big", rows))
+    assert len(data) > SAMPLE_BYTES
+
+    class Pipe(io.RawIOBase):
+        def __init__(self):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            return self._data.readinto(buffer)
+
+    with pytest.raises(FileProblem, match="larger than"):
+        read_table(Pipe(), max_bytes=len(data) - 1)
+    with read_table(Pipe(), max_bytes=len(data), fields=CREDIT_FIELDS) as table:
+        assert sum(1 for _ in table.records()) == 20_000
+
+
+def test_xlsx_booleans_read_as_text_and_never_computed_formulas_as_empty():
+    # Values, not formulas: a workbook saved by Excel carries each formula's last result;
+    # one written by a library that never computed it has none to give.
+    data = xlsx(("S", [["Email", "Flag", "Sum"], ["jane@example.org", True, "=1+1"]]))
+    with read_table(data, max_bytes=MB) as table:
+        assert list(table.rows()) == [(2, ["jane@example.org", "TRUE", ""])]
+
+
+def test_encrypted_zip_members_are_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        info = zipfile.ZipInfo("xl/workbook.xml")
+        info.flag_bits |= 0x1
+        archive.writestr(info, b"<x/>")
+    data = bytearray(out.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # zipfile cannot write encrypted members: set the flag by hand
+    with pytest.raises(FileProblem, match="encrypted"):
+        read_table(bytes(data), max_bytes=MB)
