@@ -123,8 +123,7 @@ def seed(org_slug: str = "bench"):
     unusable = make_password(None)
     for start in range(0, WITH_ACCOUNTS, 10_000):
         users = User.objects.bulk_create(
-            User(email=email_of(p), password=unusable)
-            for p in range(start, start + 10_000)
+            User(email=email_of(p), password=unusable) for p in range(start, start + 10_000)
         )
         EmailAddress.objects.bulk_create(
             EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users

@@ -115,9 +115,7 @@ def update_outcomes(job_id: int, items: Sequence[tuple[int, str, int | None]]) -
         return
     with connection.cursor() as cursor:
         if is_postgres():
-            tmp = _stage(
-                cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items
-            )
+            tmp = _stage(cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items)
             cursor.execute(
                 f"UPDATE imports_importrow AS r SET outcome = v.o, credit_id = v.c "  # noqa: S608
                 f"FROM {tmp} AS v WHERE r.job_id = %s AND r.number = v.n",

@@ -60,3 +60,35 @@ def upload(org, content: bytes | str, name: str = "credits.csv", user=None, **op
         file_name=name,
         **options,
     )
+
+
+@pytest.fixture
+def validated(committed):
+    """``validated(org, content, name=..., **options)`` uploads and validates (tasks run)."""
+
+    def run(org, content, name="credits.csv", user=None, **options):
+        with committed():
+            job, _ = upload(org, content, name, user=user, **options)
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+@pytest.fixture
+def commit(committed):
+    """``commit(job, user)`` commits a validated import as the background task would."""
+
+    def run(job, user=None):
+        with committed():
+            services.import_commit_start(
+                actor=Actor(user=user) if user else Actor.system("test"), job=job
+            )
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
