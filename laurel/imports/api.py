@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.conf import settings
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from laurel.accounts.services import ServiceError
@@ -133,9 +133,12 @@ def build_router() -> Router:
     ):
         """Upload a CSV, TSV or XLSX file; validation starts in the background."""
         if file.size > settings.LAUREL_IMPORT_MAX_BYTES:
-            return 400, _error(
-                "too_large",
-                f"The largest file accepted is {settings.LAUREL_IMPORT_MAX_BYTES / 1e6:.0f} MB.",
+            return Status(
+                400,
+                _error(
+                    "too_large",
+                    f"The largest file accepted is {settings.LAUREL_IMPORT_MAX_BYTES // 10**6} MB.",
+                ),
             )
         try:
             job, earlier = services.import_create(
@@ -148,16 +151,18 @@ def build_router() -> Router:
                 suppress_notifications=suppress_notifications,
             )
         except ServiceError as exc:
-            return 400, _error(exc.code or "invalid", exc.message, {"field": exc.field})
-        return (200 if earlier else 201), {"id": job.pk, "status": job.status, "existing": earlier}
+            return Status(400, _error(exc.code or "invalid", exc.message, {"field": exc.field}))
+        return Status(
+            (200 if earlier else 201), {"id": job.pk, "status": job.status, "existing": earlier}
+        )
 
     @router.get("/{import_id}", response={200: ImportOut, 404: ErrorOut})
     def import_status(request, import_id: int):
         """Status, counts per category and outcome, and progress."""
         job = _job(request, import_id)
         if job is None:
-            return 404, _error("not_found", NOT_FOUND)
-        return 200, _job_out(job)
+            return Status(404, _error("not_found", NOT_FOUND))
+        return Status(200, _job_out(job))
 
     @router.get("/{import_id}/rows", response={200: RowsOut, 404: ErrorOut, 400: ErrorOut})
     def import_rows(
@@ -173,45 +178,48 @@ def build_router() -> Router:
         preview category; ``limit`` at most 500."""
         job = _job(request, import_id)
         if job is None:
-            return 404, _error("not_found", NOT_FOUND)
+            return Status(404, _error("not_found", NOT_FOUND))
         if outcome and outcome not in ImportRow.Outcome.values:
-            return 400, _error("invalid", f"Unknown outcome {outcome!r}.")
+            return Status(400, _error("invalid", f"Unknown outcome {outcome!r}."))
         if category and category not in ImportRow.Category.values:
-            return 400, _error("invalid", f"Unknown category {category!r}.")
+            return Status(400, _error("invalid", f"Unknown category {category!r}."))
         rows = selectors.rows_for(job, category=category, outcome=outcome, q=q)
         offset, limit = max(offset, 0), min(max(limit, 1), ROWS_MAX)
         page = rows[offset : offset + limit]
-        return 200, {
-            "count": rows.count(),
-            "offset": offset,
-            "rows": [
-                {
-                    "number": r.number,
-                    "category": r.category,
-                    "outcome": r.outcome,
-                    "included": r.included,
-                    "course_id": r.course_ref,
-                    "email": r.email,
-                    "completion_date": r.completion_date,
-                    "column": r.column,
-                    "value": r.value,
-                    "reason": r.reason,
-                    "credit_id": r.credit_id,
-                }
-                for r in page
-            ],
-        }
+        return Status(
+            200,
+            {
+                "count": rows.count(),
+                "offset": offset,
+                "rows": [
+                    {
+                        "number": r.number,
+                        "category": r.category,
+                        "outcome": r.outcome,
+                        "included": r.included,
+                        "course_id": r.course_ref,
+                        "email": r.email,
+                        "completion_date": r.completion_date,
+                        "column": r.column,
+                        "value": r.value,
+                        "reason": r.reason,
+                        "credit_id": r.credit_id,
+                    }
+                    for r in page
+                ],
+            },
+        )
 
     @router.post("/{import_id}/commit", response={202: ImportOut, 404: ErrorOut, 409: ErrorOut})
     def import_commit(request, import_id: int):
         """Commit the checked rows in the background; poll the status for progress."""
         job = _job(request, import_id)
         if job is None:
-            return 404, _error("not_found", NOT_FOUND)
+            return Status(404, _error("not_found", NOT_FOUND))
         try:
             job = services.import_commit_start(actor=_actor(request), job=job)
         except ServiceError as exc:
-            return 409, _error(exc.code or "state", exc.message)
-        return 202, _job_out(job)
+            return Status(409, _error(exc.code or "state", exc.message))
+        return Status(202, _job_out(job))
 
     return router
