@@ -286,6 +286,8 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
                         on_progress(done, max(estimate, done))
             done += len(buffer)
             _write_rows(job, token, buffer, rows_done=done, rows_total=done)
+            if on_progress:
+                on_progress(done, done)
     if done == 0:
         raise FileProblem("The file has headings but no data rows.")
     with transaction.atomic():
