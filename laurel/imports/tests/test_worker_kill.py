@@ -84,10 +84,8 @@ def test_sigkill_mid_commit_then_resume_gives_exact_credits_without_duplicates(t
     services.import_commit_start(actor=Actor.system("test"), job=job, enqueue=False)
 
     # Queue the commit in the database, as the web process would, and start a worker.
-    enqueue = manage(
-        "shell", "-c",
-        f"from laurel.imports.tasks import import_commit_task; import_commit_task.enqueue({job.pk})",
-    )  # fmt: skip
+    code = f"from laurel.imports.tasks import import_commit_task as t; t.enqueue({job.pk})"
+    enqueue = manage("shell", "-c", code)
     assert enqueue.wait(timeout=60) == 0, enqueue.stderr.read().decode()
     first = worker()
     try:
