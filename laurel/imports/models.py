@@ -155,7 +155,10 @@ class ImportRow(models.Model):
         Category.DUPLICATE_EXISTING,
     )
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: the unique (job, number) index serves every lookup by job.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
     number = models.PositiveIntegerField(help_text="Row number as a spreadsheet shows it.")
     category = models.CharField(max_length=20, choices=Category.choices)
     included = models.BooleanField(default=True)
