@@ -155,9 +155,15 @@ class ImportRow(models.Model):
         Category.DUPLICATE_EXISTING,
     )
 
-    # No index of its own: the unique (job, number) index serves every lookup by job.
+    # No index of its own (the unique (job, number) index serves every lookup by job) and no
+    # database-level foreign key: a million staged rows would each fire a deferred check
+    # against a job row that the writer holds anyway. Deletion still cascades (in Django).
     job = models.ForeignKey(
-        ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False
+        ImportJob,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
     )
     number = models.PositiveIntegerField(help_text="Row number as a spreadsheet shows it.")
     category = models.CharField(max_length=20, choices=Category.choices)

@@ -38,7 +38,7 @@ from laurel.notifications.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 VALIDATE_CHUNK = 5000
-COMMIT_CHUNK = 5000
+COMMIT_CHUNK = 10000
 DIGEST_CHUNK = 2000
 ATTACHMENT_MAX_ROWS = 20000
 S = ImportJob.Status
