@@ -57,7 +57,7 @@ def _temp_table(cursor, name: str, columns: Sequence[str], pg_types: Sequence[st
     tmp = f"laurel_stage_{name}"
     cols = ", ".join(f"{c} {t}" for c, t in zip(columns, pg_types, strict=True))
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ({cols}) ON COMMIT DELETE ROWS")
-    cursor.execute(f"DELETE FROM {tmp}")  # (a second use in the same transaction)
+    cursor.execute(f"DELETE FROM {tmp}")  # noqa: S608 (a second use in one transaction)
     return tmp
 
 
