@@ -436,6 +436,14 @@ def import_commit_run(
         _commit_finish(job, token)
     except LostClaim:
         return None
+    except Exception:
+        # Left running on purpose: the chunks so far are durable, and once the heartbeat
+        # goes stale ``import_resume_stale`` hands the job to a new attempt.
+        log.exception("import %s: commit stopped", job_id)
+        ImportJob.objects.filter(pk=job_id, worker_token=token).update(
+            error="The commit stopped unexpectedly; it will resume automatically."
+        )
+        raise
     return ImportJob.objects.get(pk=job_id)
 
 
@@ -720,7 +728,7 @@ def import_report_send(*, job: ImportJob, verified: bool) -> None:
         url = reverse("imports:detail", args=[org.slug, job.pk])
         csv_text = write_csv(problem_rows(job, limit=ATTACHMENT_MAX_ROWS))
         attachments = []
-        if job.counts.get("rows", 0) - job.to_commit - job.count("excluded") > 0:
+        if sum(job.count(c) for c in ImportRow.PROBLEMS):
             attachments = [(f"import-{job.pk}-problems.csv", "text/csv", csv_text.encode())]
         template, key = "import_verified", f"import-verified:{job.pk}"
     else:
