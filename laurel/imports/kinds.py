@@ -203,9 +203,9 @@ class CreditsKind(ImportKind):
             email = values["email"]
             day = values["completion_date"]
             name = str(values.get("name", ""))[:200]
-            amount = values.get("amount_earned") or None
+            amount = values.get("amount_earned")
             if amount == "":
-                amount = None
+                amount = None  # no amount: full credit (0 is a real amount)
             code = str(values.get("credit_type", "")).upper()[:16]
             note = str(values.get("note", ""))[:500]
             course = courses.get(course_ref.upper())
@@ -266,6 +266,13 @@ class CreditsKind(ImportKind):
         note, category), set-based; return counts. Runs inside the chunk's transaction."""
         org = job.organization
         courses = {c.pk: c for c in _courses_by_pk(job)}
+        gone = [r[0] for r in rows if r[2] not in courses]
+        if gone:  # a course deleted since validation: those rows fail, the rest go on
+            ImportRow.objects.filter(job=job, number__in=gone).update(
+                outcome=ImportRow.Outcome.FAILED,
+                reason="The course no longer exists in this organization.",
+            )
+            rows = [r for r in rows if r[2] in courses]
         emails = {r[1] for r in rows}
         holders = dict(
             EmailAddress.objects.filter(email__in=emails, verified=True).values_list(
@@ -307,7 +314,7 @@ class CreditsKind(ImportKind):
                 day = date.fromisoformat(day)
             by_key[(course_pk, email, day)] = (credit_id, status)
         outcomes, components, events = [], [], []
-        counts = {"offered": 0, "held": 0, "skipped_duplicate": 0}
+        counts = {"offered": 0, "held": 0, "skipped_duplicate": 0, "failed": len(gone)}
         for number, email, course_pk, day, _name, amount, code, _note, _cat in rows:
             hit = by_key.get((course_pk, email, day))
             if hit is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import secrets
 from datetime import timedelta
@@ -614,16 +615,21 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
     reason = (reason or "").strip()[:500] or f"Import {job.pk} ({job.file_name}) was undone."
     org = job.organization
     open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
-    targets = list(
-        Credit.objects.select_for_update()
-        .filter(organization=org, source_ref=job.source_ref, status__in=open_statuses)
-        .order_by("recipient_email", "id")
-        .values_list("pk", "recipient_email", "title", "completion_date", "status")
-    )
+    mine = Credit.objects.filter(organization=org, source_ref=job.source_ref)
     now = timezone.now()
-    revoked = 0
-    for start in range(0, len(targets), COMMIT_CHUNK):
-        part = targets[start : start + COMMIT_CHUNK]
+    revoked, last = 0, 0
+    while True:  # in keyset chunks, so a million-row import is never held in memory
+        part = list(
+            mine.select_for_update()
+            .filter(status__in=open_statuses, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "recipient_email", "title", "completion_date", "status")[
+                :COMMIT_CHUNK
+            ]
+        )
+        if not part:
+            break
+        last = part[-1][0]
         revoked += Credit.objects.filter(
             pk__in=[t[0] for t in part], status__in=open_statuses
         ).update(status=Credit.Status.REVOKED, revoked_at=now, revoke_reason=reason)
@@ -638,24 +644,32 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
                     org.pk, actor.user.pk if actor.user else None, actor.label if not actor.user
                     else "", "credit.revoked", "credits.credit", str(pk),
                     f"{title} → {email} ({day:%Y-%m-%d})"[:200],
-                    f'{{"status": "{status}"}}', _json({"status": "revoked", "reason": reason}),
-                    actor.ip, now,
+                    json.dumps({"status": status}),
+                    json.dumps({"status": "revoked", "reason": reason}), actor.ip, now,
                 )
                 for pk, email, title, day, status in part
             ],
         )  # fmt: skip
-    if not job.suppress_notifications and targets:
+    if not job.suppress_notifications and revoked:
         renderer = DigestRenderer("import_undone", organization=org)
+        withdrawn = (
+            mine.filter(status=Credit.Status.REVOKED, revoked_at=now)
+            .order_by("recipient_email", "id")
+            .values_list("recipient_email", "title", "completion_date", "status")
+            .iterator(chunk_size=10000)
+        )
         batch = []
-        for email, items in groupby(targets, key=lambda t: t[1]):
-            items = [(title, day, status) for _, _, title, day, status in items]
+        for email, items in groupby(withdrawn, key=lambda t: t[0]):
+            items = [(title, day, status) for _, title, day, status in items]
             batch.append(
                 renderer.message(
                     to=email, items=items, invite=False, dedupe_key=f"import-undo:{job.pk}:{email}"
                 )
             )
-        for start in range(0, len(batch), DIGEST_CHUNK):
-            outbox_insert(batch[start : start + DIGEST_CHUNK])
+            if len(batch) >= DIGEST_CHUNK:
+                outbox_insert(batch)
+                batch = []
+        outbox_insert(batch)
         from laurel.imports.tasks import import_send_undo_notices_task
 
         transaction.on_commit(lambda: import_send_undo_notices_task.enqueue(job.pk))
@@ -671,12 +685,6 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
         after={"revoked": revoked, "reason": reason},
     )
     return revoked
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 # --- reports -------------------------------------------------------------------------------

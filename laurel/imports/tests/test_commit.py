@@ -249,3 +249,31 @@ def test_verify_only_for_a_holder_changes_nothing_even_for_existing_accounts(
     make_user("bob@example.org")
     validated(org, THREE_FOR_ANN, user=admin, verify_only=True)
     assert Credit.objects.count() == 0
+
+
+def test_a_row_whose_course_was_deleted_before_the_commit_fails_with_a_reason(
+    org, admin, courses, validated, commit
+):
+    job = validated(org, THREE_FOR_ANN, user=admin)
+    _, two = courses
+    two.components.all().delete()
+    two.delete()
+    job = commit(job, admin)
+    assert job.status == S.COMMITTED
+    assert job.count("failed") == 2
+    failed = ImportRow.objects.get(job=job, number=4)
+    assert failed.outcome == "failed"
+    assert "no longer exists" in failed.reason
+    assert Credit.objects.count() == 2
+
+
+def test_an_amount_of_zero_is_recorded_as_zero_not_as_full_credit(
+    org, admin, courses, validated, commit
+):
+    job = validated(
+        org,
+        "Course ID,Email,Date Completed,Amount earned\nNNA-26-00001,a@example.org,2025-02-01,0\n",
+    )
+    commit(job, admin)
+    component = Credit.objects.get().components.get()
+    assert (component.amount_offered, component.amount_earned) == (2, 0)
