@@ -315,6 +315,9 @@ class CreditsKind(ImportKind):
             by_key[(course_pk, email, day)] = (credit_id, status)
         outcomes, components, events = [], [], []
         counts = {"offered": 0, "held": 0, "skipped_duplicate": 0, "failed": len(gone)}
+        # Rows share a handful of (course, amount, type) combinations: work each out once.
+        plans: dict[tuple, tuple[list, str]] = {}
+        tail = f', "source": "import", "import": {job.pk}, "components": '
         for number, email, course_pk, day, _name, amount, code, _note, _cat in rows:
             hit = by_key.get((course_pk, email, day))
             if hit is None:
@@ -325,24 +328,25 @@ class CreditsKind(ImportKind):
             outcomes.append((number, status, credit_id))
             counts[status] += 1
             course = courses[course_pk]
-            earned = earned_amounts(course, amount, code)
-            for ct, offered_amount, earned_amount in earned:
-                components.append((credit_id, ct, offered_amount, earned_amount))
-            after = {
-                "status": status,
-                "email": email,
-                "source": "import",
-                "import": job.pk,
-                "components": {
+            plan = plans.get((course_pk, amount, code))
+            if plan is None:
+                earned = earned_amounts(course, amount, code)
+                shown = {
                     c: str(e)
                     for (_, c, _), (_, _, e) in zip(course.components, earned, strict=True)
-                },
-            }
+                }  # noqa: E501
+                plan = plans[(course_pk, amount, code)] = (earned, json.dumps(shown))
+            earned, shown_json = plan
+            for ct, offered_amount, earned_amount in earned:
+                components.append((credit_id, ct, offered_amount, earned_amount))
+            # The audit payload as json.dumps would write it, built from parts: the e-mail is
+            # the only free text and json.dumps escapes it.
+            after = f'{{"status": "{status}", "email": {json.dumps(email)}{tail}{shown_json}}}'
             events.append(
                 (
                     org.pk, actor_user_id, actor_label, "credit.entered", "credits.credit",
-                    str(credit_id), f"{course.title} → {email} ({day:%Y-%m-%d})"[:200],
-                    json.dumps(after), now,
+                    str(credit_id), f"{course.title} → {email} ({day.isoformat()})"[:200],
+                    after, now,
                 )
             )  # fmt: skip
         bulk.copy_insert(

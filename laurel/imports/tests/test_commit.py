@@ -64,9 +64,17 @@ def test_each_recipient_gets_one_digest_listing_all_their_new_credits(
 def test_commit_writes_an_audit_event_per_credit_and_per_invitation(
     org, admin, courses, validated, commit
 ):
-    commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
     entered = AuditEvent.objects.filter(action="credit.entered", organization=org)
     assert entered.count() == 4
+    bob = Credit.objects.get(recipient_email="bob@example.org")
+    assert entered.get(object_id=str(bob.pk)).after == {
+        "status": "held",
+        "email": "bob@example.org",
+        "source": "import",
+        "import": job.pk,
+        "components": {"CE": "1.00", "ETH": "1.00"},
+    }
     assert set(entered.values_list("actor", flat=True)) == {admin.pk}
     assert AuditEvent.objects.filter(action="connection.invited").count() == 2
     assert set(Connection.objects.filter(organization=org).values_list("email", flat=True)) == {
