@@ -1,0 +1,58 @@
+from django import forms
+from django.conf import settings
+
+from laurel.imports.kinds import KINDS
+from laurel.imports.models import ImportJob
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="CSV, TSV or Excel .xlsx. Any number of rows.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+    kind = forms.ChoiceField(label="The file contains", choices=ImportJob.Kind.choices)
+    verify_only = forms.BooleanField(
+        label="Verify only: check the file and e-mail me the report; change nothing",
+        required=False,
+    )
+    suppress_notifications = forms.BooleanField(
+        label="Don't e-mail the recipients about this batch", required=False
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.LAUREL_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:.1f} MB; the largest accepted is "
+                f"{limit / 1e6:.0f} MB."
+            )
+        return upload
+
+
+class MappingForm(forms.Form):
+    """One choice per heading in the file: which field it holds, or "not imported"."""
+
+    save = forms.BooleanField(label="Remember this mapping for the next file", required=False)
+
+    def __init__(self, *args, headings, kind, initial_mapping=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not imported —")] + [
+            (f.name, f.label + ("" if f.required else " (optional)")) for f in KINDS[kind].fields
+        ]
+        self.headings = headings
+        for index, heading in enumerate(headings):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=heading,
+                choices=choices,
+                required=False,
+                initial=(initial_mapping or {}).get(heading, ""),
+            )
+        self.order_fields([f"col_{i}" for i in range(len(headings))] + ["save"])
+
+    def mapping(self) -> dict[str, str | None]:
+        return {
+            heading: self.cleaned_data.get(f"col_{i}") or None
+            for i, heading in enumerate(self.headings)
+        }

@@ -1,0 +1,757 @@
+"""The import pipeline: upload → validate (preview) → commit in chunks → report, undo.
+
+Validation and commit run as background tasks (``tasks``) and synchronously from the
+command line; both own the job through ``worker_token`` and prove they are alive through
+``heartbeat_at``. A commit chunk is one transaction that writes the credits, their
+components, audit events, the rows' outcomes and the job's ``cursor`` together, so a
+worker killed at any moment leaves either the whole chunk or none of it, and the next
+worker continues after ``cursor``. The unique constraint on live credits backs this up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import secrets
+from datetime import timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from laurel.accounts.models import Organization
+from laurel.accounts.services import ServiceError
+from laurel.audit.services import Actor, audit_record
+from laurel.credits.models import Credit
+from laurel.imports import bulk
+from laurel.imports.digest import DigestRenderer, outbox_insert
+from laurel.imports.kinds import ROW_COLUMNS, kind_for
+from laurel.imports.models import ImportJob, ImportMapping, ImportRow
+from laurel.lib.csvfile import write_csv
+from laurel.lib.tabular import FileProblem, MappingProblem, read_table
+from laurel.notifications.services import outbox_enqueue
+
+log = logging.getLogger(__name__)
+VALIDATE_CHUNK = 5000
+COMMIT_CHUNK = 10000
+DIGEST_CHUNK = 2000
+ATTACHMENT_MAX_ROWS = 20000
+S = ImportJob.Status
+C = ImportRow.Category
+
+
+class LostClaim(Exception):
+    """Another worker took the job over (ours was thought dead); stop quietly."""
+
+
+# --- upload --------------------------------------------------------------------------------
+
+
+def _hash_file(upload) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    upload.seek(0)
+    while chunk := upload.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    upload.seek(0)
+    return digest.hexdigest(), size
+
+
+@transaction.atomic
+def import_create(
+    *,
+    actor: Actor,
+    organization: Organization,
+    kind: str,
+    upload,
+    file_name: str,
+    verify_only: bool = False,
+    suppress_notifications: bool = False,
+    start: bool = True,
+) -> tuple[ImportJob, bool]:
+    """Store an upload and (with ``start``) queue its validation.
+
+    Returns ``(job, False)``, or ``(earlier job, True)`` when the same file (same content
+    hash) was already imported as this kind for this organization.
+    """
+    try:
+        kind_for(kind)
+    except KeyError:
+        raise ServiceError("Choose what the file contains.", field="kind")
+    size = getattr(upload, "size", None)
+    limit = settings.LAUREL_IMPORT_MAX_BYTES
+    if size is not None and size > limit:
+        raise ServiceError(
+            f"The file is {size / 1e6:.1f} MB; the largest accepted is {limit / 1e6:.0f} MB.",
+            field="file",
+        )
+    sha256, size = _hash_file(upload)
+    if size > limit:
+        raise ServiceError(f"The largest file accepted is {limit / 1e6:.0f} MB.", field="file")
+    if size == 0:
+        raise ServiceError("The file is empty.", field="file")
+    earlier = (
+        ImportJob.objects.for_org(organization)
+        .filter(kind=kind, sha256=sha256)
+        .exclude(status__in=[S.FAILED, S.UNDONE])
+        .order_by("created_at")
+        .first()
+    )
+    if earlier:
+        return earlier, True
+    saved = ImportMapping.objects.filter(organization=organization, kind=kind).first()
+    job = ImportJob(
+        organization=organization,
+        kind=kind,
+        uploaded_by=actor.user,
+        actor_label="" if actor.user else actor.label,
+        file_name=(file_name or "upload")[:255],
+        file_size=size,
+        sha256=sha256,
+        options={
+            "verify_only": bool(verify_only),
+            "suppress_notifications": bool(suppress_notifications),
+            "mapping": saved.mapping if saved else {},
+        },
+        heartbeat_at=timezone.now(),
+    )
+    job.file.save("upload", File(upload), save=False)
+    job.full_clean()
+    job.save()
+    audit_record(
+        actor=actor,
+        action="import.uploaded",
+        obj=job,
+        organization=organization,
+        after={"kind": kind, "file_name": job.file_name, "size": size, "sha256": sha256},
+    )
+    if start:
+        _enqueue_validate(job.pk)
+    return job, False
+
+
+def _enqueue_validate(job_id: int) -> None:
+    from laurel.imports.tasks import import_validate_task
+
+    transaction.on_commit(lambda: import_validate_task.enqueue(job_id))
+
+
+def _enqueue_commit(job_id: int) -> None:
+    from laurel.imports.tasks import import_commit_task
+
+    transaction.on_commit(lambda: import_commit_task.enqueue(job_id))
+
+
+# --- owning a running job ------------------------------------------------------------------
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.LAUREL_JOB_STALE_SECONDS)
+
+
+def _claim(job_id: int, *, statuses, status: str) -> str | None:
+    """Take the job for this worker if nobody live holds it; return our token."""
+    token = secrets.token_hex(8)
+    taken = (
+        ImportJob.objects.filter(pk=job_id, status__in=statuses)
+        .filter(
+            Q(worker_token="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before())
+        )
+        .update(worker_token=token, status=status, heartbeat_at=timezone.now(), error="")
+    )
+    return token if taken else None
+
+
+def _beat(job_id: int, token: str, **fields) -> None:
+    """Heartbeat (and progress); raises LostClaim if another worker owns the job now."""
+    if not ImportJob.objects.filter(pk=job_id, worker_token=token).update(
+        heartbeat_at=timezone.now(), **fields
+    ):
+        raise LostClaim
+
+
+class _CountingReader(io.RawIOBase):
+    """The stored file, counting bytes read so validation can show progress."""
+
+    def __init__(self, raw, size: int) -> None:
+        self._raw = raw
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = self._raw.seek(offset, whence)
+        return self.position
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def import_validate(*, job_id: int, on_progress=None) -> ImportJob | None:
+    """Classify every row of the file into the preview; restartable from scratch."""
+    token = _claim(job_id, statuses=[S.UPLOADED, S.VALIDATING, S.RESUMING], status=S.VALIDATING)
+    if token is None:
+        return None
+    job = ImportJob.objects.select_related("organization").get(pk=job_id)
+    try:
+        _validate(job, token, on_progress)
+    except LostClaim:
+        return None
+    except FileProblem as exc:
+        _finish_validation_problem(job, token, exc)
+    except Exception:
+        log.exception("import %s: validation failed", job.pk)
+        _beat(job.pk, token, status=S.FAILED, error="Validation stopped unexpectedly.")
+        raise
+    job.refresh_from_db()
+    if job.status == S.VALIDATED and job.verify_only:
+        import_report_send(job=job, verified=True)
+    return job
+
+
+def _finish_validation_problem(job: ImportJob, token: str, exc: FileProblem) -> None:
+    with transaction.atomic():
+        ImportRow.objects.filter(job=job).delete()
+        if isinstance(exc, MappingProblem):
+            _beat(
+                job.pk,
+                token,
+                status=S.NEEDS_MAPPING,
+                headings=[h for h in exc.mapping.headings if h],
+                error=exc.message,
+                worker_token="",
+            )
+        else:
+            _beat(job.pk, token, status=S.FAILED, error=exc.message, worker_token="")
+            audit_record(
+                actor=Actor.system("import"),
+                action="import.failed",
+                obj=job,
+                organization=job.organization,
+                after={"error": exc.message},
+            )
+
+
+def _validate(job: ImportJob, token: str, on_progress=None) -> None:
+    kind = kind_for(job.kind)
+    org = job.organization
+    ImportRow.objects.filter(job=job).delete()  # a restarted validation starts over
+    counts = dict.fromkeys(C.values, 0)
+    with job.file.open("rb") as stored:
+        reader = _CountingReader(stored, job.file_size)
+        table = read_table(
+            reader,
+            max_bytes=settings.LAUREL_IMPORT_MAX_BYTES,
+            fields=kind.fields,
+            overrides=job.options.get("mapping") or None,
+        )
+        with table:
+            _beat(job.pk, token, headings=[h for h in table.headings if h])
+            records = table.records(kind.converters(org))
+            buffer: list[tuple] = []
+            done = 0
+            for row in kind.classify(job, records):
+                buffer.append(row)
+                counts[row[2]] += 1
+                if len(buffer) >= VALIDATE_CHUNK:
+                    done += len(buffer)
+                    estimate = int(done * job.file_size / max(reader.position, 1))
+                    _write_rows(job, token, buffer, rows_done=done, rows_total=max(estimate, done))
+                    buffer = []
+                    if on_progress:
+                        on_progress(done, max(estimate, done))
+            done += len(buffer)
+            _write_rows(job, token, buffer, rows_done=done, rows_total=done)
+            if on_progress:
+                on_progress(done, done)
+    if done == 0:
+        raise FileProblem("The file has headings but no data rows.")
+    with transaction.atomic():
+        _beat(
+            job.pk,
+            token,
+            status=S.VALIDATED,
+            counts={**counts, "rows": done, "excluded": 0},
+            rows_total=done,
+            rows_done=done,
+            validated_at=timezone.now(),
+            worker_token="",
+        )
+        audit_record(
+            actor=Actor.system("import"),
+            action="import.validated",
+            obj=job,
+            organization=org,
+            after={**counts, "rows": done},
+        )
+
+
+def _write_rows(job: ImportJob, token: str, rows: list[tuple], **progress) -> None:
+    with transaction.atomic():
+        bulk.relax_durability()
+        _beat(job.pk, token, **progress)
+        bulk.copy_insert("imports_importrow", [f'"{c}"' for c in ROW_COLUMNS], rows)
+
+
+# --- mapping and the preview's choices -----------------------------------------------------
+
+
+@transaction.atomic
+def import_mapping_set(
+    *, actor: Actor, job: ImportJob, mapping: dict[str, str | None], save: bool
+) -> ImportJob:
+    """Apply the user's column mapping (heading → field) and validate again."""
+    if job.status not in (S.NEEDS_MAPPING, S.VALIDATED, S.FAILED):
+        raise ServiceError("This import can no longer be changed.", code="state")
+    kind = kind_for(job.kind)
+    names = {f.name for f in kind.fields}
+    clean = {h: (f if f in names else None) for h, f in mapping.items()}
+    chosen = [f for f in clean.values() if f]
+    if len(chosen) != len(set(chosen)):
+        raise ServiceError("Each field can come from one column only.", field="mapping")
+    missing = [f.label for f in kind.fields if f.required and f.name not in chosen]
+    if missing:
+        raise ServiceError(f"Choose a column for {', '.join(missing)}.", field="mapping")
+    job.options = {**job.options, "mapping": clean}
+    job.status = S.UPLOADED
+    job.error = ""
+    job.worker_token = ""
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["options", "status", "error", "worker_token", "heartbeat_at"])
+    if save:
+        ImportMapping.objects.update_or_create(
+            organization=job.organization,
+            kind=job.kind,
+            defaults={"mapping": clean, "updated_at": timezone.now()},
+        )
+    audit_record(
+        actor=actor,
+        action="import.mapped",
+        obj=job,
+        organization=job.organization,
+        after={"mapping": clean, "saved": save},
+    )
+    _enqueue_validate(job.pk)
+    return job
+
+
+@transaction.atomic
+def import_rows_include(*, actor: Actor, job: ImportJob, numbers: list[int], included: bool) -> int:
+    """Check or uncheck deliverable rows before the commit; returns rows changed."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != S.VALIDATED:
+        raise ServiceError("Rows can only be chosen before the import is committed.", code="state")
+    changed = (
+        ImportRow.objects.filter(job=job, number__in=numbers, category__in=ImportRow.COMMITTABLE)
+        .exclude(included=included)
+        .update(included=included)
+    )
+    if changed:
+        excluded = ImportRow.objects.filter(
+            job=job, category__in=ImportRow.COMMITTABLE, included=False
+        ).count()
+        job.counts = {**job.counts, "excluded": excluded}
+        job.save(update_fields=["counts"])
+        audit_record(
+            actor=actor,
+            action="import.rows_included" if included else "import.rows_excluded",
+            obj=job,
+            organization=job.organization,
+            after={"rows": sorted(numbers)[:1000], "changed": changed},
+        )
+    return changed
+
+
+# --- commit --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_commit_start(*, actor: Actor, job: ImportJob, enqueue: bool = True) -> ImportJob:
+    """Queue the commit of the checked rows (a background job)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != S.VALIDATED:
+        raise ServiceError("Only a validated import can be committed.", code="state")
+    if job.to_commit <= 0:
+        raise ServiceError("No rows are checked for delivery.", code="empty")
+    job.status = S.COMMITTING
+    job.rows_total = job.to_commit
+    job.rows_done = 0
+    job.commit_requested_at = timezone.now()
+    job.heartbeat_at = timezone.now()
+    job.worker_token = ""
+    job.save()
+    audit_record(
+        actor=actor,
+        action="import.commit_requested",
+        obj=job,
+        organization=job.organization,
+        after={"rows": job.to_commit, "suppress_notifications": job.suppress_notifications},
+    )
+    if enqueue:
+        _enqueue_commit(job.pk)
+    return job
+
+
+def import_commit_run(
+    *, job_id: int, chunk_size: int = COMMIT_CHUNK, on_progress=None
+) -> ImportJob | None:
+    """Commit the checked rows after ``cursor`` chunk by chunk, then queue the digests."""
+    token = _claim(job_id, statuses=[S.COMMITTING, S.RESUMING], status=S.COMMITTING)
+    if token is None:
+        return None
+    try:
+        job = ImportJob.objects.select_related("organization", "uploaded_by").get(pk=job_id)
+        ImportRow.objects.filter(
+            job=job, category__in=ImportRow.COMMITTABLE, included=False, outcome=""
+        ).update(outcome=ImportRow.Outcome.EXCLUDED)
+        while _commit_chunk(job, token, chunk_size):
+            if on_progress:
+                on_progress(job.rows_done, job.rows_total)
+        if not job.suppress_notifications:
+            _digests_create(job, token)
+        _commit_finish(job, token)
+    except LostClaim:
+        return None
+    except Exception:
+        # Left running on purpose: the chunks so far are durable, and once the heartbeat
+        # goes stale ``import_resume_stale`` hands the job to a new attempt.
+        log.exception("import %s: commit stopped", job_id)
+        ImportJob.objects.filter(pk=job_id, worker_token=token).update(
+            error="The commit stopped unexpectedly; it will resume automatically."
+        )
+        raise
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _commit_chunk(job: ImportJob, token: str, chunk_size: int) -> bool:
+    kind = kind_for(job.kind)
+    with transaction.atomic():
+        bulk.relax_durability()
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.worker_token != token:
+            raise LostClaim
+        rows = list(
+            ImportRow.objects.filter(
+                job_id=job.pk,
+                category__in=ImportRow.COMMITTABLE,
+                included=True,
+                number__gt=locked.cursor,
+            )
+            .order_by("number")
+            .values_list(
+                "number",
+                "email",
+                "course_pk",
+                "completion_date",
+                "name",
+                "amount_earned",
+                "credit_type",
+                "note",
+                "category",
+            )[:chunk_size]
+        )
+        if not rows:
+            return False
+        actor_user = job.uploaded_by_id
+        label = "" if actor_user else (job.actor_label or "import")
+        done = kind.commit_chunk(job, rows, actor_user_id=actor_user, actor_label=label)
+        counts = dict(locked.counts)
+        for key, value in done.items():
+            counts[key] = counts.get(key, 0) + value
+        locked.counts = counts
+        locked.cursor = rows[-1][0]
+        locked.rows_done = locked.rows_done + len(rows)
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["counts", "cursor", "rows_done", "heartbeat_at"])
+        job.counts, job.cursor, job.rows_done = counts, locked.cursor, locked.rows_done
+    return True
+
+
+def _digests_create(job: ImportJob, token: str) -> None:
+    """One digest e-mail per recipient ("3 new credits from Northwind"), idempotent by key."""
+    org = job.organization
+    invited = set(
+        ImportRow.objects.filter(job=job, category=C.INVITE)
+        .exclude(outcome__in=["", "skipped_duplicate", "excluded", "failed"])
+        .values_list("email", flat=True)
+    )
+    renderer = DigestRenderer("import_digest", organization=org)
+    credits = (
+        Credit.objects.filter(organization=org, source_ref=job.source_ref)
+        .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
+        .order_by("recipient_email", "completion_date", "id")
+        .values_list("recipient_email", "title", "completion_date", "status")
+        .iterator(chunk_size=10000)
+    )
+    batch = []
+    for email, items in groupby(credits, key=lambda c: c[0]):
+        items = [(title, day, status) for _, title, day, status in items]
+        batch.append(
+            renderer.message(
+                to=email,
+                items=items,
+                invite=email in invited,
+                dedupe_key=f"import:{job.pk}:{email}",
+            )
+        )
+        if len(batch) >= DIGEST_CHUNK:
+            with transaction.atomic():
+                _beat(job.pk, token)
+                outbox_insert(batch)
+            batch = []
+    with transaction.atomic():
+        _beat(job.pk, token)
+        outbox_insert(batch)
+
+
+def _commit_finish(job: ImportJob, token: str) -> None:
+    from laurel.imports.tasks import import_send_digests_task
+
+    with transaction.atomic():
+        job.refresh_from_db()
+        _beat(
+            job.pk,
+            token,
+            status=S.COMMITTED,
+            finished_at=timezone.now(),
+            worker_token="",
+        )
+        job.refresh_from_db()
+        audit_record(
+            actor=Actor(user=job.uploaded_by) if job.uploaded_by else Actor.system("import"),
+            action="import.committed",
+            obj=job,
+            organization=job.organization,
+            after={k: job.count(k) for k in ("offered", "held", "skipped_duplicate", "invited")},
+        )
+        import_report_send(job=job, verified=False)
+        if not job.suppress_notifications:
+            transaction.on_commit(lambda: import_send_digests_task.enqueue(job.pk))
+
+
+def import_send_digests(*, job_id: int, prefix: str = "import") -> int:
+    """Send this import's queued digests or undo notices (each send is idempotent)."""
+    from laurel.notifications.models import OutboxMessage
+    from laurel.notifications.tasks import outbox_send
+
+    ids = list(
+        OutboxMessage.objects.filter(
+            dedupe_key__startswith=f"{prefix}:{job_id}:", status=OutboxMessage.Status.QUEUED
+        ).values_list("pk", flat=True)
+    )
+    for message_id in ids:
+        outbox_send.call(message_id)
+    return len(ids)
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def import_resume_stale() -> list[int]:
+    """Hand every running job whose worker stopped beating to a new task; return their ids.
+
+    A worker killed mid-job leaves its django-tasks row RUNNING forever, so the job's own
+    heartbeat decides. Called periodically by the worker (``resume_stale_jobs``)."""
+    resumed = []
+    stale = ImportJob.objects.filter(status__in=ImportJob.RUNNING).filter(
+        Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True)
+    )
+    for job_id, validated_at, status in stale.values_list("pk", "validated_at", "status"):
+        with transaction.atomic():
+            moved = (
+                ImportJob.objects.filter(pk=job_id, status=status)
+                .filter(Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True))
+                .update(status=S.RESUMING, worker_token="", heartbeat_at=timezone.now())
+            )
+            if not moved:
+                continue
+            if validated_at is None:
+                _enqueue_validate(job_id)
+            else:
+                _enqueue_commit(job_id)
+            resumed.append(job_id)
+            log.warning("import %s: worker stopped; resuming", job_id)
+    return resumed
+
+
+# --- undo ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
+    """Revoke every credit the import created that nobody has accepted; returns how many."""
+    job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+    if not job.can_undo():
+        raise ServiceError(
+            f"Only a committed import can be undone, within "
+            f"{settings.LAUREL_IMPORT_UNDO_DAYS} days.",
+            code="state",
+        )
+    reason = (reason or "").strip()[:500] or f"Import {job.pk} ({job.file_name}) was undone."
+    org = job.organization
+    open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
+    mine = Credit.objects.filter(organization=org, source_ref=job.source_ref)
+    now = timezone.now()
+    revoked, last = 0, 0
+    while True:  # in keyset chunks, so a million-row import is never held in memory
+        part = list(
+            mine.select_for_update()
+            .filter(status__in=open_statuses, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "recipient_email", "title", "completion_date", "status")[
+                :COMMIT_CHUNK
+            ]
+        )
+        if not part:
+            break
+        last = part[-1][0]
+        revoked += Credit.objects.filter(
+            pk__in=[t[0] for t in part], status__in=open_statuses
+        ).update(status=Credit.Status.REVOKED, revoked_at=now, revoke_reason=reason)
+        bulk.copy_insert(
+            "audit_auditevent",
+            (
+                "organization_id", "actor_id", "actor_label", "action", "object_type",
+                "object_id", "object_repr", "before", "after", "ip", "at",
+            ),
+            [
+                (
+                    org.pk, actor.user.pk if actor.user else None, actor.label if not actor.user
+                    else "", "credit.revoked", "credits.credit", str(pk),
+                    f"{title} → {email} ({day:%Y-%m-%d})"[:200],
+                    json.dumps({"status": status}),
+                    json.dumps({"status": "revoked", "reason": reason}), actor.ip, now,
+                )
+                for pk, email, title, day, status in part
+            ],
+        )  # fmt: skip
+    if not job.suppress_notifications and revoked:
+        renderer = DigestRenderer("import_undone", organization=org)
+        withdrawn = (
+            mine.filter(status=Credit.Status.REVOKED, revoked_at=now)
+            .order_by("recipient_email", "id")
+            .values_list("recipient_email", "title", "completion_date", "status")
+            .iterator(chunk_size=10000)
+        )
+        batch = []
+        for email, items in groupby(withdrawn, key=lambda t: t[0]):
+            items = [(title, day, status) for _, title, day, status in items]
+            batch.append(
+                renderer.message(
+                    to=email, items=items, invite=False, dedupe_key=f"import-undo:{job.pk}:{email}"
+                )
+            )
+            if len(batch) >= DIGEST_CHUNK:
+                outbox_insert(batch)
+                batch = []
+        outbox_insert(batch)
+        from laurel.imports.tasks import import_send_undo_notices_task
+
+        transaction.on_commit(lambda: import_send_undo_notices_task.enqueue(job.pk))
+    job.status = S.UNDONE
+    job.undone_at = now
+    job.counts = {**job.counts, "revoked": revoked}
+    job.save(update_fields=["status", "undone_at", "counts"])
+    audit_record(
+        actor=actor,
+        action="import.undone",
+        obj=job,
+        organization=org,
+        after={"revoked": revoked, "reason": reason},
+    )
+    return revoked
+
+
+# --- reports -------------------------------------------------------------------------------
+
+PROBLEM_HEADER = ["Row", "Problem", "Column", "Value", "Reason", "Course ID", "Email", "Date"]
+REPORT_HEADER = ["Row", "Status", "Course ID", "Email", "Completion date", "Reason", "Credit"]
+
+
+def problem_rows(job: ImportJob, *, limit: int | None = None):
+    """Problem rows as CSV cells (header first); formula-safety is the writer's job."""
+    yield PROBLEM_HEADER
+    labels = dict(C.choices)
+    rows = (
+        ImportRow.objects.filter(job=job, category__in=ImportRow.PROBLEMS)
+        .order_by("number")
+        .values_list(
+            "number", "category", "column", "value", "reason", "course_ref", "email",
+            "completion_date",
+        )
+    )  # fmt: skip
+    if limit:
+        rows = rows[:limit]
+    for number, category, column, value, reason, course, email, day in rows.iterator(10000):
+        yield [number, labels[category], column, value, reason, course, email, day or ""]
+
+
+def report_rows(job: ImportJob):
+    yield REPORT_HEADER
+    labels = {**dict(C.choices), **dict(ImportRow.Outcome.choices)}
+    rows = (
+        ImportRow.objects.filter(job=job)
+        .order_by("number")
+        .values_list(
+            "number", "category", "outcome", "course_ref", "email", "completion_date", "reason",
+            "credit_id",
+        )
+    )  # fmt: skip
+    for number, category, outcome, course, email, day, reason, credit in rows.iterator(10000):
+        yield [number, labels[outcome or category], course, email, day or "", reason, credit or ""]
+
+
+def import_report_send(*, job: ImportJob, verified: bool) -> None:
+    """E-mail the uploader: the verify-only report (problems attached) or the commit report."""
+    user = job.uploaded_by
+    if user is None:
+        return
+    org = job.organization
+    if verified:
+        url = reverse("imports:detail", args=[org.slug, job.pk])
+        csv_text = write_csv(problem_rows(job, limit=ATTACHMENT_MAX_ROWS))
+        attachments = []
+        if sum(job.count(c) for c in ImportRow.PROBLEMS):
+            attachments = [(f"import-{job.pk}-problems.csv", "text/csv", csv_text.encode())]
+        template, key = "import_verified", f"import-verified:{job.pk}"
+    else:
+        url = reverse("imports:report", args=[org.slug, job.pk])
+        attachments, template, key = [], "import_committed", f"import-committed:{job.pk}"
+    outbox_enqueue(
+        to=user.email,
+        template=template,
+        organization=org,
+        context={
+            "job": job,
+            "url": url,
+            "problems": sum(job.count(c) for c in ImportRow.PROBLEMS),
+            "attachment_capped": ATTACHMENT_MAX_ROWS,
+        },
+        dedupe_key=key,
+        attachments=attachments,
+    )

@@ -1,0 +1,287 @@
+"""Committing: credits delivered once, one digest per recipient, a report, undo, recovery."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+import socket
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from laurel.accounts.models import Connection
+from laurel.audit.models import AuditEvent
+from laurel.audit.services import Actor
+from laurel.credits.models import Credit
+from laurel.credits.services import credit_accept, dashboard_create
+from laurel.imports import kinds, services
+from laurel.imports.models import ImportJob, ImportRow
+from tests.factories import make_user
+
+S = ImportJob.Status
+HEAD = "Course ID,Email,Date Completed\n"
+THREE_FOR_ANN = (
+    HEAD
+    + "NNA-26-00001,ann@example.org,2025-02-01\n"
+    + "NNA-26-00001,ann@example.org,2025-02-02\n"
+    + "NNA-26-00002,Ann@Example.org,2025-02-01\n"
+    + "NNA-26-00002,bob@example.org,2025-02-01\n"
+)
+
+
+def digests(to):
+    return [m for m in mail.outbox if m.to == [to]]
+
+
+def test_each_recipient_gets_one_digest_listing_all_their_new_credits(
+    org, admin, courses, holder, validated, commit
+):
+    job = validated(org, THREE_FOR_ANN, user=admin)
+    mail.outbox.clear()
+    job = commit(job, admin)
+    assert job.status == S.COMMITTED
+    ann = Credit.objects.filter(recipient_email="ann@example.org")
+    assert ann.count() == 3
+    assert set(ann.values_list("status", flat=True)) == {"offered"}
+    assert set(ann.values_list("holder", flat=True)) == {holder.pk}
+    assert Credit.objects.get(recipient_email="bob@example.org").status == "held"
+    [ann_mail] = digests("ann@example.org")
+    assert ann_mail.subject == "3 new credits from Northwind"
+    assert ann_mail.body.count("(completed 2025-02-0") == 3
+    [bob_mail] = digests("bob@example.org")
+    assert bob_mail.subject == "1 new credit from Northwind"
+    assert "connects you with Northwind" in bob_mail.body  # a new e-mail is invited
+    [report] = digests("admin@northwind.test")
+    assert report.subject == "Import done: credits.csv"
+    assert f"/imports/{job.pk}/report/" in report.body
+    assert job.count("offered") == 3 and job.count("held") == 1
+
+
+def test_commit_writes_an_audit_event_per_credit_and_per_invitation(
+    org, admin, courses, validated, commit
+):
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    entered = AuditEvent.objects.filter(action="credit.entered", organization=org)
+    assert entered.count() == 4
+    bob = Credit.objects.get(recipient_email="bob@example.org")
+    assert entered.get(object_id=str(bob.pk)).after == {
+        "status": "held",
+        "email": "bob@example.org",
+        "source": "import",
+        "import": job.pk,
+        "components": {"CE": "1.00", "ETH": "1.00"},
+    }
+    assert set(entered.values_list("actor", flat=True)) == {admin.pk}
+    assert AuditEvent.objects.filter(action="connection.invited").count() == 2
+    assert set(Connection.objects.filter(organization=org).values_list("email", flat=True)) == {
+        "ann@example.org",
+        "bob@example.org",
+    }
+    assert AuditEvent.objects.filter(action="import.committed").count() == 1
+
+
+def test_suppressed_notifications_send_no_digest_but_still_report_to_the_uploader(
+    org, admin, courses, validated, commit
+):
+    job = validated(org, THREE_FOR_ANN, user=admin, suppress_notifications=True)
+    mail.outbox.clear()
+    commit(job, admin)
+    assert Credit.objects.count() == 4
+    assert [m.to for m in mail.outbox] == [["admin@northwind.test"]]
+
+
+def test_an_unchecked_row_is_excluded_and_reported_as_such(org, admin, courses, validated, commit):
+    job = validated(org, THREE_FOR_ANN, user=admin)
+    services.import_rows_include(actor=Actor(user=admin), job=job, numbers=[5], included=False)
+    job.refresh_from_db()
+    assert job.to_commit == 3
+    job = commit(job, admin)
+    assert not Credit.objects.filter(recipient_email="bob@example.org").exists()
+    assert ImportRow.objects.get(job=job, number=5).outcome == "excluded"
+    assert digests("bob@example.org") == []
+
+
+def test_committing_rows_that_meanwhile_entered_the_ledger_skips_them_as_duplicates(
+    org, admin, courses, validated, commit
+):
+    from tests.factories import enter_credit
+
+    job = validated(org, THREE_FOR_ANN, user=admin)
+    one, _ = courses
+    from datetime import date
+
+    enter_credit(org, one, "ann@example.org", completion_date=date(2025, 2, 1))
+    job = commit(job, admin)
+    assert job.count("skipped_duplicate") == 1
+    assert ImportRow.objects.get(job=job, number=2).outcome == "skipped_duplicate"
+    assert Credit.objects.filter(recipient_email="ann@example.org").count() == 3
+
+
+def test_a_crashed_commit_resumes_from_its_cursor_with_no_duplicates(
+    org, admin, courses, validated, committed, monkeypatch, settings
+):
+    rows = "".join(f"NNA-26-00001,p{i}@example.org,2025-02-01\n" for i in range(7))
+    job = validated(org, HEAD + rows, user=admin)
+    services.import_commit_start(actor=Actor(user=admin), job=job, enqueue=False)
+    real = kinds.CreditsKind.commit_chunk
+    calls = []
+
+    def crash_on_third_chunk(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the worker dies mid-chunk
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(kinds.CreditsKind, "commit_chunk", crash_on_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        services.import_commit_run(job_id=job.pk, chunk_size=2)
+    job.refresh_from_db()
+    assert job.status == S.COMMITTING
+    assert job.cursor == 5  # rows 2-5 committed in two chunks
+    assert Credit.objects.count() == 4
+    monkeypatch.setattr(kinds.CreditsKind, "commit_chunk", real)
+
+    assert services.import_resume_stale() == []  # its heartbeat is still fresh
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.LAUREL_JOB_STALE_SECONDS + 1)
+    )
+    with committed():
+        assert services.import_resume_stale() == [job.pk]
+    job.refresh_from_db()
+    assert job.status == S.COMMITTED
+    assert Credit.objects.count() == 7
+    assert job.count("held") == 7
+    assert AuditEvent.objects.filter(action="credit.entered").count() == 7
+
+
+def test_undo_revokes_what_nobody_accepted_and_tells_the_recipients(
+    org, admin, courses, holder, validated, commit
+):
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    dashboard = dashboard_create(holder=holder, name="License")
+    accepted = Credit.objects.filter(recipient_email="ann@example.org").first()
+    credit_accept(credit=accepted, holder=holder, dashboard=dashboard)
+    mail.outbox.clear()
+    revoked = services.import_undo(actor=Actor(user=admin), job=job, reason="Wrong file")
+    assert revoked == 3
+    accepted.refresh_from_db()
+    assert accepted.status == "accepted"
+    assert Credit.objects.filter(status="revoked").count() == 3
+    assert AuditEvent.objects.filter(action="credit.revoked").count() == 3
+    job.refresh_from_db()
+    assert job.status == S.UNDONE
+
+
+def test_undo_notices_go_out_once_per_recipient(
+    org, admin, courses, holder, validated, commit, committed
+):
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    mail.outbox.clear()
+    with committed():
+        services.import_undo(actor=Actor(user=admin), job=job, reason="Wrong file")
+    subjects = sorted((m.to[0], m.subject) for m in mail.outbox)
+    assert subjects == [
+        ("ann@example.org", "Northwind withdrew 3 credits sent to you"),
+        ("bob@example.org", "Northwind withdrew a credit sent to you"),
+    ]
+
+
+def test_undo_is_refused_after_the_window(org, admin, courses, validated, commit, settings):
+    from laurel.accounts.services import ServiceError
+
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    ImportJob.objects.filter(pk=job.pk).update(
+        finished_at=timezone.now() - timedelta(days=settings.LAUREL_IMPORT_UNDO_DAYS, hours=1)
+    )
+    job.refresh_from_db()
+    with pytest.raises(ServiceError):
+        services.import_undo(actor=Actor(user=admin), job=job)
+    assert Credit.objects.filter(status="revoked").count() == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_verify_only_emails_the_report_with_problems_attached_over_smtp_and_changes_nothing(
+    org, admin, courses, validated, settings
+):
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            self.messages.append(envelope)
+            return "250 OK"
+
+    handler = Collect()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        content = THREE_FOR_ANN + "NNA-26-00001,=HYPERLINK(1),2025-02-01\n"
+        job = validated(org, content, user=admin, verify_only=True)
+    finally:
+        controller.stop()
+    assert job.status == S.VALIDATED
+    assert Credit.objects.count() == 0
+    assert not Connection.objects.exists()
+    [envelope] = handler.messages
+    assert envelope.rcpt_tos == ["admin@northwind.test"]
+    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert "Import check: credits.csv" in message["Subject"]
+    body = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    text = body.get_payload(decode=True).decode()
+    assert "Invalid: 1" in text
+    assert f"/o/northwind/imports/{job.pk}/" in text
+    [attachment] = [p for p in message.walk() if p.get_filename()]
+    rows = list(csv.reader(io.StringIO(attachment.get_payload(decode=True).decode())))
+    assert rows[0][:3] == ["Row", "Problem", "Column"]
+    assert rows[1][0] == "6" and rows[1][1] == "Invalid"
+    assert rows[1][3] == "'=HYPERLINK(1)"  # formula-safe
+
+
+def test_verify_only_for_a_holder_changes_nothing_even_for_existing_accounts(
+    org, admin, courses, validated
+):
+    make_user("bob@example.org")
+    validated(org, THREE_FOR_ANN, user=admin, verify_only=True)
+    assert Credit.objects.count() == 0
+
+
+def test_a_row_whose_course_was_deleted_before_the_commit_fails_with_a_reason(
+    org, admin, courses, validated, commit
+):
+    job = validated(org, THREE_FOR_ANN, user=admin)
+    _, two = courses
+    two.components.all().delete()
+    two.delete()
+    job = commit(job, admin)
+    assert job.status == S.COMMITTED
+    assert job.count("failed") == 2
+    failed = ImportRow.objects.get(job=job, number=4)
+    assert failed.outcome == "failed"
+    assert "no longer exists" in failed.reason
+    assert Credit.objects.count() == 2
+
+
+def test_an_amount_of_zero_is_recorded_as_zero_not_as_full_credit(
+    org, admin, courses, validated, commit
+):
+    job = validated(
+        org,
+        "Course ID,Email,Date Completed,Amount earned\nNNA-26-00001,a@example.org,2025-02-01,0\n",
+    )
+    commit(job, admin)
+    component = Credit.objects.get().components.get()
+    assert (component.amount_offered, component.amount_earned) == (2, 0)
