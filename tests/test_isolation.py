@@ -15,6 +15,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from laurel.accounts.models import Membership, Role
@@ -26,6 +27,8 @@ from laurel.audit.services import Actor
 from laurel.certificates.models import Certificate, CertificateJob, CertificateTemplate
 from laurel.certificates.services import certificate_issue, default_template, job_request
 from laurel.credits.models import Credit
+from laurel.imports.models import ImportJob, ImportRow
+from laurel.imports.services import import_create
 from tests.factories import enter_credit, make_course, make_member, make_org
 
 ORG_SLUG = "<slug:org_slug>"
@@ -36,14 +39,21 @@ class Page:
     """How to request an organization page: the method, the POST data, and each URL
     argument besides ``org_slug`` as a function of a world (``pk=lambda w: w.credit.pk``)."""
 
-    def __init__(self, method: str = "get", data: dict | None = None, **kwargs: Make):
+    def __init__(
+        self,
+        method: str = "get",
+        data: dict | None = None,
+        fixed: dict | None = None,
+        **kwargs: Make,
+    ):
         self.method = method
         self.data = data or {}
+        self.fixed = fixed or {}  # URL arguments that name no object (a file format, say)
         self.kwargs = kwargs
 
     def url(self, name: str, slug: str, world) -> str:
         args = {key: make(world) for key, make in self.kwargs.items()}
-        return reverse(name, kwargs={"org_slug": slug, **args})
+        return reverse(name, kwargs={"org_slug": slug, **self.fixed, **args})
 
 
 class Op:
@@ -60,10 +70,12 @@ class Op:
         hidden: Make | None = None,
         refused: int = 404,
         own_only: bool = False,
+        multipart: Make | None = None,
         **path_args: Make,
     ):
         self.body = body
         self.own_only = own_only
+        self.multipart = multipart
         self.hidden = hidden
         self.refused = refused
         self.path_args = path_args
@@ -120,6 +132,19 @@ ORG_PAGES: dict[str, Page] = {
     "certificates:template_default": Page("post", pk=lambda w: w.template.pk),
     "certificates:policies": Page(),
     "certificates:policy_edit": Page(course_pk=lambda w: w.course.pk),
+    "imports:list": Page(),
+    "imports:upload": Page(),
+    "imports:template": Page(fixed={"fmt": "csv"}),
+    "imports:detail": Page(pk=lambda w: w.import_job.pk),
+    "imports:rows": Page(
+        "get", {"category": ImportRow.Category.values[0]}, pk=lambda w: w.import_job.pk
+    ),
+    "imports:include": Page("post", {"rows": "2", "included": "0"}, pk=lambda w: w.import_job.pk),
+    "imports:mapping": Page("post", pk=lambda w: w.import_job.pk),
+    "imports:commit": Page("post", pk=lambda w: w.import_job.pk),
+    "imports:undo": Page("post", {"reason": "isolation"}, pk=lambda w: w.import_job.pk),
+    "imports:report": Page(pk=lambda w: w.import_job.pk),
+    "imports:problems": Page(pk=lambda w: w.import_job.pk),
     "api_keys:api_key_list": Page(),
     "api_keys:api_key_create": Page("post", {"name": "isolation"}),
     "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
@@ -152,6 +177,16 @@ API_OPERATIONS: dict[str, Op] = {
         },
     ),
     "GET /api/v1/certificates/files/{job_id}": Op(job_id=lambda w: w.job.pk),
+    "POST /api/v1/imports": Op(
+        own_only=True,
+        multipart=lambda w: {
+            "file": SimpleUploadedFile("own.csv", b"course_id,email,completion_date\n"),
+            "kind": "credits",
+        },
+    ),
+    "GET /api/v1/imports/{import_id}": Op(import_id=lambda w: w.import_job.pk),
+    "GET /api/v1/imports/{import_id}/rows": Op(import_id=lambda w: w.import_job.pk),
+    "POST /api/v1/imports/{import_id}/commit": Op(import_id=lambda w: w.import_job.pk),
     "GET /api/v1/certificates/files/{job_id}/download": Op(job_id=lambda w: w.job.pk),
     "GET /api/v1/courses": Op(hidden=lambda w: w.course.course_id),
     "GET /api/v1/credits": Op(hidden=lambda w: w.credit.recipient_email),
@@ -200,9 +235,19 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             actor=Actor(user=admin), organization=org, kind="pdf", certificate_ids=[certificate.pk]
         )
     job.refresh_from_db()
+    csv = f"course_id,email,completion_date\n{course.course_id},new@{slug}.example,2025-03-01\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job, _ = import_create(
+            actor=Actor(user=admin),
+            organization=org,
+            kind="credits",
+            upload=SimpleUploadedFile(f"{slug}.csv", csv.encode()),
+            file_name=f"{slug}.csv",
+        )
     return SimpleNamespace(
         certificate=certificate,
         job=job,
+        import_job=import_job,
         template=default_template(org),
         org=org,
         slug=slug,
@@ -230,6 +275,7 @@ def state_of(world) -> tuple:
         list(Certificate.objects.for_org(org).values_list("pk", "status").order_by("pk")),
         list(CertificateTemplate.objects.filter(organization=org).values_list("pk", "is_default")),
         list(CertificateJob.objects.filter(organization=org).values_list("pk", "status")),
+        list(ImportJob.objects.filter(organization=org).values_list("pk", "status")),
     )
 
 
@@ -326,6 +372,8 @@ def test_api_operation_does_not_reach_another_organization(client, a, b, key):
         url = op.url(path, world)
         if method == "GET":
             return client.get(url, headers=headers)
+        if op.multipart:
+            return client.post(url, op.multipart(world), headers=headers)
         body = op.body(world) if op.body else {}
         return client.generic(
             method, url, json.dumps(body), content_type="application/json", headers=headers

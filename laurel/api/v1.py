@@ -25,6 +25,7 @@ from laurel.catalog.models import Course, CourseComponent
 from laurel.certificates.api import router as certificates_router
 from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
+from laurel.imports.api import build_router as build_imports_router
 
 api = NinjaAPI(
     title="Laurel API",
@@ -37,6 +38,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/certificates", certificates_router)
+api.add_router("/imports", build_imports_router())
 
 ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50

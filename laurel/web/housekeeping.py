@@ -26,6 +26,7 @@ class Duty:
 
 
 DUTIES = (
+    Duty("laurel.imports.services.import_resume_stale", 30),
     Duty("laurel.certificates.tasks.job_resume_stale", 30),
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),
 )

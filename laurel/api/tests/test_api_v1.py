@@ -33,6 +33,10 @@ ENDPOINTS = {
     ("POST", "/api/v1/certificates/files"),
     ("GET", "/api/v1/certificates/files/{job_id}"),
     ("GET", "/api/v1/certificates/files/{job_id}/download"),
+    ("POST", "/api/v1/imports"),
+    ("GET", "/api/v1/imports/{import_id}"),
+    ("GET", "/api/v1/imports/{import_id}/rows"),
+    ("POST", "/api/v1/imports/{import_id}/commit"),
 }
 
 
