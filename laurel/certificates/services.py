@@ -581,7 +581,9 @@ def expiry_reminders_send(*, today: date | None = None) -> int:
     certs = Certificate.objects.filter(
         status=Certificate.Status.VALID, expires_on__isnull=False, expires_on__lte=horizon
     ).select_related("organization")
-    for cert in certs.iterator():
+    # A list, not a server-side cursor: the loop writes (outbox rows) as it goes, and the set
+    # is bounded by the horizon (certificates expiring within the next ~two months).
+    for cert in list(certs):
         day = today or cert.organization.today()
         days_left = (cert.expires_on - day).days
         if days_left <= 0:

@@ -72,6 +72,8 @@ def outbox_enqueue_rendered(
             for name, mime, data in attachments or []
         ],
     )
+    if dedupe_key and OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
     try:
         with transaction.atomic():
             message.save()

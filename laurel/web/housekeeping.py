@@ -44,8 +44,6 @@ def run_due(clock: dict[str, float], now: float, call: Callable[[str], object] |
             ran.append(duty.path)
         except Exception:  # one failing duty must not stop the others or the worker
             log.exception("housekeeping duty %s failed", duty.path)
-        finally:
-            close_old_connections()
     return ran
 
 
@@ -60,6 +58,7 @@ def start(stop: threading.Event, *, tick_seconds: float = 5.0) -> threading.Thre
     def loop():
         clock: dict[str, float] = {}
         while not stop.is_set():
+            close_old_connections()  # this thread's own connection: drop it if broken or old
             run_due(clock, time.monotonic())
             stop.wait(tick_seconds)
 

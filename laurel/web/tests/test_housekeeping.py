@@ -32,5 +32,26 @@ def test_a_failing_duty_does_not_stop_the_others(caplog):
     assert "boom" in caplog.text
 
 
-def test_the_real_duties_run_on_an_empty_database():
+def test_the_real_duties_run_without_error_twice_in_a_row(caplog):
+    from datetime import date, timedelta
+
+    from laurel.audit.services import Actor
+    from laurel.certificates.services import certificate_issue
+    from laurel.notifications.models import OutboxMessage
+    from tests.factories import make_org
+
+    org = make_org()
+    certificate_issue(
+        actor=Actor.system("test"),
+        organization=org,
+        recipient_name="Ada Lovelace",
+        recipient_email="ada@example.com",
+        title="Ethics",
+        completion_date=date(2025, 3, 1),
+        expires_on=org.today() + timedelta(days=20),
+        notify=False,
+    )
     assert housekeeping.run_due({}, 0.0) == [d.path for d in housekeeping.DUTIES]
+    assert housekeeping.run_due({}, 0.0) == [d.path for d in housekeeping.DUTIES]
+    assert "failed" not in caplog.text
+    assert OutboxMessage.objects.filter(kind="certificate_expiring").count() == 1
