@@ -106,6 +106,20 @@ def credit_validate(*, organization: Organization, entry: CreditEntry) -> None:
         raise ServiceError(reason, field="completion_date")
 
 
+def _live_duplicate(organization, key: str, email: str, completion_date) -> Credit | None:
+    """The live credit the duplicate rule matches: same organization, activity, e-mail, date."""
+    return (
+        Credit.objects.filter(
+            organization=organization,
+            activity_key=key,
+            recipient_email=email,
+            completion_date=completion_date,
+        )
+        .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
+        .first()
+    )
+
+
 @transaction.atomic
 def credit_enter(
     *,
@@ -121,16 +135,7 @@ def credit_enter(
     credit_validate(organization=organization, entry=entry)
     email = normalize_email(entry.email)
     key = course_activity_key(entry.course)
-    existing = (
-        Credit.objects.filter(
-            organization=organization,
-            activity_key=key,
-            recipient_email=email,
-            completion_date=entry.completion_date,
-        )
-        .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
-        .first()
-    )
+    existing = _live_duplicate(organization, key, email, entry.completion_date)
     if existing:
         raise DuplicateCredit(existing)
     components = earned_components(entry.course, entry.amount_earned, entry.credit_type_code)
@@ -158,16 +163,7 @@ def credit_enter(
             credit.save()
     except IntegrityError:
         # Lost a race with an identical entry: report it like any duplicate.
-        existing = (
-            Credit.objects.filter(
-                organization=organization,
-                activity_key=key,
-                recipient_email=email,
-                completion_date=entry.completion_date,
-            )
-            .exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
-            .first()
-        )
+        existing = _live_duplicate(organization, key, email, entry.completion_date)
         if existing:
             raise DuplicateCredit(existing)
         raise
