@@ -126,11 +126,28 @@ def earned_amounts(
     return [(ct, a, (a * ratio).quantize(CENT, ROUND_HALF_UP)) for ct, _, a in course.components]
 
 
+# The columns ``services`` reads back for one commit chunk (credits kind).
+COMMIT_COLUMNS = (
+    "number",
+    "email",
+    "course_pk",
+    "completion_date",
+    "name",
+    "amount_earned",
+    "credit_type",
+    "note",
+    "category",
+)
+
+
 class ImportKind:
     name: str
     label: str
     fields: tuple
     example: dict
+    row_columns: tuple = ROW_COLUMNS  # order of the tuples ``classify`` yields
+    commit_columns: tuple = COMMIT_COLUMNS  # order of the rows ``commit_chunk`` receives
+    digests = False  # one digest e-mail per recipient after the commit (credits)
 
     def converters(self, organization) -> dict:
         return {}
@@ -145,6 +162,7 @@ class ImportKind:
 class CreditsKind(ImportKind):
     name = "credits"
     label = "Credits"
+    digests = True
     fields = CREDIT_FIELDS
     example = {
         "course_id": "NNA-26-00042",
@@ -420,7 +438,9 @@ def _courses_by_pk(job):
     return cache
 
 
-KINDS: dict[str, ImportKind] = {"credits": CreditsKind()}
+from laurel.imports.certificates_kind import CertificatesKind  # noqa: E402
+
+KINDS: dict[str, ImportKind] = {"credits": CreditsKind(), "certificates": CertificatesKind()}
 
 
 def kind_for(name: str) -> ImportKind:

@@ -25,6 +25,7 @@ class ImportJob(models.Model):
 
     class Kind(models.TextChoices):
         CREDITS = "credits", "Credits"
+        CERTIFICATES = "certificates", "Certificates earned elsewhere"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -143,6 +144,7 @@ class ImportRow(models.Model):
         PENDING = "", "Not committed"
         OFFERED = "offered", "Delivered (offered)"
         HELD = "held", "Delivered (held)"
+        ISSUED = "issued", "Certificate issued"
         SKIPPED_DUPLICATE = "skipped_duplicate", "Skipped: duplicate"
         EXCLUDED = "excluded", "Excluded"
         FAILED = "failed", "Failed"
@@ -182,6 +184,9 @@ class ImportRow(models.Model):
     value = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     credit_id = models.BigIntegerField(null=True, blank=True)
+    # Certificates kind: the expiry as written, and the certificate the row issued.
+    expires_on = models.DateField(null=True, blank=True)
+    certificate_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "number"]

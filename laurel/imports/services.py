@@ -275,18 +275,21 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
             records = table.records(kind.converters(org))
             buffer: list[tuple] = []
             done = 0
+            columns = kind.row_columns
             for row in kind.classify(job, records):
                 buffer.append(row)
                 counts[row[2]] += 1
                 if len(buffer) >= VALIDATE_CHUNK:
                     done += len(buffer)
                     estimate = int(done * job.file_size / max(reader.position, 1))
-                    _write_rows(job, token, buffer, rows_done=done, rows_total=max(estimate, done))
+                    _write_rows(
+                        job, token, buffer, columns, rows_done=done, rows_total=max(estimate, done)
+                    )
                     buffer = []
                     if on_progress:
                         on_progress(done, max(estimate, done))
             done += len(buffer)
-            _write_rows(job, token, buffer, rows_done=done, rows_total=done)
+            _write_rows(job, token, buffer, columns, rows_done=done, rows_total=done)
             if on_progress:
                 on_progress(done, done)
     if done == 0:
@@ -311,11 +314,13 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
         )
 
 
-def _write_rows(job: ImportJob, token: str, rows: list[tuple], **progress) -> None:
+def _write_rows(
+    job: ImportJob, token: str, rows: list[tuple], columns=ROW_COLUMNS, **progress
+) -> None:
     with transaction.atomic():
         bulk.relax_durability()
         _beat(job.pk, token, **progress)
-        bulk.copy_insert("imports_importrow", [f'"{c}"' for c in ROW_COLUMNS], rows)
+        bulk.copy_insert("imports_importrow", [f'"{c}"' for c in columns], rows)
 
 
 # --- mapping and the preview's choices -----------------------------------------------------
@@ -432,7 +437,7 @@ def import_commit_run(
         while _commit_chunk(job, token, chunk_size):
             if on_progress:
                 on_progress(job.rows_done, job.rows_total)
-        if not job.suppress_notifications:
+        if not job.suppress_notifications and kind_for(job.kind).digests:
             _digests_create(job, token)
         _commit_finish(job, token)
     except LostClaim:
@@ -463,17 +468,7 @@ def _commit_chunk(job: ImportJob, token: str, chunk_size: int) -> bool:
                 number__gt=locked.cursor,
             )
             .order_by("number")
-            .values_list(
-                "number",
-                "email",
-                "course_pk",
-                "completion_date",
-                "name",
-                "amount_earned",
-                "credit_type",
-                "note",
-                "category",
-            )[:chunk_size]
+            .values_list(*kind.commit_columns)[:chunk_size]
         )
         if not rows:
             return False
@@ -550,7 +545,7 @@ def _commit_finish(job: ImportJob, token: str) -> None:
             after={k: job.count(k) for k in ("offered", "held", "skipped_duplicate", "invited")},
         )
         import_report_send(job=job, verified=False)
-        if not job.suppress_notifications:
+        if not job.suppress_notifications and kind_for(job.kind).digests:
             transaction.on_commit(lambda: import_send_digests_task.enqueue(job.pk))
 
 
@@ -612,6 +607,8 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
             f"{settings.LAUREL_IMPORT_UNDO_DAYS} days.",
             code="state",
         )
+    if job.kind == ImportJob.Kind.CERTIFICATES:
+        return _undo_certificates(actor=actor, job=job)
     reason = (reason or "").strip()[:500] or f"Import {job.pk} ({job.file_name}) was undone."
     org = job.organization
     open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
@@ -687,10 +684,43 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
     return revoked
 
 
+def _undo_certificates(*, actor: Actor, job: ImportJob) -> int:
+    """Revoke the certificates the import issued that are still valid ("Import undone").
+
+    Nobody is e-mailed: the verification page shows each one as revoked with the reason."""
+    from laurel.certificates.models import Certificate
+    from laurel.certificates.services import certificate_revoke
+
+    issued = ImportRow.objects.filter(job=job, certificate_id__isnull=False).values_list(
+        "certificate_id", flat=True
+    )
+    revoked = 0
+    for cert in Certificate.objects.filter(
+        organization=job.organization, pk__in=issued, status=Certificate.Status.VALID
+    ).order_by("pk"):
+        certificate_revoke(actor=actor, certificate=cert, reason="Import undone")
+        revoked += 1
+    job.status = S.UNDONE
+    job.undone_at = timezone.now()
+    job.counts = {**job.counts, "revoked": revoked}
+    job.save(update_fields=["status", "undone_at", "counts"])
+    audit_record(
+        actor=actor,
+        action="import.undone",
+        obj=job,
+        organization=job.organization,
+        after={"revoked": revoked, "reason": "Import undone"},
+    )
+    return revoked
+
+
 # --- reports -------------------------------------------------------------------------------
 
 PROBLEM_HEADER = ["Row", "Problem", "Column", "Value", "Reason", "Course ID", "Email", "Date"]
 REPORT_HEADER = ["Row", "Status", "Course ID", "Email", "Completion date", "Reason", "Credit"]
+CERTIFICATE_REPORT_HEADER = [
+    "Row", "Status", "Certification", "Email", "Awarded", "Reason", "Certificate",
+]  # fmt: skip
 
 
 def problem_rows(job: ImportJob, *, limit: int | None = None):
@@ -712,14 +742,15 @@ def problem_rows(job: ImportJob, *, limit: int | None = None):
 
 
 def report_rows(job: ImportJob):
-    yield REPORT_HEADER
+    certificates = job.kind == ImportJob.Kind.CERTIFICATES
+    yield CERTIFICATE_REPORT_HEADER if certificates else REPORT_HEADER
     labels = {**dict(C.choices), **dict(ImportRow.Outcome.choices)}
     rows = (
         ImportRow.objects.filter(job=job)
         .order_by("number")
         .values_list(
-            "number", "category", "outcome", "course_ref", "email", "completion_date", "reason",
-            "credit_id",
+            "number", "category", "outcome", "note" if certificates else "course_ref", "email",
+            "completion_date", "reason", "certificate_id" if certificates else "credit_id",
         )
     )  # fmt: skip
     for number, category, outcome, course, email, day, reason, credit in rows.iterator(10000):

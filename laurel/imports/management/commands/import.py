@@ -1,4 +1,4 @@
-"""``laurel import credits FILE --org SLUG``: validate, show the preview counts, commit.
+"""``laurel import credits|certificates FILE --org SLUG``: validate, preview counts, commit.
 
 Exit status: 0 success, 1 some rows were rejected (problems in the file), 2 unusable input.
 """
@@ -31,6 +31,7 @@ LABELS = [
 AFTER = [
     ("offered", "Delivered, offered to an account"),
     ("held", "Delivered, held for the e-mail address"),
+    ("issued", "Certificates issued"),
     ("skipped_duplicate", "Skipped as duplicates"),
 ]
 
