@@ -116,10 +116,15 @@ def update_outcomes(job_id: int, items: Sequence[tuple[int, str, int | None]]) -
     with connection.cursor() as cursor:
         if is_postgres():
             tmp = _stage(cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items)
+            # The bounds keep the plan to an index range scan of this chunk's rows: without
+            # them (no statistics on the temp table) PostgreSQL hashes all of the job's rows
+            # for every chunk, 1 s a chunk at a million rows instead of 50 ms.
+            numbers = [item[0] for item in items]
             cursor.execute(
                 f"UPDATE imports_importrow AS r SET outcome = v.o, credit_id = v.c "  # noqa: S608
-                f"FROM {tmp} AS v WHERE r.job_id = %s AND r.number = v.n",
-                [job_id],
+                f"FROM {tmp} AS v WHERE r.job_id = %s AND r.number = v.n "
+                f"AND r.number BETWEEN %s AND %s",
+                [job_id, min(numbers), max(numbers)],
             )
             return
         cursor.executemany(
