@@ -85,10 +85,13 @@ def setup_database(kind: str) -> str | None:
         import psycopg
 
         base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+        name = os.environ.get("BENCH_PG_DB", "laurel_bench")  # parallel runs: a name each
+        if not name.isidentifier():
+            raise SystemExit("BENCH_PG_DB must be a plain identifier")
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS laurel_bench")
-            conn.execute("CREATE DATABASE laurel_bench")
-        os.environ["DATABASE_URL"] = f"{base}/laurel_bench"
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{base}/{name}"
         return None
     fd, path = tempfile.mkstemp(suffix=".sqlite3")
     os.close(fd)

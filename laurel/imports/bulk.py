@@ -116,10 +116,15 @@ def update_outcomes(job_id: int, items: Sequence[tuple[int, str, int | None]]) -
     with connection.cursor() as cursor:
         if is_postgres():
             tmp = _stage(cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items)
+            # The bounds keep the plan to an index range scan of this chunk's rows: without
+            # them (no statistics on the temp table) PostgreSQL hashes all of the job's rows
+            # for every chunk, 1 s a chunk at a million rows instead of 50 ms.
+            numbers = [item[0] for item in items]
             cursor.execute(
                 f"UPDATE imports_importrow AS r SET outcome = v.o, credit_id = v.c "  # noqa: S608
-                f"FROM {tmp} AS v WHERE r.job_id = %s AND r.number = v.n",
-                [job_id],
+                f"FROM {tmp} AS v WHERE r.job_id = %s AND r.number = v.n "
+                f"AND r.number BETWEEN %s AND %s",
+                [job_id, min(numbers), max(numbers)],
             )
             return
         cursor.executemany(
@@ -127,3 +132,50 @@ def update_outcomes(job_id: int, items: Sequence[tuple[int, str, int | None]]) -
             "WHERE job_id = %s AND number = %s",
             [(outcome, credit_id, job_id, number) for number, outcome, credit_id in items],
         )
+
+
+def verified_holders(emails: Iterable[str]) -> dict[str, int]:
+    """E-mail → user id for the verified addresses among ``emails``.
+
+    On PostgreSQL one array parameter (``= ANY``) instead of the ORM's ``IN (%s, …)`` with
+    ten thousand placeholders, which Django compiles and psycopg binds one by one.
+    """
+    emails = list(emails)
+    if not emails:
+        return {}
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT email, user_id FROM account_emailaddress "
+                "WHERE verified AND email = ANY(%s::text[])",
+                [emails],
+            )
+            return dict(cursor.fetchall())
+    from allauth.account.models import EmailAddress
+
+    return dict(
+        EmailAddress.objects.filter(email__in=emails, verified=True).values_list("email", "user_id")
+    )
+
+
+def existing_keys(table: str, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are already some row's ``dedupe_key`` in ``table`` (unique index)."""
+    if not keys:
+        return set()
+    found: set[str] = set()
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                f"SELECT dedupe_key FROM {table} WHERE dedupe_key = ANY(%s::text[])",  # noqa: S608
+                [list(keys)],
+            )
+            return {key for (key,) in cursor.fetchall()}
+        for start in range(0, len(keys), SQLITE_BATCH_PARAMS):
+            part = keys[start : start + SQLITE_BATCH_PARAMS]
+            cursor.execute(
+                f"SELECT dedupe_key FROM {table} WHERE dedupe_key IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(part))})",
+                list(part),
+            )
+            found.update(key for (key,) in cursor.fetchall())
+    return found

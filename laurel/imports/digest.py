@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from html import escape
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from laurel.imports import bulk
@@ -51,8 +52,8 @@ class DigestRenderer:
         subject, text, html = self._variant(len(items) == 1, invite)
         shown = items[:SHOWN_ITEMS]
         more = len(items) - len(shown)
-        lines = [f"- {title} (completed {day:%Y-%m-%d})" for title, day, _ in shown]
-        lis = [f"<li>{escape(title)} (completed {day:%Y-%m-%d})</li>" for title, day, _ in shown]
+        lines = [f"- {title} (completed {day.isoformat()})" for title, day, _ in shown]
+        lis = [f"<li>{escape(title)} (completed {day.isoformat()})</li>" for title, day, _ in shown]
         if more:
             lines.append(f"- and {more} more")
             lis.append(f"<li>and {more} more</li>")
@@ -97,12 +98,29 @@ OUTBOX_TYPES = (
 
 
 def outbox_insert(messages: list[tuple]) -> int:
-    """Queue rendered messages; ones whose ``dedupe_key`` is already queued are skipped."""
-    inserted = bulk.insert_returning(
-        "notifications_outboxmessage",
-        OUTBOX_COLUMNS,
-        messages,
-        returning=("id",),
-        pg_types=OUTBOX_TYPES,
-    )
-    return len(inserted)
+    """Queue rendered messages; ones whose ``dedupe_key`` is already queued are skipped.
+
+    The keys already present are looked up first (through the unique index) and the rest are
+    copied straight into the outbox: a digest row is ~2 KB, and staging it in a temp table
+    for ``INSERT … ON CONFLICT`` wrote every message twice. Should a key appear in between
+    (the unique index refuses the copy), the batch goes through ``ON CONFLICT`` instead.
+    """
+    if not messages:
+        return 0
+    key_at = OUTBOX_COLUMNS.index("dedupe_key")
+    present = bulk.existing_keys("notifications_outboxmessage", [m[key_at] for m in messages])
+    fresh = [m for m in messages if m[key_at] not in present]
+    if not fresh:
+        return 0
+    try:
+        with transaction.atomic():
+            return bulk.copy_insert("notifications_outboxmessage", OUTBOX_COLUMNS, fresh)
+    except IntegrityError:
+        inserted = bulk.insert_returning(
+            "notifications_outboxmessage",
+            OUTBOX_COLUMNS,
+            fresh,
+            returning=("id",),
+            pg_types=OUTBOX_TYPES,
+        )
+        return len(inserted)

@@ -19,7 +19,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
 
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 from pydantic import BaseModel, Field
 
@@ -292,11 +291,7 @@ class CreditsKind(ImportKind):
             )
             rows = [r for r in rows if r[2] in courses]
         emails = {r[1] for r in rows}
-        holders = dict(
-            EmailAddress.objects.filter(email__in=emails, verified=True).values_list(
-                "email", "user_id"
-            )
-        )
+        holders = bulk.verified_holders(emails)
         now = timezone.now()
         source_ref = job.source_ref
         held, offered = Credit.Status.HELD.value, Credit.Status.OFFERED.value

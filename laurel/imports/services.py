@@ -516,10 +516,12 @@ def _digests_create(job: ImportJob, token: str) -> None:
         )
         if len(batch) >= DIGEST_CHUNK:
             with transaction.atomic():
+                bulk.relax_durability()  # a lost batch is queued again on resume (by key)
                 _beat(job.pk, token)
                 outbox_insert(batch)
             batch = []
     with transaction.atomic():
+        bulk.relax_durability()
         _beat(job.pk, token)
         outbox_insert(batch)
 
