@@ -21,6 +21,6 @@ def reset_fillfactor(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("imports", "0001_initial")]
+    dependencies = [("imports", "0002_certificates_kind")]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor)]
