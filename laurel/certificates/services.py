@@ -181,17 +181,13 @@ def template_update(
         if name not in BRANDING_FIELDS:
             raise TypeError(f"unknown template field {name}")
         setattr(template, name, value)
-    from django.core.files.base import ContentFile
-
-    for attr, data, clear in (
-        ("logo", logo, clear_logo),
-        ("signature", signature, clear_signature),
-    ):
-        if data is not None:
-            ext = "png" if data.startswith(b"\x89PNG") else "svg"
-            getattr(template, attr).save(f"{attr}.{ext}", ContentFile(data), save=False)
-        elif clear:
-            setattr(template, attr, "")
+    _store_images(
+        template,
+        logo=logo,
+        signature=signature,
+        clear_logo=clear_logo,
+        clear_signature=clear_signature,
+    )
     _check(template)
     template.save()
     version = _snapshot(template, actor.user)
