@@ -309,4 +309,8 @@ LOGGING = {
 
 # --- Laurel ---------------------------------------------------------------------------------
 LAUREL_IMPORT_UNDO_DAYS = env_int("LAUREL_IMPORT_UNDO_DAYS", 7)
+# PostgreSQL: database connections one import commit uses side by side (the database does
+# the work, so about one per core of the database server). Tests run one: a test's data
+# lives in its own open transaction, which other connections cannot see.
+LAUREL_IMPORT_COMMIT_THREADS = env_int("LAUREL_IMPORT_COMMIT_THREADS", 1 if TESTING else 2)
 LAUREL_DEMO_PASSWORD = "laurel-demo"  # noqa: S105 (local demo mode only)

@@ -215,8 +215,15 @@ class Connection(models.Model):
         INVITED = "invited", "Invited"
         CONNECTED = "connected", "Connected"
 
+    # An import invites up to hundreds of thousands of e-mails at once: the unique
+    # (organization, email) index serves lookups by organization, and the writers check the
+    # organization set-based (no per-row foreign key check; ``on_delete`` applies in Django).
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="connections"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="connections",
+        db_index=False,
+        db_constraint=False,
     )
     email = models.EmailField()
     holder = models.ForeignKey(
@@ -225,6 +232,7 @@ class Connection(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="connections",
+        db_index=False,  # a partial index: invitations have no holder yet
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.INVITED)
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -235,5 +243,10 @@ class Connection(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "email"], name="one_connection_per_email"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["holder"], condition=Q(holder__isnull=False), name="connection_holder"
             )
         ]

@@ -48,11 +48,24 @@ class Credit(models.Model):
         LMS = "lms", "LMS feed"
         SELF_REPORT = "self_report", "Self-reported"
 
+    # The ledger takes a million rows in one import, so it carries only the indexes its
+    # readers need, and no database-level foreign keys on the columns a bulk writer fills
+    # (each would queue a per-row check): writers check those references set-based, and
+    # ``on_delete`` still applies in Django. See docs/decisions/0004-ledger-write-path.md.
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="credits"
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="credits",
+        db_index=False,  # the unique and (organization, status, created_at) indexes lead with it
+        db_constraint=False,
     )
     course = models.ForeignKey(
-        "catalog.Course", null=True, blank=True, on_delete=models.PROTECT, related_name="credits"
+        "catalog.Course",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credits",
+        db_constraint=False,
     )
     # What the credit is for, as one key ("course:17"): the duplicate rule is per activity,
     # and later activities (events, programs) share this table.
@@ -66,12 +79,15 @@ class Credit(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="credits",
+        db_index=False,  # the partial (holder, status) index serves it
+        db_constraint=False,
     )
     completion_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.SINGLE)
     # Which batch created it ("import:42"), so an import can be reported on and undone.
-    source_ref = models.CharField(max_length=64, blank=True, db_index=True)
+    # Looked up through the import's own rows (``ImportRow.credit_id``), so not indexed.
+    source_ref = models.CharField(max_length=64, blank=True)
     note = models.TextField(blank=True)
     dashboard = models.ForeignKey(
         "credits.Dashboard",
@@ -79,9 +95,16 @@ class Credit(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="credits",
+        db_index=False,  # a partial index: most credits are in no dashboard
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # only read when a user is deleted
+        db_constraint=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
     offered_at = models.DateTimeField(null=True, blank=True)
@@ -105,7 +128,14 @@ class Credit(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient_email", "status"]),
-            models.Index(fields=["holder", "status"]),
+            models.Index(
+                fields=["holder", "status"],
+                condition=Q(holder__isnull=False),
+                name="credit_holder_status",
+            ),
+            models.Index(
+                fields=["dashboard"], condition=Q(dashboard__isnull=False), name="credit_dashboard"
+            ),
             models.Index(fields=["organization", "status", "-created_at"]),
         ]
 
@@ -139,9 +169,17 @@ class Credit(models.Model):
 class CreditComponent(models.Model):
     """Amount offered and earned for one credit type (partial credit earns less)."""
 
-    credit = models.ForeignKey(Credit, on_delete=models.CASCADE, related_name="components")
+    # Written in bulk with their credits, in the same statement: no per-row foreign key
+    # checks (see Credit). ``on_delete`` still applies in Django.
+    credit = models.ForeignKey(
+        Credit, on_delete=models.CASCADE, related_name="components", db_constraint=False
+    )
     credit_type = models.ForeignKey(
-        "catalog.CreditType", on_delete=models.PROTECT, related_name="+"
+        "catalog.CreditType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     amount_offered = models.DecimalField(max_digits=7, decimal_places=2)
     amount_earned = models.DecimalField(

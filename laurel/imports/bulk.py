@@ -61,7 +61,7 @@ def _temp_table(cursor, name: str, columns: Sequence[str], pg_types: Sequence[st
     return tmp
 
 
-def _stage(cursor, name, columns, pg_types, rows) -> str:
+def stage(cursor, name, columns, pg_types, rows) -> str:
     """COPY ``rows`` into a temp table: Django's psycopg cursor binds parameters client-side
     (as SQL literals, in Python), which is far slower than COPY for thousands of values."""
     tmp = _temp_table(cursor, name, columns, pg_types)
@@ -87,7 +87,7 @@ def insert_returning(
     ret = ", ".join(returning)
     with connection.cursor() as cursor:
         if is_postgres():
-            tmp = _stage(cursor, table, columns, pg_types, rows)
+            tmp = stage(cursor, table, columns, pg_types, rows)
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
                 f"ON CONFLICT DO NOTHING RETURNING {ret}"
@@ -115,7 +115,7 @@ def update_outcomes(job_id: int, items: Sequence[tuple[int, str, int | None]]) -
         return
     with connection.cursor() as cursor:
         if is_postgres():
-            tmp = _stage(cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items)
+            tmp = stage(cursor, "outcomes", ("n", "o", "c"), ("integer", "text", "bigint"), items)
             # The bounds keep the plan to an index range scan of this chunk's rows: without
             # them (no statistics on the temp table) PostgreSQL hashes all of the job's rows
             # for every chunk, 1 s a chunk at a million rows instead of 50 ms.

@@ -19,9 +19,12 @@ from laurel.imports import bulk
 from laurel.notifications.models import OutboxMessage
 from laurel.notifications.services import render_email
 
-COUNT = "\x00COUNT\x00"
-ITEMS_TEXT = "\x00ITEMS_TEXT\x00"
-ITEMS_HTML = "\x00ITEMS_HTML\x00"
+# Marker strings no template or title contains: a private-use character, because PostgreSQL
+# text cannot hold NUL and subjects are whitespace-normalised (the digests are also filled in
+# by SQL: ``credits_sql.digests_insert``).
+COUNT = "\ue000COUNT\ue000"
+ITEMS_TEXT = "\ue000ITEMS_TEXT\ue000"
+ITEMS_HTML = "\ue000ITEMS_HTML\ue000"
 SHOWN_ITEMS = 20
 
 
@@ -31,7 +34,7 @@ class DigestRenderer:
         self.organization = organization
         self._variants: dict[tuple[bool, bool], tuple[str, str, str]] = {}
 
-    def _variant(self, single: bool, invite: bool) -> tuple[str, str, str]:
+    def variant(self, single: bool, invite: bool) -> tuple[str, str, str]:
         key = (single, invite)
         if key not in self._variants:
             self._variants[key] = render_email(
@@ -49,7 +52,7 @@ class DigestRenderer:
 
     def message(self, *, to: str, items: list[tuple], invite: bool, dedupe_key: str) -> tuple:
         """An outbox row (``OUTBOX_COLUMNS`` order) for ``items`` of (title, date, status)."""
-        subject, text, html = self._variant(len(items) == 1, invite)
+        subject, text, html = self.variant(len(items) == 1, invite)
         shown = items[:SHOWN_ITEMS]
         more = len(items) - len(shown)
         lines = [f"- {title} (completed {day.isoformat()})" for title, day, _ in shown]

@@ -146,6 +146,16 @@ class ImportKind:
     example: dict
     row_columns: tuple = ROW_COLUMNS  # order of the tuples ``classify`` yields
     commit_columns: tuple = COMMIT_COLUMNS  # order of the rows ``commit_chunk`` receives
+    # PostgreSQL: ``commit_range(job, after, upto, ...)`` commits a range of row numbers in
+    # SQL; a kind without one commits the rows ``commit_chunk`` is handed.
+    commit_range = None
+    # PostgreSQL, before the ranges: ``invite_part(job, part, parts, ...)`` connects the new
+    # e-mails of one hash part and returns how many.
+    invite_part = None
+
+    def prepare_commit(self, job) -> None:
+        """Fill the caches ``commit_range`` reads, before ranges run side by side."""
+
     digests = False  # one digest e-mail per recipient after the commit (credits)
 
     def converters(self, organization) -> dict:
@@ -277,6 +287,36 @@ class CreditsKind(ImportKind):
             )  # fmt: skip
 
     # --- commit -----------------------------------------------------------------------
+
+    def prepare_commit(self, job) -> None:
+        _courses_by_pk(job)
+
+    def commit_range(self, job, after, upto, *, actor_user_id, actor_label) -> dict:
+        """PostgreSQL: commit rows ``after < number <= upto`` in one statement."""
+        from laurel.imports import credits_sql
+
+        return credits_sql.commit_range(
+            job,
+            after,
+            upto,
+            courses={c.pk: c for c in _courses_by_pk(job)},
+            earned_amounts=earned_amounts,
+            actor_user_id=actor_user_id,
+            actor_label=actor_label,
+            now=timezone.now(),
+        )
+
+    def invite_part(self, job, part, parts, *, actor_user_id, actor_label) -> int:
+        from laurel.imports import credits_sql
+
+        return credits_sql.invite(
+            job,
+            part=part,
+            parts=parts,
+            actor_user_id=actor_user_id,
+            actor_label=actor_label,
+            now=timezone.now(),
+        )
 
     def commit_chunk(self, job, rows, *, actor_user_id, actor_label) -> dict:
         """Create the credits for ``rows`` (number, email, course_pk, date, name, amount, code,

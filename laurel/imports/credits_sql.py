@@ -1,0 +1,321 @@
+"""The credits import's commit on PostgreSQL: one statement per chunk, no rows in Python.
+
+A chunk is a range of row numbers. One statement with data-modifying CTEs reads the chunk's
+checked rows from the preview table, inserts the credits (the partial unique index turns a
+credit that already exists into a skipped duplicate), their components, one audit event per
+credit, and writes every row's outcome (invitations go first, in ``invite``). Python only
+works out the handful of (course, amount, credit type) combinations a chunk uses.
+
+References are checked set-based instead of by per-row foreign keys (see
+docs/decisions/0004-ledger-write-path.md): the organization and the chunk's courses are
+locked ``FOR KEY SHARE`` for the chunk's transaction, the courses are joined by
+organization (a course deleted since validation fails its rows), and holders come from a
+join with the verified addresses.
+
+SQLite keeps the row-by-row path in ``kinds.CreditsKind.commit_chunk``; both write the same
+rows (the tests run on both databases).
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from django.db import connection
+
+from laurel.imports import bulk
+
+# The chunk's rows whose course is still this organization's (``src``) are read by every
+# part of the statement.
+COMMIT_SQL = """
+WITH
+src AS (
+    SELECT r.number, r.email, r.course_pk, r.completion_date AS day, r.name, r.note,
+           r.amount_earned, r.credit_type, r.category, c.title, e.user_id AS holder
+    FROM imports_importrow r
+    JOIN catalog_course c ON c.id = r.course_pk AND c.organization_id = %(org)s
+    LEFT JOIN account_emailaddress e ON e.email = r.email AND e.verified
+    WHERE r.job_id = %(job)s AND r.number > %(after)s AND r.number <= %(upto)s
+      AND r.included AND r.outcome = '' AND r.category IN ('deliverable', 'invite')
+),
+ins AS (
+    INSERT INTO credits_credit (
+        organization_id, course_id, activity_key, title, recipient_email, recipient_name,
+        holder_id, completion_date, status, source, source_ref, note, created_by_id,
+        created_at, offered_at, answered_at, revoked_at, reject_reason, revoke_reason,
+        dashboard_id)
+    SELECT %(org)s, s.course_pk, 'course:' || s.course_pk, s.title, s.email, s.name,
+           s.holder, s.day, CASE WHEN s.holder IS NULL THEN 'held' ELSE 'offered' END,
+           'import', %(source_ref)s, s.note, %(actor)s,
+           %(now)s, CASE WHEN s.holder IS NULL THEN NULL ELSE %(now)s::timestamptz END,
+           NULL, NULL, '', '', NULL
+    FROM src s ORDER BY s.number
+    ON CONFLICT DO NOTHING
+    RETURNING id, course_id, recipient_email, completion_date, status
+),
+hit AS (
+    SELECT s.number, s.email, s.day, s.title, s.course_pk, s.amount_earned, s.credit_type,
+           i.id, i.status
+    FROM src s
+    JOIN ins i ON i.course_id = s.course_pk AND i.recipient_email = s.email
+              AND i.completion_date = s.day
+),
+comp AS (
+    INSERT INTO credits_creditcomponent (credit_id, credit_type_id, amount_offered, amount_earned)
+    SELECT h.id, p.credit_type_id, p.offered, p.earned
+    FROM hit h JOIN laurel_stage_plan p
+      ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
+     AND p.code = h.credit_type
+),
+shown AS (
+    SELECT DISTINCT ON (course_pk, amount, code) course_pk, amount, code, shown
+    FROM laurel_stage_plan
+),
+aud AS (
+    INSERT INTO audit_auditevent (
+        organization_id, actor_id, actor_label, action, object_type, object_id, object_repr,
+        before, after, ip, at)
+    SELECT %(org)s, %(actor)s, %(label)s, 'credit.entered', 'credits.credit', h.id::text,
+           left(h.title || ' → ' || h.email || ' (' || to_char(h.day, 'YYYY-MM-DD') || ')', 200),
+           NULL,
+           jsonb_build_object('status', h.status, 'email', h.email, 'source', 'import',
+                              'import', %(job)s, 'components', p.shown),
+           NULL, %(now)s
+    FROM hit h JOIN shown p
+      ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
+     AND p.code = h.credit_type
+),
+outcome AS (
+    UPDATE imports_importrow r
+    SET outcome = COALESCE(h.status, 'skipped_duplicate'), credit_id = h.id
+    FROM src s LEFT JOIN hit h ON h.number = s.number
+    WHERE r.job_id = %(job)s AND r.number = s.number
+      AND r.number > %(after)s AND r.number <= %(upto)s
+)
+SELECT (SELECT count(*) FROM src),
+       (SELECT count(*) FROM hit WHERE status = 'offered'),
+       (SELECT count(*) FROM hit WHERE status = 'held')
+"""
+
+# Invitations come first, for the whole import, split by e-mail hash into parts that can run
+# side by side: were they written with the credits, a range would wait for every other range
+# that invites one of its e-mails to commit, and the ranges would run one after another.
+INVITE_SQL = """
+WITH conn AS (
+    INSERT INTO accounts_connection (organization_id, email, status, invited_at)
+    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz
+    FROM imports_importrow r
+    WHERE r.job_id = %(job)s AND r.included AND r.outcome = '' AND r.category = 'invite'
+      AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s
+    ORDER BY r.email
+    ON CONFLICT DO NOTHING
+    RETURNING id, email
+),
+conn_aud AS (
+    INSERT INTO audit_auditevent (
+        organization_id, actor_id, actor_label, action, object_type, object_id, object_repr,
+        before, after, ip, at)
+    SELECT %(org)s, %(actor)s, %(label)s, 'connection.invited', 'accounts.connection',
+           c.id::text, left(c.email, 200), NULL,
+           jsonb_build_object('email', c.email, 'import', %(job)s), NULL, %(now)s
+    FROM conn c
+)
+SELECT count(*) FROM conn
+"""
+
+# Rows whose course is gone (deleted, or moved out of the organization) since validation.
+FAIL_GONE_SQL = """
+UPDATE imports_importrow r
+SET outcome = 'failed', reason = 'The course no longer exists in this organization.'
+WHERE r.job_id = %(job)s AND r.number > %(after)s AND r.number <= %(upto)s
+  AND r.included AND r.outcome = '' AND r.category IN ('deliverable', 'invite')
+  AND NOT EXISTS (
+      SELECT 1 FROM catalog_course c WHERE c.id = r.course_pk AND c.organization_id = %(org)s)
+"""
+
+COMBINATIONS_SQL = """
+SELECT DISTINCT r.course_pk, r.amount_earned, r.credit_type
+FROM imports_importrow r
+WHERE r.job_id = %(job)s AND r.number > %(after)s AND r.number <= %(upto)s
+  AND r.included AND r.outcome = '' AND r.category IN ('deliverable', 'invite')
+"""
+
+LOCK_SQL = """
+SELECT 1 FROM accounts_organization WHERE id = %(org)s FOR KEY SHARE;
+"""
+
+LOCK_COURSES_SQL = """
+SELECT id FROM catalog_course
+WHERE organization_id = %(org)s AND id = ANY(%(courses)s::bigint[])
+ORDER BY id FOR KEY SHARE
+"""
+
+
+def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, actor_label, now):
+    """Commit rows ``after < number <= upto`` of ``job``; returns the counts.
+
+    ``courses`` maps course pk → ``CourseInfo``; ``earned_amounts(course, amount, code)``
+    gives (credit type pk, offered, earned) per component, the single-entry rule.
+    """
+    params = {
+        "job": job.pk,
+        "org": job.organization_id,
+        "after": after,
+        "upto": upto,
+        "actor": actor_user_id,
+        "label": actor_label,
+        "source_ref": job.source_ref,
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        # Hash joins between the CTEs: without statistics on them the planner would loop.
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(COMBINATIONS_SQL, params)
+        combos = cursor.fetchall()
+        if not combos:
+            return {"rows": 0}
+        cursor.execute(LOCK_SQL, params)
+        wanted = sorted({course_pk for course_pk, _, _ in combos if course_pk in courses})
+        cursor.execute(LOCK_COURSES_SQL, {**params, "courses": wanted})
+        present = {pk for (pk,) in cursor.fetchall()}
+        plan = []
+        for course_pk, amount, code in combos:
+            if course_pk not in present:
+                continue
+            course = courses[course_pk]
+            earned = earned_amounts(course, amount, code)
+            shown = json.dumps(
+                {c: str(e) for (_, c, _), (_, _, e) in zip(course.components, earned, strict=True)}
+            )
+            for ct, offered, earned_amount in earned:
+                plan.append((course_pk, amount, code, ct, offered, earned_amount, shown))
+        bulk.stage(
+            cursor,
+            "plan",
+            ("course_pk", "amount", "code", "credit_type_id", "offered", "earned", "shown"),
+            ("bigint", "numeric", "text", "bigint", "numeric", "numeric", "jsonb"),
+            plan,
+        )
+        cursor.execute(FAIL_GONE_SQL, params)
+        failed = cursor.rowcount
+        cursor.execute(COMMIT_SQL, params)
+        rows, offered, held = cursor.fetchone()
+    return {
+        "rows": rows + failed,
+        "offered": offered,
+        "held": held,
+        "skipped_duplicate": rows - offered - held,
+        "failed": failed,
+    }
+
+
+def invite(job, *, part, parts, actor_user_id, actor_label, now) -> int:
+    """Connect the import's new e-mails whose hash falls in ``part`` (an invitation each, with
+    its audit event); returns how many were new."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INVITE_SQL,
+            {
+                "job": job.pk,
+                "org": job.organization_id,
+                "actor": actor_user_id,
+                "label": actor_label,
+                "now": now,
+                "part": part,
+                "parts": parts,
+            },
+        )
+        return cursor.fetchone()[0]
+
+
+# --- digests --------------------------------------------------------------------------------
+
+DIGEST_SQL = """
+WITH delivered AS (
+    SELECT r.email, r.category, r.completion_date, r.credit_id, t.title, t.title_html,
+           row_number() OVER (PARTITION BY r.email ORDER BY r.completion_date, r.credit_id) AS n
+    FROM imports_importrow r
+    JOIN laurel_stage_titles t ON t.course_pk = r.course_pk
+    JOIN credits_credit k ON k.id = r.credit_id AND k.status IN ('held', 'offered', 'accepted')
+    WHERE r.job_id = %(job)s AND r.outcome IN ('offered', 'held') AND r.credit_id IS NOT NULL
+      AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s
+),
+per AS (
+    SELECT email, count(*) AS total, bool_or(category = 'invite') AS invite,
+        string_agg('- ' || title || ' (completed ' || to_char(completion_date, 'YYYY-MM-DD')
+                   || ')', E'\\n' ORDER BY n) FILTER (WHERE n <= %(shown)s) AS lines,
+        string_agg('<li>' || title_html || ' (completed '
+                   || to_char(completion_date, 'YYYY-MM-DD') || ')</li>', '' ORDER BY n)
+            FILTER (WHERE n <= %(shown)s) AS lis
+    FROM delivered GROUP BY email
+),
+filled AS (
+    SELECT p.email, p.total::text AS total,
+        p.lines || CASE WHEN p.total > %(shown)s
+                        THEN E'\\n- and ' || (p.total - %(shown)s) || ' more' ELSE '' END AS lines,
+        '<ul>' || p.lis || CASE WHEN p.total > %(shown)s
+                                THEN '<li>and ' || (p.total - %(shown)s) || ' more</li>'
+                                ELSE '' END || '</ul>' AS lis,
+        v.subject, v.body_text, v.body_html
+    FROM per p JOIN laurel_stage_variants v
+      ON v.single = (p.total = 1) AND v.invite = p.invite
+)
+INSERT INTO notifications_outboxmessage (
+    organization_id, kind, to_email, reply_to, subject, body_text, body_html, attachments,
+    dedupe_key, status, attempts, last_error, created_at, sent_at)
+SELECT %(org)s, %(kind)s, f.email, %(reply_to)s,
+       left(replace(f.subject, %(count_marker)s, f.total), 300),
+       replace(replace(f.body_text, %(count_marker)s, f.total), %(text_marker)s, f.lines),
+       replace(replace(f.body_html, %(count_marker)s, f.total), %(html_marker)s, f.lis),
+       '[]'::jsonb, %(prefix)s || f.email, 'queued', 0, '', %(now)s, NULL
+FROM filled f
+ON CONFLICT (dedupe_key) DO NOTHING
+"""
+
+
+def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
+    """Queue one digest per recipient of ``job``'s delivered credits; returns how many.
+
+    ``part`` of ``parts``: the recipients whose e-mail hashes to it, so that the parts can
+    run side by side on several connections."""
+    from laurel.imports.digest import COUNT, ITEMS_HTML, ITEMS_TEXT, SHOWN_ITEMS
+
+    org = job.organization
+    with connection.cursor() as cursor:
+        bulk.stage(
+            cursor,
+            "titles",
+            ("course_pk", "title", "title_html"),
+            ("bigint", "text", "text"),
+            [(pk, title, escape(title)) for pk, title in titles],
+        )
+        variants = []
+        for single in (True, False):
+            for invite in (True, False):
+                subject, text, html = renderer.variant(single, invite)
+                variants.append((single, invite, subject, text, html))
+        bulk.stage(
+            cursor,
+            "variants",
+            ("single", "invite", "subject", "body_text", "body_html"),
+            ("boolean", "boolean", "text", "text", "text"),
+            variants,
+        )
+        cursor.execute(
+            DIGEST_SQL,
+            {
+                "job": job.pk,
+                "org": org.pk,
+                "kind": renderer.template,
+                "reply_to": org.reply_to or "",
+                "shown": SHOWN_ITEMS,
+                "count_marker": COUNT,
+                "text_marker": ITEMS_TEXT,
+                "html_marker": ITEMS_HTML,
+                "prefix": f"import:{job.pk}:",
+                "now": now,
+                "part": part,
+                "parts": parts,
+            },
+        )
+        return cursor.rowcount
