@@ -139,16 +139,33 @@ def combine(pdf_chunks: Iterable[bytes]) -> bytes:
     import pikepdf  # imported here: only bulk jobs need it
 
     out = pikepdf.new()
+    root = out.Root.Pages
     sources = []
+    branches = []
     try:
         for chunk in pdf_chunks:
             src = pikepdf.open(io.BytesIO(chunk))
             if not sources:
                 out.docinfo = out.copy_foreign(src.docinfo)
             sources.append(src)
-            out.pages.extend(src.pages)
+            # Each chunk's pages hang under a /Pages node of their own. `out.pages.extend`
+            # costs more per page the longer the file already is (2.4 ms a page for the
+            # 20th chunk of 500): joining 10,000 pages took 11 s of the parent's CPU.
+            # Typst writes /MediaBox and /Resources on every page, so nothing is inherited
+            # from the source's page tree; copy_foreign copies shared fonts once per chunk.
+            pages = pikepdf.Array([out.copy_foreign(page.obj) for page in src.pages])
+            branch = out.make_indirect(
+                pikepdf.Dictionary(
+                    Type=pikepdf.Name.Pages, Kids=pages, Count=len(pages), Parent=root
+                )
+            )
+            for page in pages:
+                page.Parent = branch
+            branches.append(branch)
         if not sources:
             raise ValueError("combine needs at least one PDF")
+        root.Kids = pikepdf.Array(branches)
+        root.Count = sum(len(b.Kids) for b in branches)
         buf = io.BytesIO()
         out.save(
             buf,

@@ -219,6 +219,18 @@ def test_combined_chunks_keep_every_page_and_stay_small():
     assert len(combined) / 120 < 10_000
 
 
+def test_a_combined_file_can_be_combined_again_in_page_order():
+    branding = make_branding()
+    first = combine(
+        [render_many([make_cert(n) for n in range(s, s + 3)], branding) for s in (0, 3)]
+    )
+    last = render_many([make_cert(n) for n in range(6, 8)], branding)
+
+    texts = page_texts(combine([first, last]))
+
+    assert [f"NAR-2026-{n:06d}" in squeeze(t) for n, t in enumerate(texts)] == [True] * 8
+
+
 def test_logo_and_signature_images_are_embedded_once_per_document():
     pdf = render_many([make_cert(n) for n in range(5)], make_branding(), "classic")
 
