@@ -15,6 +15,7 @@ import pikepdf
 import pypdf
 import pytest
 import segno
+import typst
 
 from laurel.lib.pdf import (
     DESIGNS,
@@ -23,6 +24,7 @@ from laurel.lib.pdf import (
     CertificateData,
     CreditComponent,
     combine,
+    qr_svg,
     render_many,
     render_one,
 )
@@ -127,6 +129,26 @@ def test_qr_code_decodes_to_the_verification_url_and_the_logo_is_drawn(design, t
 
     # The test logo is itself a QR code of "logo", so decoding it proves the PNG was drawn.
     assert sorted(b.text for b in found) == ["https://laurel.example.org/v/7KQ2-0042", "logo"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://l.example/v/1",  # 25 modules wide
+        "https://laurel.example.org/v/7KQ2-0042",  # 29
+        "https://laurel.example.org/v/" + "X" * 60,  # 37
+    ],
+)
+def test_qr_svg_decodes_at_every_size(url):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    image = pytest.importorskip("PIL.Image")
+    svg = qr_svg(url).replace("\\", "\\\\").replace('"', '\\"')
+    page = f'#set page(width: auto, height: auto, margin: 1cm)\n#image(bytes("{svg}"), width: 5cm)'
+
+    png = typst.compile(page.encode(), format="png", ppi=150)
+
+    found = zxingcpp.read_barcodes(image.open(io.BytesIO(png)))
+    assert [b.text for b in found] == [url]
 
 
 @pytest.mark.parametrize(
