@@ -213,7 +213,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--count", type=int, default=10_000, help="certificates in the combined PDF")
     ap.add_argument("--baseline-count", type=int, default=200, help="pages for both renderers")
-    ap.add_argument("--chunk", type=int, default=500, help="certificates per Typst document")
+    ap.add_argument(
+        "--chunk", type=int, default=pdf.BULK_CHUNK, help="certificates per Typst document"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--single-runs", type=int, default=200)
     ap.add_argument("--design", choices=pdf.DESIGNS, default="classic")

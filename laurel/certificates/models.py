@@ -15,6 +15,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from laurel.lib.pdf import BULK_CHUNK
+
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #1f4e79.")
 
 
@@ -309,7 +311,7 @@ class CertificateJob(models.Model):
     certificate_ids = models.JSONField(default=list)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
-    chunk_size = models.PositiveIntegerField(default=250)
+    chunk_size = models.PositiveIntegerField(default=BULK_CHUNK)
     chunks_done = models.JSONField(default=list)
     file = models.CharField(max_length=300, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)

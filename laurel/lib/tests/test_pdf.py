@@ -15,6 +15,7 @@ import pikepdf
 import pypdf
 import pytest
 import segno
+import typst
 
 from laurel.lib.pdf import (
     DESIGNS,
@@ -23,6 +24,7 @@ from laurel.lib.pdf import (
     CertificateData,
     CreditComponent,
     combine,
+    qr_svg,
     render_many,
     render_one,
 )
@@ -130,6 +132,26 @@ def test_qr_code_decodes_to_the_verification_url_and_the_logo_is_drawn(design, t
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        "https://l.example/v/1",  # 25 modules wide
+        "https://laurel.example.org/v/7KQ2-0042",  # 29
+        "https://laurel.example.org/v/" + "X" * 60,  # 37
+    ],
+)
+def test_qr_svg_decodes_at_every_size(url):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    image = pytest.importorskip("PIL.Image")
+    svg = qr_svg(url).replace("\\", "\\\\").replace('"', '\\"')
+    page = f'#set page(width: auto, height: auto, margin: 1cm)\n#image(bytes("{svg}"), width: 5cm)'
+
+    png = typst.compile(page.encode(), format="png", ppi=150)
+
+    found = zxingcpp.read_barcodes(image.open(io.BytesIO(png)))
+    assert [b.text for b in found] == [url]
+
+
+@pytest.mark.parametrize(
     "name",
     [
         "山田 太郎",
@@ -217,6 +239,18 @@ def test_combined_chunks_keep_every_page_and_stay_small():
     assert "NAR-2026-000119" in squeeze(texts[119])
     assert len(embedded_fonts(combined)) <= 3 * len(embedded_fonts(chunks[0]))
     assert len(combined) / 120 < 10_000
+
+
+def test_a_combined_file_can_be_combined_again_in_page_order():
+    branding = make_branding()
+    first = combine(
+        [render_many([make_cert(n) for n in range(s, s + 3)], branding) for s in (0, 3)]
+    )
+    last = render_many([make_cert(n) for n in range(6, 8)], branding)
+
+    texts = page_texts(combine([first, last]))
+
+    assert [f"NAR-2026-{n:06d}" in squeeze(t) for n, t in enumerate(texts)] == [True] * 8
 
 
 def test_logo_and_signature_images_are_embedded_once_per_document():
