@@ -93,7 +93,7 @@ def job_finish(job_id: int) -> str:
     for number in range(job.chunk_count):
         with default_storage.open(_part_path(job, number), "rb") as handle:
             parts.append(handle.read())
-    data = pdf.combine(parts)
+    data = pdf.combine(parts, title=f"{job.total} certificates – {job.organization.name}")
     name = default_storage.save(
         f"certificates/jobs/{job.pk}/certificates-{job.organization.slug}-{job.pk}.pdf",
         ContentFile(data),

@@ -273,6 +273,14 @@ ON CONFLICT (dedupe_key) DO NOTHING
 """
 
 
+def analyze() -> None:
+    """Refresh the preview table's statistics: a million rows just written and not yet seen
+    by autovacuum would otherwise look like one row to the planner (and a nested loop over
+    them took a minute instead of seconds)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE imports_importrow")
+
+
 def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
     """Queue one digest per recipient of ``job``'s delivered credits; returns how many.
 
@@ -282,6 +290,8 @@ def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
 
     org = job.organization
     with connection.cursor() as cursor:
+        # A recipient's credits are sorted and aggregated in memory, not in temp files.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         bulk.stage(
             cursor,
             "titles",

@@ -615,6 +615,7 @@ def _digests_create(job: ImportJob, token: str) -> None:
                 renderer.variant(single, invite)
         parts = max(1, settings.LAUREL_IMPORT_COMMIT_THREADS)
         now = timezone.now()
+        credits_sql.analyze()
 
         def part(number):
             with transaction.atomic():

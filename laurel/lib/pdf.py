@@ -136,8 +136,11 @@ def render_many(
     return _render(certs, branding, design, paper, watermark, title)
 
 
-def combine(pdf_chunks: Iterable[bytes]) -> bytes:
+def combine(pdf_chunks: Iterable[bytes], title: str | None = None) -> bytes:
     """Join PDFs (e.g. chunks from `render_many` rendered in parallel) into one file.
+
+    ``title`` becomes the document's title (by default the first chunk's, which names only
+    that chunk's certificates).
 
     Pages are copied, not re-rendered, and each chunk's font subsets are kept once. Chunks
     are read as the iterable yields them, so a pool's `map` can be passed in directly.
@@ -172,6 +175,8 @@ def combine(pdf_chunks: Iterable[bytes]) -> bytes:
             raise ValueError("combine needs at least one PDF")
         root.Kids = pikepdf.Array(branches)
         root.Count = sum(len(b.Kids) for b in branches)
+        if title:
+            out.docinfo[pikepdf.Name.Title] = title
         buf = io.BytesIO()
         out.save(
             buf,

@@ -232,10 +232,12 @@ def test_combined_chunks_keep_every_page_and_stay_small():
         for start in (0, 40, 80)
     ]
 
-    combined = combine(chunks)
+    combined = combine(chunks, title="120 certificates – Northern Association of Realtors")
 
     texts = page_texts(combined)
     assert len(texts) == 120
+    with pikepdf.open(io.BytesIO(combined)) as doc:  # the whole file's title, not chunk one's
+        assert str(doc.docinfo["/Title"]) == "120 certificates – Northern Association of Realtors"
     assert "NAR-2026-000119" in squeeze(texts[119])
     assert len(embedded_fonts(combined)) <= 3 * len(embedded_fonts(chunks[0]))
     assert len(combined) / 120 < 10_000
