@@ -309,8 +309,9 @@ LOGGING = {
 
 # --- Laurel ---------------------------------------------------------------------------------
 LAUREL_IMPORT_UNDO_DAYS = env_int("LAUREL_IMPORT_UNDO_DAYS", 7)
-# PostgreSQL: database connections one import commit uses side by side (the database does
-# the work, so about one per core of the database server). Tests run one: a test's data
-# lives in its own open transaction, which other connections cannot see.
-LAUREL_IMPORT_COMMIT_THREADS = env_int("LAUREL_IMPORT_COMMIT_THREADS", 1 if TESTING else 2)
+# PostgreSQL: database connections one import uses side by side: validation writes its
+# preview rows on a second one while it reads the file, the commit runs ranges on each (the
+# database does that work, so about one per core of the database server). Tests use one: a
+# test's data lives in its own open transaction, which other connections cannot see.
+LAUREL_IMPORT_CONNECTIONS = env_int("LAUREL_IMPORT_CONNECTIONS", 1 if TESTING else 2)
 LAUREL_DEMO_PASSWORD = "laurel-demo"  # noqa: S105 (local demo mode only)

@@ -14,7 +14,9 @@ import hashlib
 import io
 import json
 import logging
+import queue
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
@@ -279,20 +281,19 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
             buffer: list[tuple] = []
             done = 0
             columns = kind.row_columns
-            for row in kind.classify(job, records):
-                buffer.append(row)
-                counts[row[2]] += 1
-                if len(buffer) >= VALIDATE_CHUNK:
-                    done += len(buffer)
-                    estimate = int(done * job.file_size / max(reader.position, 1))
-                    _write_rows(
-                        job, token, buffer, columns, rows_done=done, rows_total=max(estimate, done)
-                    )
-                    buffer = []
-                    if on_progress:
-                        on_progress(done, max(estimate, done))
-            done += len(buffer)
-            _write_rows(job, token, buffer, columns, rows_done=done, rows_total=done)
+            with _RowWriter(job, token, columns) as writer:
+                for row in kind.classify(job, records):
+                    buffer.append(row)
+                    counts[row[2]] += 1
+                    if len(buffer) >= VALIDATE_CHUNK:
+                        done += len(buffer)
+                        estimate = int(done * job.file_size / max(reader.position, 1))
+                        writer.write(buffer, rows_done=done, rows_total=max(estimate, done))
+                        buffer = []
+                        if on_progress:
+                            on_progress(done, max(estimate, done))
+                done += len(buffer)
+                writer.write(buffer, rows_done=done, rows_total=done)
             if on_progress:
                 on_progress(done, done)
     if done == 0:
@@ -315,6 +316,62 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
             organization=org,
             after={**counts, "rows": done},
         )
+
+
+class _RowWriter:
+    """Writes validated chunks of preview rows, each with the job's progress, in order.
+
+    On PostgreSQL with ``LAUREL_IMPORT_CONNECTIONS`` > 1 a thread writes them on its own
+    connection while this one goes on reading the file: the database inserts a chunk while
+    Python classifies the next (at most two chunks wait in between). Otherwise inline.
+    """
+
+    def __init__(self, job: ImportJob, token: str, columns) -> None:
+        self.job, self.token, self.columns = job, token, columns
+        # Not inside a caller's transaction: the job row it may hold would block the thread.
+        self.threaded = (
+            bulk.is_postgres()
+            and settings.LAUREL_IMPORT_CONNECTIONS > 1
+            and not connection.in_atomic_block
+        )
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _RowWriter:
+        if self.threaded:
+            self.thread = threading.Thread(target=self._run, name="import-rows", daemon=True)
+            self.thread.start()
+        return self
+
+    def write(self, rows: list[tuple], **progress) -> None:
+        if not self.threaded:
+            _write_rows(self.job, self.token, rows, self.columns, **progress)
+            return
+        if self.error is not None:
+            raise self.error
+        self.queue.put((rows, progress))
+
+    def _run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                if self.error is None:  # after a failure, drain so the reader never blocks
+                    rows, progress = item
+                    _write_rows(self.job, self.token, rows, self.columns, **progress)
+        except BaseException as exc:  # handed to the reading thread
+            self.error = exc
+            while self.queue.get() is not None:
+                pass
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.thread is None:
+            return
+        self.queue.put(None)
+        self.thread.join()
+        if exc_type is None and self.error is not None:
+            raise self.error
 
 
 def _write_rows(
@@ -481,7 +538,7 @@ GROUP BY chunk ORDER BY chunk
 
 def _commit_ranges(job: ImportJob, token: str, chunk_size: int, on_progress=None) -> None:
     """PostgreSQL: commit the rows still pending, ``chunk_size`` to a range of row numbers,
-    on ``LAUREL_IMPORT_COMMIT_THREADS`` connections at once.
+    on ``LAUREL_IMPORT_CONNECTIONS`` connections at once.
 
     Each range is one transaction (its credits, components, audit events, invitations and
     its rows' outcomes, then the job's counts), and only rows with no outcome are read, so
@@ -494,7 +551,7 @@ def _commit_ranges(job: ImportJob, token: str, chunk_size: int, on_progress=None
     kind = kind_for(job.kind)
     kind.prepare_commit(job)  # shared, read-only caches, filled before any thread starts
     if ranges and kind.invite_part is not None:
-        parts = max(1, settings.LAUREL_IMPORT_COMMIT_THREADS)
+        parts = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
         _side_by_side(lambda part: _invite_part(job, token, part, parts), list(range(parts)))
 
     def progress():
@@ -505,9 +562,9 @@ def _commit_ranges(job: ImportJob, token: str, chunk_size: int, on_progress=None
 
 
 def _side_by_side(work, items, done=None) -> None:
-    """Run ``work(item)`` for every item, on ``LAUREL_IMPORT_COMMIT_THREADS`` threads (each
+    """Run ``work(item)`` for every item, on ``LAUREL_IMPORT_CONNECTIONS`` threads (each
     with its own database connection); the first failure cancels what has not started."""
-    threads = max(1, settings.LAUREL_IMPORT_COMMIT_THREADS)
+    threads = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
     if threads == 1 or len(items) < 2:
         for item in items:
             work(item)
@@ -613,7 +670,7 @@ def _digests_create(job: ImportJob, token: str) -> None:
         for single in (True, False):  # render the variants once, before the threads start
             for invite in (True, False):
                 renderer.variant(single, invite)
-        parts = max(1, settings.LAUREL_IMPORT_COMMIT_THREADS)
+        parts = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
         now = timezone.now()
         credits_sql.analyze()
 

@@ -25,7 +25,7 @@ HEAD = "course_id,email,completion_date\n"
 
 
 def test_ranges_on_two_connections_give_each_credit_once(settings):
-    settings.LAUREL_IMPORT_COMMIT_THREADS = 2
+    settings.LAUREL_IMPORT_CONNECTIONS = 2
     org = make_org("northwind", name="Northwind", course_id_prefix="NNA", date_format="US")
     one = make_course(org, components={"CE": "2"}, active_from=date(2024, 1, 1))
     two = make_course(org, components={"CE": "1", "ETH": "1"}, active_from=date(2024, 1, 1))
