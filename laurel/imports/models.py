@@ -36,9 +36,16 @@ class ImportJob(models.Model):
         RESUMING = "resuming", "Resuming"
         COMMITTED = "committed", "Committed"
         FAILED = "failed", "Failed"
+        UNDOING = "undoing", "Undoing"
         UNDONE = "undone", "Undone"
 
-    RUNNING = (Status.UPLOADED, Status.VALIDATING, Status.COMMITTING, Status.RESUMING)
+    RUNNING = (
+        Status.UPLOADED,
+        Status.VALIDATING,
+        Status.COMMITTING,
+        Status.RESUMING,
+        Status.UNDOING,
+    )
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="import_jobs"

@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.conf import settings
@@ -789,7 +789,10 @@ def import_resume_stale() -> list[int]:
             )
             if not moved:
                 continue
-            if validated_at is None:
+            if status == S.UNDOING:
+                ImportJob.objects.filter(pk=job_id).update(status=S.UNDOING)
+                transaction.on_commit(lambda job_id=job_id: _enqueue_undo(job_id))
+            elif validated_at is None:
                 _enqueue_validate(job_id)
             else:
                 _enqueue_commit(job_id)
@@ -801,39 +804,157 @@ def import_resume_stale() -> list[int]:
 # --- undo ----------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
-    """Revoke every credit the import created that nobody has accepted; returns how many."""
-    job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
-    if not job.can_undo():
-        raise ServiceError(
-            f"Only a committed import can be undone, within "
-            f"{settings.LAUREL_IMPORT_UNDO_DAYS} days.",
-            code="state",
+    """Undo now, in this process (command line, tests): returns how many were revoked."""
+    import_undo_start(actor=actor, job=job, reason=reason, enqueue=False)
+    import_undo_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job.count("revoked")
+
+
+def import_undo_start(
+    *, actor: Actor, job: ImportJob, reason: str = "", enqueue: bool = True
+) -> ImportJob:
+    """Queue the undo: revoke every credit the import created that nobody has accepted.
+
+    A background job like the commit (a million revocations do not fit in a web request),
+    in chunks with a heartbeat, resumed by ``import_resume_stale`` if its worker dies."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().select_related("organization").get(pk=job.pk)
+        if not job.can_undo():
+            raise ServiceError(
+                f"Only a committed import can be undone, within "
+                f"{settings.LAUREL_IMPORT_UNDO_DAYS} days.",
+                code="state",
+            )
+        if job.kind == ImportJob.Kind.CERTIFICATES:
+            reason = "Import undone"
+        reason = (reason or "").strip()[:500] or f"Import {job.pk} ({job.file_name}) was undone."
+        job.options = {
+            **job.options,
+            "undo": {
+                "reason": reason,
+                "user": actor.user.pk if actor.user else None,
+                "label": actor.label,
+                "ip": actor.ip,
+                "at": timezone.now().isoformat(),
+            },
+        }
+        job.status = S.UNDOING
+        job.cursor = 0
+        job.rows_done = 0
+        job.rows_total = ImportRow.objects.filter(
+            Q(credit_id__isnull=False) | Q(certificate_id__isnull=False), job_id=job.pk
+        ).count()
+        job.heartbeat_at = timezone.now()
+        job.worker_token = ""
+        job.save()
+        audit_record(
+            actor=actor,
+            action="import.undo_requested",
+            obj=job,
+            organization=job.organization,
+            after={"reason": reason},
         )
-    if job.kind == ImportJob.Kind.CERTIFICATES:
-        return _undo_certificates(actor=actor, job=job)
-    reason = (reason or "").strip()[:500] or f"Import {job.pk} ({job.file_name}) was undone."
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_undo(job.pk))
+    return job
+
+
+def _enqueue_undo(job_id: int) -> None:
+    from laurel.imports.tasks import import_undo_task
+
+    import_undo_task.enqueue(job_id)
+
+
+def _undo_actor(spec: dict) -> Actor:
+    from django.contrib.auth import get_user_model
+
+    user = (
+        get_user_model().objects.filter(pk=spec.get("user")).first() if spec.get("user") else None
+    )
+    return Actor(user=user, label=spec.get("label") or "", ip=spec.get("ip"))
+
+
+def import_undo_run(*, job_id: int) -> ImportJob | None:
+    """Revoke the import's open credits chunk by chunk after ``cursor``, then tell the
+    recipients (one notice each) and mark the import undone."""
+    token = _claim(job_id, statuses=[S.UNDOING], status=S.UNDOING)
+    if token is None:
+        return None
+    try:
+        job = ImportJob.objects.select_related("organization", "uploaded_by").get(pk=job_id)
+        spec = job.options["undo"]
+        actor = _undo_actor(spec)
+        at = datetime.fromisoformat(spec["at"])
+        if job.kind == ImportJob.Kind.CERTIFICATES:
+            with transaction.atomic():
+                _beat(job.pk, token)
+                revoked = _undo_certificates(actor=actor, job=job)
+                job.counts = {**job.counts, "revoked": revoked}
+        else:
+            while _undo_chunk(job, token, actor, spec["reason"], at):
+                pass
+        notify = job.kind != ImportJob.Kind.CERTIFICATES and not job.suppress_notifications
+        if notify:
+            _undo_notices(job, token, at)
+        with transaction.atomic():
+            _beat(
+                job.pk,
+                token,
+                status=S.UNDONE,
+                undone_at=at,
+                counts=job.counts,
+                worker_token="",
+            )
+            audit_record(
+                actor=actor,
+                action="import.undone",
+                obj=job,
+                organization=job.organization,
+                after={"revoked": job.count("revoked"), "reason": spec["reason"]},
+            )
+            if notify and job.count("revoked"):
+                from laurel.imports.tasks import import_send_undo_notices_task
+
+                transaction.on_commit(lambda: import_send_undo_notices_task.enqueue(job_id))
+    except LostClaim:
+        return None
+    except Exception:
+        log.exception("import %s: undo stopped", job_id)
+        ImportJob.objects.filter(pk=job_id, worker_token=token).update(
+            error="The undo stopped unexpectedly; it will resume automatically."
+        )
+        raise
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _undo_chunk(job: ImportJob, token: str, actor: Actor, reason: str, at) -> bool:
+    """Revoke the open credits of the next ``COMMIT_CHUNK`` rows after ``cursor``."""
     org = job.organization
     open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
-    mine = _credits_of(job)
-    now = timezone.now()
-    revoked, last = 0, 0
-    while True:  # in keyset chunks, so a million-row import is never held in memory
-        part = list(
-            mine.select_for_update()
-            .filter(status__in=open_statuses, pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", "recipient_email", "title", "completion_date", "status")[
-                :COMMIT_CHUNK
-            ]
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.worker_token != token:
+            raise LostClaim
+        rows = list(
+            ImportRow.objects.filter(
+                job_id=job.pk, credit_id__isnull=False, number__gt=locked.cursor
+            )
+            .order_by("number")
+            .values_list("number", "credit_id")[:COMMIT_CHUNK]
         )
-        if not part:
-            break
-        last = part[-1][0]
-        revoked += Credit.objects.filter(
+        if not rows:
+            return False
+        part = list(
+            Credit.objects.select_for_update()
+            .filter(organization=org, pk__in=[c for _, c in rows], status__in=open_statuses)
+            .order_by("pk")
+            .values_list("pk", "recipient_email", "title", "completion_date", "status")
+        )
+        revoked = Credit.objects.filter(
             pk__in=[t[0] for t in part], status__in=open_statuses
-        ).update(status=Credit.Status.REVOKED, revoked_at=now, revoke_reason=reason)
+        ).update(status=Credit.Status.REVOKED, revoked_at=at, revoke_reason=reason)
         bulk.copy_insert(
             "audit_auditevent",
             (
@@ -846,46 +967,42 @@ def import_undo(*, actor: Actor, job: ImportJob, reason: str = "") -> int:
                     else "", "credit.revoked", "credits.credit", str(pk),
                     f"{title} → {email} ({day:%Y-%m-%d})"[:200],
                     json.dumps({"status": status}),
-                    json.dumps({"status": "revoked", "reason": reason}), actor.ip, now,
+                    json.dumps({"status": "revoked", "reason": reason}), actor.ip, at,
                 )
                 for pk, email, title, day, status in part
             ],
         )  # fmt: skip
-    if not job.suppress_notifications and revoked:
-        renderer = DigestRenderer("import_undone", organization=org)
-        withdrawn = (
-            mine.filter(status=Credit.Status.REVOKED, revoked_at=now)
-            .order_by("recipient_email", "id")
-            .values_list("recipient_email", "title", "completion_date", "status")
-            .iterator(chunk_size=10000)
-        )
-        batch = []
-        for email, items in groupby(withdrawn, key=lambda t: t[0]):
-            items = [(title, day, status) for _, title, day, status in items]
-            batch.append(
-                renderer.message(
-                    to=email, items=items, invite=False, dedupe_key=f"import-undo:{job.pk}:{email}"
-                )
-            )
-            if len(batch) >= DIGEST_CHUNK:
-                outbox_insert(batch)
-                batch = []
-        outbox_insert(batch)
-        from laurel.imports.tasks import import_send_undo_notices_task
+        _advance(job, locked, {"revoked": revoked}, cursor=rows[-1][0], rows=len(rows))
+    return True
 
-        transaction.on_commit(lambda: import_send_undo_notices_task.enqueue(job.pk))
-    job.status = S.UNDONE
-    job.undone_at = now
-    job.counts = {**job.counts, "revoked": revoked}
-    job.save(update_fields=["status", "undone_at", "counts"])
-    audit_record(
-        actor=actor,
-        action="import.undone",
-        obj=job,
-        organization=org,
-        after={"revoked": revoked, "reason": reason},
+
+def _undo_notices(job: ImportJob, token: str, at) -> None:
+    """Queue one notice per recipient of the credits this undo revoked, in batches that each
+    beat the heartbeat (a batch queued twice is skipped by its keys)."""
+    renderer = DigestRenderer("import_undone", organization=job.organization)
+    withdrawn = (
+        _credits_of(job)
+        .filter(status=Credit.Status.REVOKED, revoked_at=at)
+        .order_by("recipient_email", "id")
+        .values_list("recipient_email", "title", "completion_date", "status")
+        .iterator(chunk_size=10000)
     )
-    return revoked
+    batch = []
+    for email, items in groupby(withdrawn, key=lambda t: t[0]):
+        items = [(title, day, status) for _, title, day, status in items]
+        batch.append(
+            renderer.message(
+                to=email, items=items, invite=False, dedupe_key=f"import-undo:{job.pk}:{email}"
+            )
+        )
+        if len(batch) >= DIGEST_CHUNK:
+            with transaction.atomic():
+                _beat(job.pk, token)
+                outbox_insert(batch)
+            batch = []
+    with transaction.atomic():
+        _beat(job.pk, token)
+        outbox_insert(batch)
 
 
 def _undo_certificates(*, actor: Actor, job: ImportJob) -> int:
@@ -904,17 +1021,6 @@ def _undo_certificates(*, actor: Actor, job: ImportJob) -> int:
     ).order_by("pk"):
         certificate_revoke(actor=actor, certificate=cert, reason="Import undone")
         revoked += 1
-    job.status = S.UNDONE
-    job.undone_at = timezone.now()
-    job.counts = {**job.counts, "revoked": revoked}
-    job.save(update_fields=["status", "undone_at", "counts"])
-    audit_record(
-        actor=actor,
-        action="import.undone",
-        obj=job,
-        organization=job.organization,
-        after={"revoked": revoked, "reason": "Import undone"},
-    )
     return revoked
 
 

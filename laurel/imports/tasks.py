@@ -19,6 +19,12 @@ def import_commit_task(job_id: int) -> str:
     return job.status if job else "skipped"
 
 
+@task(queue_name="imports")
+def import_undo_task(job_id: int) -> str:
+    job = services.import_undo_run(job_id=job_id)
+    return job.status if job else "skipped"
+
+
 @task(queue_name="email")
 def import_send_digests_task(job_id: int) -> int:
     return services.import_send_digests(job_id=job_id)

@@ -189,13 +189,13 @@ def import_commit(request, pk: int):
 def import_undo(request, pk: int):
     job = selectors.job_for_org(request.org, pk)
     try:
-        revoked = services.import_undo(
+        services.import_undo_start(
             actor=Actor.from_request(request), job=job, reason=request.POST.get("reason", "")
         )
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Import undone: {revoked} credits revoked.")
+        messages.success(request, "Undoing the import: this page shows when it is done.")
     return redirect("imports:detail", request.org.slug, job.pk)
 
 

@@ -288,3 +288,40 @@ def test_an_amount_of_zero_is_recorded_as_zero_not_as_full_credit(
     commit(job, admin)
     component = Credit.objects.get().components.get()
     assert (component.amount_offered, component.amount_earned) == (2, 0)
+
+
+def test_undo_runs_in_the_background_and_resumes_after_a_dead_worker(
+    org, admin, courses, validated, commit, committed, monkeypatch, settings
+):
+    job = commit(validated(org, THREE_FOR_ANN, user=admin), admin)
+    job = services.import_undo_start(actor=Actor(user=admin), job=job, enqueue=False)
+    assert job.status == S.UNDOING and job.is_running  # the page shows progress
+    assert not Credit.objects.filter(status="revoked").exists()  # nothing yet
+
+    # A worker revokes one row's credit per chunk and dies in the second chunk.
+    monkeypatch.setattr(services, "COMMIT_CHUNK", 1)
+    real = services._undo_chunk
+    calls = []
+
+    def die_in_second_chunk(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(services, "_undo_chunk", die_in_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        services.import_undo_run(job_id=job.pk)
+    assert Credit.objects.filter(status="revoked").count() == 1
+    monkeypatch.setattr(services, "_undo_chunk", real)
+
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.LAUREL_JOB_STALE_SECONDS + 1)
+    )
+    with committed():
+        assert services.import_resume_stale() == [job.pk]
+    job.refresh_from_db()
+    assert job.status == S.UNDONE
+    assert job.count("revoked") == 4  # the file's four credits, none revoked twice
+    assert Credit.objects.filter(status="revoked").count() == 4
+    assert AuditEvent.objects.filter(action="credit.revoked").count() == 4
