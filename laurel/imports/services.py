@@ -980,6 +980,11 @@ def _undo_notices(job: ImportJob, token: str, at) -> None:
     """Queue one notice per recipient of the credits this undo revoked, in batches that each
     beat the heartbeat (a batch queued twice is skipped by its keys)."""
     renderer = DigestRenderer("import_undone", organization=job.organization)
+    if bulk.is_postgres():
+        # A million credits just revoked look like none to stale statistics, and the planner
+        # then loops over the import's rows once per credit (minutes instead of seconds).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE credits_credit, imports_importrow")
     withdrawn = (
         _credits_of(job)
         .filter(status=Credit.Status.REVOKED, revoked_at=at)
