@@ -31,6 +31,14 @@ def relax_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
+def analyze(*tables: str) -> None:
+    """PostgreSQL: refresh the planner's statistics of ``tables`` after a bulk write, before
+    autovacuum gets to them (SQLite plans these queries well without)."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")  # noqa: S608 (table names, not data)
+
+
 def copy_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table``; return how many."""
     cols = ", ".join(columns)

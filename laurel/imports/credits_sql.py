@@ -272,14 +272,6 @@ ON CONFLICT (dedupe_key) DO NOTHING
 """
 
 
-def analyze() -> None:
-    """Refresh the preview table's statistics: a million rows just written and not yet seen
-    by autovacuum would otherwise look like one row to the planner (and a nested loop over
-    them took a minute instead of seconds)."""
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE imports_importrow")
-
-
 def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
     """Queue one digest per recipient of ``job``'s delivered credits; returns how many.
 
@@ -301,17 +293,12 @@ def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
             ("bigint", "text", "text"),
             [(pk, title, escape(title)) for pk, title in titles],
         )
-        variants = []
-        for single in (True, False):
-            for invite in (True, False):
-                subject, text, html = renderer.variant(single, invite)
-                variants.append((single, invite, subject, text, html))
         bulk.stage(
             cursor,
             "variants",
             ("single", "invite", "subject", "body_text", "body_html"),
             ("boolean", "boolean", "text", "text", "text"),
-            variants,
+            renderer.variants(),
         )
         cursor.execute(
             DIGEST_SQL,

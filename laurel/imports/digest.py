@@ -50,6 +50,14 @@ class DigestRenderer:
             )
         return self._variants[key]
 
+    def variants(self) -> list[tuple[bool, bool, str, str, str]]:
+        """(single, invite, subject, text, html) for every variant."""
+        return [
+            (single, invite, *self.variant(single, invite))
+            for single in (True, False)
+            for invite in (True, False)
+        ]
+
     def message(self, *, to: str, items: list[tuple], invite: bool, dedupe_key: str) -> tuple:
         """An outbox row (``OUTBOX_COLUMNS`` order) for ``items`` of (title, date, status)."""
         subject, text, html = self.variant(len(items) == 1, invite)

@@ -182,6 +182,20 @@ def _beat(job_id: int, token: str, **fields) -> None:
         raise LostClaim
 
 
+def _locked(job: ImportJob, token: str) -> ImportJob:
+    """The job row, locked for this transaction; LostClaim if another worker owns it now."""
+    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.worker_token != token:
+        raise LostClaim
+    return locked
+
+
+def _actor_of(job: ImportJob) -> tuple[int | None, str]:
+    """(user id, label) for the rows an import writes: its uploader, or what it came from."""
+    actor_user = job.uploaded_by_id
+    return actor_user, "" if actor_user else (job.actor_label or "import")
+
+
 class _CountingReader(io.RawIOBase):
     """The stored file, counting bytes read so validation can show progress."""
 
@@ -355,12 +369,11 @@ class _RowWriter:
     def _run(self) -> None:
         try:
             while (item := self.queue.get()) is not None:
-                if self.error is None:  # after a failure, drain so the reader never blocks
-                    rows, progress = item
-                    _write_rows(self.job, self.token, rows, self.columns, **progress)
+                rows, progress = item
+                _write_rows(self.job, self.token, rows, self.columns, **progress)
         except BaseException as exc:  # handed to the reading thread
             self.error = exc
-            while self.queue.get() is not None:
+            while self.queue.get() is not None:  # drain, so the reader never blocks
                 pass
         finally:
             connection.close()  # this thread's own connection
@@ -515,14 +528,19 @@ def import_commit_run(
     except LostClaim:
         return None
     except Exception:
-        # Left running on purpose: the chunks so far are durable, and once the heartbeat
-        # goes stale ``import_resume_stale`` hands the job to a new attempt.
-        log.exception("import %s: commit stopped", job_id)
-        ImportJob.objects.filter(pk=job_id, worker_token=token).update(
-            error="The commit stopped unexpectedly; it will resume automatically."
-        )
+        _stopped(job_id, token, "commit")
         raise
     return ImportJob.objects.get(pk=job_id)
+
+
+def _stopped(job_id: int, token: str, what: str) -> None:
+    """Log a failed commit or undo and say so on the job. The job is left running on
+    purpose: the chunks so far are durable, and once the heartbeat goes stale
+    ``import_resume_stale`` hands it to a new attempt."""
+    log.exception("import %s: %s stopped", job_id, what)
+    ImportJob.objects.filter(pk=job_id, worker_token=token).update(
+        error=f"The {what} stopped unexpectedly; it will resume automatically."
+    )
 
 
 PENDING_RANGES_SQL = """
@@ -592,31 +610,28 @@ def _side_by_side(work, items, done=None) -> None:
 
 
 def _invite_part(job: ImportJob, token: str, part: int, parts: int) -> None:
-    kind = kind_for(job.kind)
-    actor_user = job.uploaded_by_id
-    label = "" if actor_user else (job.actor_label or "import")
+    actor_user, label = _actor_of(job)
     with transaction.atomic():
         bulk.relax_durability()
-        invited = kind.invite_part(job, part, parts, actor_user_id=actor_user, actor_label=label)
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.worker_token != token:
-            raise LostClaim
+        invited = kind_for(job.kind).invite_part(
+            job, part, parts, actor_user_id=actor_user, actor_label=label
+        )
+        locked = _locked(job, token)
         _advance(job, locked, {"invited": invited}, cursor=locked.cursor, rows=0)
 
 
 def _commit_range(job: ImportJob, token: str, after: int, upto: int) -> None:
-    kind = kind_for(job.kind)
-    actor_user = job.uploaded_by_id
-    label = "" if actor_user else (job.actor_label or "import")
+    actor_user, label = _actor_of(job)
     with transaction.atomic():
         bulk.relax_durability()
-        done = kind.commit_range(job, after, upto, actor_user_id=actor_user, actor_label=label)
+        done = kind_for(job.kind).commit_range(
+            job, after, upto, actor_user_id=actor_user, actor_label=label
+        )
         rows = done.pop("rows")
         # The job row is locked last and only until this transaction commits, so ranges
-        # running side by side wait for each other only here.
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.worker_token != token:
-            raise LostClaim  # another worker owns the job: this range rolls back
+        # running side by side wait for each other only here (another worker owning the
+        # job rolls this range back).
+        locked = _locked(job, token)
         _advance(job, locked, done, cursor=max(locked.cursor, upto), rows=rows)
 
 
@@ -624,11 +639,8 @@ def _commit_chunk(job: ImportJob, token: str, chunk_size: int) -> bool:
     kind = kind_for(job.kind)
     with transaction.atomic():
         bulk.relax_durability()
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.worker_token != token:
-            raise LostClaim
-        actor_user = job.uploaded_by_id
-        label = "" if actor_user else (job.actor_label or "import")
+        locked = _locked(job, token)
+        actor_user, label = _actor_of(job)
         rows = list(
             ImportRow.objects.filter(
                 job_id=job.pk,
@@ -667,12 +679,10 @@ def _digests_create(job: ImportJob, token: str) -> None:
         from laurel.imports import credits_sql
 
         titles = list(Course.objects.filter(organization=org).values_list("pk", "title"))
-        for single in (True, False):  # render the variants once, before the threads start
-            for invite in (True, False):
-                renderer.variant(single, invite)
+        renderer.variants()  # rendered once, before the threads start
         parts = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
         now = timezone.now()
-        credits_sql.analyze()
+        bulk.analyze("imports_importrow")  # a million fresh rows look like one otherwise
 
         def part(number):
             with transaction.atomic():
@@ -696,6 +706,12 @@ def _digests_create(job: ImportJob, token: str) -> None:
         .values_list("recipient_email", "title", "completion_date", "status")
         .iterator(chunk_size=10000)
     )
+    _queue_digests(job, token, renderer, credits, prefix="import", invited=invited)
+
+
+def _queue_digests(job, token, renderer, credits, *, prefix: str, invited=frozenset()) -> None:
+    """One message per recipient of ``credits`` (email, title, date, status; sorted by
+    e-mail), queued in batches that each beat the heartbeat; idempotent by key."""
     batch = []
     for email, items in groupby(credits, key=lambda c: c[0]):
         items = [(title, day, status) for _, title, day, status in items]
@@ -704,7 +720,7 @@ def _digests_create(job: ImportJob, token: str) -> None:
                 to=email,
                 items=items,
                 invite=email in invited,
-                dedupe_key=f"import:{job.pk}:{email}",
+                dedupe_key=f"{prefix}:{job.pk}:{email}",
             )
         )
         if len(batch) >= DIGEST_CHUNK:
@@ -785,12 +801,16 @@ def import_resume_stale() -> list[int]:
             moved = (
                 ImportJob.objects.filter(pk=job_id, status=status)
                 .filter(Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True))
-                .update(status=S.RESUMING, worker_token="", heartbeat_at=timezone.now())
+                .update(
+                    # An undo stays "undoing": only its own task takes it up again.
+                    status=S.UNDOING if status == S.UNDOING else S.RESUMING,
+                    worker_token="",
+                    heartbeat_at=timezone.now(),
+                )
             )
             if not moved:
                 continue
             if status == S.UNDOING:
-                ImportJob.objects.filter(pk=job_id).update(status=S.UNDOING)
                 transaction.on_commit(lambda job_id=job_id: _enqueue_undo(job_id))
             elif validated_at is None:
                 _enqueue_validate(job_id)
@@ -921,10 +941,7 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
     except LostClaim:
         return None
     except Exception:
-        log.exception("import %s: undo stopped", job_id)
-        ImportJob.objects.filter(pk=job_id, worker_token=token).update(
-            error="The undo stopped unexpectedly; it will resume automatically."
-        )
+        _stopped(job_id, token, "undo")
         raise
     return ImportJob.objects.get(pk=job_id)
 
@@ -934,9 +951,7 @@ def _undo_chunk(job: ImportJob, token: str, actor: Actor, reason: str, at) -> bo
     org = job.organization
     open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
     with transaction.atomic():
-        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if locked.worker_token != token:
-            raise LostClaim
+        locked = _locked(job, token)
         rows = list(
             ImportRow.objects.filter(
                 job_id=job.pk, credit_id__isnull=False, number__gt=locked.cursor
@@ -980,11 +995,9 @@ def _undo_notices(job: ImportJob, token: str, at) -> None:
     """Queue one notice per recipient of the credits this undo revoked, in batches that each
     beat the heartbeat (a batch queued twice is skipped by its keys)."""
     renderer = DigestRenderer("import_undone", organization=job.organization)
-    if bulk.is_postgres():
-        # A million credits just revoked look like none to stale statistics, and the planner
-        # then loops over the import's rows once per credit (minutes instead of seconds).
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE credits_credit, imports_importrow")
+    # A million credits just revoked look like none to stale statistics, and the planner
+    # then loops over the import's rows once per credit (minutes instead of seconds).
+    bulk.analyze("credits_credit", "imports_importrow")
     withdrawn = (
         _credits_of(job)
         .filter(status=Credit.Status.REVOKED, revoked_at=at)
@@ -992,22 +1005,7 @@ def _undo_notices(job: ImportJob, token: str, at) -> None:
         .values_list("recipient_email", "title", "completion_date", "status")
         .iterator(chunk_size=10000)
     )
-    batch = []
-    for email, items in groupby(withdrawn, key=lambda t: t[0]):
-        items = [(title, day, status) for _, title, day, status in items]
-        batch.append(
-            renderer.message(
-                to=email, items=items, invite=False, dedupe_key=f"import-undo:{job.pk}:{email}"
-            )
-        )
-        if len(batch) >= DIGEST_CHUNK:
-            with transaction.atomic():
-                _beat(job.pk, token)
-                outbox_insert(batch)
-            batch = []
-    with transaction.atomic():
-        _beat(job.pk, token)
-        outbox_insert(batch)
+    _queue_digests(job, token, renderer, withdrawn, prefix="import-undo")
 
 
 def _undo_certificates(*, actor: Actor, job: ImportJob) -> int:
