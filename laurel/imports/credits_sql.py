@@ -19,7 +19,6 @@ rows (the tests run on both databases).
 from __future__ import annotations
 
 import json
-from html import escape
 
 from django.db import connection
 
@@ -232,7 +231,7 @@ def invite(job, *, part, parts, actor_user_id, actor_label, now) -> int:
 
 DIGEST_SQL = """
 WITH delivered AS (
-    SELECT r.email, r.category, r.completion_date, r.credit_id, t.title, t.title_html,
+    SELECT r.email, r.category, r.completion_date, r.credit_id, t.title,
            row_number() OVER (PARTITION BY r.email ORDER BY r.completion_date, r.credit_id) AS n
     FROM imports_importrow r
     JOIN laurel_stage_titles t ON t.course_pk = r.course_pk
@@ -241,33 +240,18 @@ WITH delivered AS (
 ),
 per AS (
     SELECT email, count(*) AS total, bool_or(category = 'invite') AS invite,
-        string_agg('- ' || title || ' (completed ' || to_char(completion_date, 'YYYY-MM-DD')
-                   || ')', E'\\n' ORDER BY n) FILTER (WHERE n <= %(shown)s) AS lines,
-        string_agg('<li>' || title_html || ' (completed '
-                   || to_char(completion_date, 'YYYY-MM-DD') || ')</li>', '' ORDER BY n)
-            FILTER (WHERE n <= %(shown)s) AS lis
+        jsonb_agg(jsonb_build_array(title, to_char(completion_date, 'YYYY-MM-DD')) ORDER BY n)
+            FILTER (WHERE n <= %(shown)s) AS items
     FROM delivered GROUP BY email
-),
-filled AS (
-    SELECT p.email, p.total::text AS total,
-        p.lines || CASE WHEN p.total > %(shown)s
-                        THEN E'\\n- and ' || (p.total - %(shown)s) || ' more' ELSE '' END AS lines,
-        '<ul>' || p.lis || CASE WHEN p.total > %(shown)s
-                                THEN '<li>and ' || (p.total - %(shown)s) || ' more</li>'
-                                ELSE '' END || '</ul>' AS lis,
-        v.subject, v.body_text, v.body_html
-    FROM per p JOIN laurel_stage_variants v
-      ON v.single = (p.total = 1) AND v.invite = p.invite
 )
 INSERT INTO notifications_outboxmessage (
     organization_id, kind, to_email, reply_to, subject, body_text, body_html, attachments,
-    dedupe_key, status, attempts, last_error, created_at, sent_at)
-SELECT %(org)s, %(kind)s, f.email, %(reply_to)s,
-       left(replace(f.subject, %(count_marker)s, f.total), 300),
-       replace(replace(f.body_text, %(count_marker)s, f.total), %(text_marker)s, f.lines),
-       replace(replace(f.body_html, %(count_marker)s, f.total), %(html_marker)s, f.lis),
-       '[]'::jsonb, %(prefix)s || f.email, 'queued', 0, '', %(now)s, NULL
-FROM filled f
+    context, dedupe_key, status, attempts, last_error, created_at, sent_at)
+SELECT %(org)s, %(kind)s, p.email, %(reply_to)s,
+       left(replace(v.subject, %(count_marker)s, p.total::text), 300), '', '', '[]'::jsonb,
+       jsonb_build_object('count', p.total, 'invite', p.invite, 'items', p.items),
+       %(prefix)s || p.email, 'queued', 0, '', %(now)s, NULL
+FROM per p JOIN laurel_stage_variants v ON v.single = (p.total = 1) AND v.invite = p.invite
 ON CONFLICT (dedupe_key) DO NOTHING
 """
 
@@ -277,7 +261,7 @@ def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
 
     ``part`` of ``parts``: the recipients whose e-mail hashes to it, so that the parts can
     run side by side on several connections."""
-    from laurel.imports.digest import COUNT, ITEMS_HTML, ITEMS_TEXT, SHOWN_ITEMS
+    from laurel.imports.digest import COUNT, SHOWN_ITEMS
 
     org = job.organization
     with connection.cursor() as cursor:
@@ -289,16 +273,16 @@ def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
         bulk.stage(
             cursor,
             "titles",
-            ("course_pk", "title", "title_html"),
-            ("bigint", "text", "text"),
-            [(pk, title, escape(title)) for pk, title in titles],
+            ("course_pk", "title"),
+            ("bigint", "text"),
+            titles,
         )
         bulk.stage(
             cursor,
             "variants",
-            ("single", "invite", "subject", "body_text", "body_html"),
-            ("boolean", "boolean", "text", "text", "text"),
-            renderer.variants(),
+            ("single", "invite", "subject"),
+            ("boolean", "boolean", "text"),
+            renderer.subjects(),
         )
         cursor.execute(
             DIGEST_SQL,
@@ -309,8 +293,6 @@ def digests_insert(job, renderer, *, titles, now, part=0, parts=1) -> int:
                 "reply_to": org.reply_to or "",
                 "shown": SHOWN_ITEMS,
                 "count_marker": COUNT,
-                "text_marker": ITEMS_TEXT,
-                "html_marker": ITEMS_HTML,
                 "prefix": f"import:{job.pk}:",
                 "now": now,
                 "part": part,

@@ -4,12 +4,15 @@ An import of a million rows reaches ~200,000 people; rendering three Django temp
 person costs ~40 s. The templates are rendered once per variant (one credit or several,
 invitation or not) with marker strings where the per-person parts go, and each message is
 filled in with ``str.replace``: the same text the template would give, escaped the same way.
-The rows go to the outbox with the set-based insert (``dedupe_key`` keeps it idempotent),
-and one task sends them (``tasks.import_send_digests_task``).
+The outbox rows hold the subject and the items (``OutboxMessage.context``): the body is
+filled in when the message is sent (``render_deferred``), so queueing 200,000 digests writes
+~100 bytes each, not ~2 KB. ``dedupe_key`` keeps queueing idempotent, and one task sends them
+(``tasks.import_send_digests_task``).
 """
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from django.db import IntegrityError, transaction
@@ -50,41 +53,72 @@ class DigestRenderer:
             )
         return self._variants[key]
 
-    def variants(self) -> list[tuple[bool, bool, str, str, str]]:
-        """(single, invite, subject, text, html) for every variant."""
+    def subjects(self) -> list[tuple[bool, bool, str]]:
+        """(single, invite, subject with the count marker) for every variant."""
         return [
-            (single, invite, *self.variant(single, invite))
+            (single, invite, self.variant(single, invite)[0])
             for single in (True, False)
             for invite in (True, False)
         ]
 
     def message(self, *, to: str, items: list[tuple], invite: bool, dedupe_key: str) -> tuple:
-        """An outbox row (``OUTBOX_COLUMNS`` order) for ``items`` of (title, date, status)."""
-        subject, text, html = self.variant(len(items) == 1, invite)
-        shown = items[:SHOWN_ITEMS]
-        more = len(items) - len(shown)
-        lines = [f"- {title} (completed {day.isoformat()})" for title, day, _ in shown]
-        lis = [f"<li>{escape(title)} (completed {day.isoformat()})</li>" for title, day, _ in shown]
-        if more:
-            lines.append(f"- and {more} more")
-            lis.append(f"<li>and {more} more</li>")
-        count = str(len(items))
+        """An outbox row (``OUTBOX_COLUMNS`` order) for ``items`` of (title, date, status):
+        its subject now, its body when it is sent (``render_deferred``)."""
+        count = len(items)
         org = self.organization
+        context = {
+            "count": count,
+            "invite": invite,
+            "items": [[title, day.isoformat()] for title, day, _ in items[:SHOWN_ITEMS]],
+        }
         return (
             org.pk,
             self.template,
             to,
             org.reply_to or "",
-            subject.replace(COUNT, count)[:300],
-            text.replace(COUNT, count).replace(ITEMS_TEXT, "\n".join(lines)),
-            html.replace(COUNT, count).replace(ITEMS_HTML, "<ul>" + "".join(lis) + "</ul>"),
+            self.variant(count == 1, invite)[0].replace(COUNT, str(count))[:300],
+            "",
+            "",
             "[]",
+            json.dumps(context),
             dedupe_key,
             OutboxMessage.Status.QUEUED.value,
             0,
             "",
             timezone.now(),
         )
+
+    def body(self, context: dict) -> tuple[str, str]:
+        """(text, HTML) of the message for ``context`` (count, invite, the items shown)."""
+        count = int(context["count"])
+        items = context["items"]
+        _, text, html = self.variant(count == 1, bool(context["invite"]))
+        lines = [f"- {title} (completed {day})" for title, day in items]
+        lis = [f"<li>{escape(title)} (completed {day})</li>" for title, day in items]
+        more = count - len(items)
+        if more > 0:
+            lines.append(f"- and {more} more")
+            lis.append(f"<li>and {more} more</li>")
+        return (
+            text.replace(COUNT, str(count)).replace(ITEMS_TEXT, "\n".join(lines)),
+            html.replace(COUNT, str(count)).replace(ITEMS_HTML, "<ul>" + "".join(lis) + "</ul>"),
+        )
+
+
+_renderers: dict[tuple, DigestRenderer] = {}
+
+
+def render_deferred(message) -> tuple[str, str]:
+    """The body of a digest or undo notice, when the outbox sends it: the variants are
+    rendered once per organization (and name) in this process, not once per message."""
+    org = message.organization
+    key = (message.kind, org.pk, org.name)
+    renderer = _renderers.get(key)
+    if renderer is None:
+        if len(_renderers) > 64:
+            _renderers.clear()
+        renderer = _renderers[key] = DigestRenderer(message.kind, organization=org)
+    return renderer.body(message.context)
 
 
 OUTBOX_COLUMNS = (
@@ -96,6 +130,7 @@ OUTBOX_COLUMNS = (
     "body_text",
     "body_html",
     "attachments",
+    "context",
     "dedupe_key",
     "status",
     "attempts",
@@ -103,7 +138,7 @@ OUTBOX_COLUMNS = (
     "created_at",
 )
 OUTBOX_TYPES = (
-    "bigint", "text", "text", "text", "text", "text", "text", "jsonb", "text", "text",
+    "bigint", "text", "text", "text", "text", "text", "text", "jsonb", "jsonb", "text", "text",
     "smallint", "text", "timestamptz",
 )  # fmt: skip
 
@@ -112,8 +147,8 @@ def outbox_insert(messages: list[tuple]) -> int:
     """Queue rendered messages; ones whose ``dedupe_key`` is already queued are skipped.
 
     The keys already present are looked up first (through the unique index) and the rest are
-    copied straight into the outbox: a digest row is ~2 KB, and staging it in a temp table
-    for ``INSERT … ON CONFLICT`` wrote every message twice. Should a key appear in between
+    copied straight into the outbox (staging them in a temp table for ``INSERT … ON
+    CONFLICT`` would write every message twice). Should a key appear in between
     (the unique index refuses the copy), the batch goes through ``ON CONFLICT`` instead.
     """
     if not messages:

@@ -679,7 +679,7 @@ def _digests_create(job: ImportJob, token: str) -> None:
         from laurel.imports import credits_sql
 
         titles = list(Course.objects.filter(organization=org).values_list("pk", "title"))
-        renderer.variants()  # rendered once, before the threads start
+        renderer.subjects()  # rendered once, before the threads start
         parts = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
         now = timezone.now()
         bulk.analyze("imports_importrow")  # a million fresh rows look like one otherwise
@@ -687,10 +687,12 @@ def _digests_create(job: ImportJob, token: str) -> None:
         def part(number):
             with transaction.atomic():
                 bulk.relax_durability()  # a lost part is queued again on resume (by key)
-                _beat(job.pk, token)
                 credits_sql.digests_insert(
                     job, renderer, titles=titles, now=now, part=number, parts=parts
                 )
+                # Last: the job row stays locked until the part commits, and the parts
+                # running side by side would otherwise wait for each other from the start.
+                _beat(job.pk, token)
 
         _side_by_side(part, list(range(parts)))
         return

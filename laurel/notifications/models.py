@@ -35,6 +35,10 @@ class OutboxMessage(models.Model):
     body_html = models.TextField(blank=True)
     # [{"filename": ..., "mimetype": ..., "content_b64": ...}] for small attachments (reports).
     attachments = models.JSONField(default=list, blank=True)
+    # A message rendered when it is sent: what its template is filled with (an import's
+    # digests keep their items here, ~100 bytes, not ~2 KB of rendered body per recipient).
+    # ``body_text``/``body_html`` stay empty until then and keep what was sent afterwards.
+    context = models.JSONField(null=True, blank=True)
     # Makes enqueueing idempotent: the same logical message is never queued twice.
     dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from laurel.notifications.deferred import needs_render, render_body
 from laurel.notifications.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ def outbox_send(message_id: int) -> str:
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != OutboxMessage.Status.QUEUED:
             return "skipped"
+        rendered = needs_render(message)
+        if rendered:
+            message.body_text, message.body_html = render_body(message)
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.body_text,
@@ -43,7 +47,7 @@ def outbox_send(message_id: int) -> str:
             message.last_error = str(exc)[:2000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxMessage.Status.FAILED
-            message.save(update_fields=["attempts", "last_error", "status"])
+            message.save(update_fields=["attempts", "last_error", "status"])  # still deferred
             if message.status == OutboxMessage.Status.QUEUED:
                 delay = timedelta(seconds=30 * 2**message.attempts)
                 transaction.on_commit(
@@ -53,5 +57,7 @@ def outbox_send(message_id: int) -> str:
         message.status = OutboxMessage.Status.SENT
         message.sent_at = timezone.now()
         message.last_error = ""
-        message.save(update_fields=["attempts", "last_error", "status", "sent_at"])
+        fields = ["attempts", "last_error", "status", "sent_at"]
+        # What was sent is kept on the message.
+        message.save(update_fields=fields + (["body_text", "body_html"] if rendered else []))
         return "sent"

@@ -61,6 +61,31 @@ def test_each_recipient_gets_one_digest_listing_all_their_new_credits(
     assert job.count("offered") == 3 and job.count("held") == 1
 
 
+def test_a_long_digest_lists_twenty_credits_and_how_many_more(
+    org, admin, courses, validated, commit
+):
+    from laurel.notifications.models import OutboxMessage
+
+    one, _ = courses
+    one.title = "Ethics & <Law>"
+    one.save(update_fields=["title"])
+    rows = "".join(f"NNA-26-00001,cy@example.org,2025-01-{day:02d}\n" for day in range(1, 24))
+    job = validated(org, HEAD + rows, user=admin)
+    mail.outbox.clear()
+    commit(job, admin)
+    [sent] = digests("cy@example.org")
+    assert sent.subject == "23 new credits from Northwind"
+    assert sent.body.count("- Ethics & <Law> (completed 2025-01-") == 20
+    assert "- and 3 more" in sent.body
+    html = sent.alternatives[0][0]
+    assert html.count("<li>Ethics &amp; &lt;Law&gt; (completed 2025-01-") == 20
+    assert "<li>and 3 more</li>" in html
+    # Queued with its items only; the body sent is kept on the message.
+    message = OutboxMessage.objects.get(dedupe_key=f"import:{job.pk}:cy@example.org")
+    assert message.context["count"] == 23 and len(message.context["items"]) == 20
+    assert message.status == "sent" and message.body_text == sent.body
+
+
 def test_commit_writes_an_audit_event_per_credit_and_per_invitation(
     org, admin, courses, validated, commit
 ):
