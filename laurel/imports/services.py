@@ -16,6 +16,7 @@ import json
 import logging
 import queue
 import secrets
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -44,6 +45,7 @@ from laurel.notifications.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 VALIDATE_CHUNK = 5000
+WRITER_SWITCH_INTERVAL = 0.0002  # seconds; see _RowWriter
 COMMIT_CHUNK = 10000
 DIGEST_CHUNK = 2000
 ATTACHMENT_MAX_ROWS = 20000
@@ -354,6 +356,11 @@ class _RowWriter:
 
     def __enter__(self) -> _RowWriter:
         if self.threaded:
+            # The writer needs the GIL back after every send to the database; with the
+            # default 5 ms switch interval it waited for the busy reader about half of the
+            # time (a million rows: 8 s of 17). At 0.2 ms neither thread waits.
+            self.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.switch_interval, WRITER_SWITCH_INTERVAL))
             self.thread = threading.Thread(target=self._run, name="import-rows", daemon=True)
             self.thread.start()
         return self
@@ -383,6 +390,7 @@ class _RowWriter:
             return
         self.queue.put(None)
         self.thread.join()
+        sys.setswitchinterval(self.switch_interval)
         if exc_type is None and self.error is not None:
             raise self.error
 

@@ -4,6 +4,7 @@ digest per recipient, counts that add up). Real committed data, as other connect
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pytest
@@ -43,7 +44,9 @@ def test_ranges_on_two_connections_give_each_credit_once(settings):
         file_name="credits.csv",
         start=False,
     )
-    services.import_validate(job_id=job.pk)
+    switch_interval = sys.getswitchinterval()
+    services.import_validate(job_id=job.pk)  # preview rows written by a second thread
+    assert sys.getswitchinterval() == switch_interval  # the writer's setting is undone
     job.refresh_from_db()
     assert job.count("invite") + job.count("deliverable") == 40
     services.import_commit_start(actor=Actor.system("test"), job=job, enqueue=False)
