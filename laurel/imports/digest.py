@@ -13,6 +13,7 @@ filled in when the message is sent (``render_deferred``), so queueing 200,000 di
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from html import escape
 
 from django.db import IntegrityError, transaction
@@ -23,8 +24,8 @@ from laurel.notifications.models import OutboxMessage
 from laurel.notifications.services import render_email
 
 # Marker strings no template or title contains: a private-use character, because PostgreSQL
-# text cannot hold NUL and subjects are whitespace-normalised (the digests are also filled in
-# by SQL: ``credits_sql.digests_insert``).
+# text cannot hold NUL and subjects are whitespace-normalised (the digests' subjects are also
+# filled in by SQL: ``credits_sql.digests_insert``).
 COUNT = "\ue000COUNT\ue000"
 ITEMS_TEXT = "\ue000ITEMS_TEXT\ue000"
 ITEMS_HTML = "\ue000ITEMS_HTML\ue000"
@@ -105,20 +106,18 @@ class DigestRenderer:
         )
 
 
-_renderers: dict[tuple, DigestRenderer] = {}
+@lru_cache(maxsize=64)
+def _renderer(kind: str, organization, name: str, reply_to: str) -> DigestRenderer:
+    """One renderer per organization as its e-mails show it: the name and reply-to address
+    the templates use are part of the key, so a changed organization is rendered anew."""
+    return DigestRenderer(kind, organization=organization)
 
 
 def render_deferred(message) -> tuple[str, str]:
     """The body of a digest or undo notice, when the outbox sends it: the variants are
-    rendered once per organization (and name) in this process, not once per message."""
+    rendered once per organization in this process, not once per message."""
     org = message.organization
-    key = (message.kind, org.pk, org.name)
-    renderer = _renderers.get(key)
-    if renderer is None:
-        if len(_renderers) > 64:
-            _renderers.clear()
-        renderer = _renderers[key] = DigestRenderer(message.kind, organization=org)
-    return renderer.body(message.context)
+    return _renderer(message.kind, org, org.name, org.reply_to).body(message.context)
 
 
 OUTBOX_COLUMNS = (

@@ -47,7 +47,8 @@ def outbox_send(message_id: int) -> str:
             message.last_error = str(exc)[:2000]
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxMessage.Status.FAILED
-            message.save(update_fields=["attempts", "last_error", "status"])  # still deferred
+            # A deferred body is not kept: the next attempt renders it again.
+            message.save(update_fields=["attempts", "last_error", "status"])
             if message.status == OutboxMessage.Status.QUEUED:
                 delay = timedelta(seconds=30 * 2**message.attempts)
                 transaction.on_commit(

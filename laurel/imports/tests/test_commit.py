@@ -86,6 +86,26 @@ def test_a_long_digest_lists_twenty_credits_and_how_many_more(
     assert message.status == "sent" and message.body_text == sent.body
 
 
+def test_a_queued_digest_shows_the_organization_as_it_is_when_sent(org):
+    from laurel.imports.digest import render_deferred
+    from laurel.notifications.models import OutboxMessage
+
+    message = OutboxMessage(
+        organization=org,
+        kind="import_digest",
+        context={"count": 1, "invite": False, "items": [["Ethics", "2025-01-02"]]},
+    )
+    text, html = render_deferred(message)
+    assert "- Ethics (completed 2025-01-02)" in text
+    assert "reply to this message" not in html
+    org.reply_to = "office@northwind.test"
+    org.save(update_fields=["reply_to"])
+    assert "reply to this message to reach them" in render_deferred(message)[1]
+    org.name = "Northwind Guild"
+    org.save(update_fields=["name"])
+    assert "Northwind Guild has recorded a credit for you" in render_deferred(message)[0]
+
+
 def test_commit_writes_an_audit_event_per_credit_and_per_invitation(
     org, admin, courses, validated, commit
 ):
