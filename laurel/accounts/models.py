@@ -74,12 +74,21 @@ def validate_time_zone(value: str) -> None:
 class Organization(models.Model):
     """A tenant: an accrediting body, association or training partner."""
 
+    class Kind(models.TextChoices):
+        # Issues credit and certificates (an accrediting body, an association).
+        ISSUING = "issuing", "Issuing organization"
+        # A training vendor that submits courses to issuing organizations for approval.
+        PROVIDER = "provider", "Course provider"
+        # An institution that runs an issuing organization's courses for its own people.
+        PARTNER = "partner", "Partner institution"
+
     class DateFormat(models.TextChoices):
         US = "US", "US (MM/DD/YYYY)"
         INTL = "INTL", "International (DD/MM/YYYY)"
         ISO = "ISO", "ISO (YYYY-MM-DD)"
 
     name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ISSUING)
     slug = models.SlugField(
         max_length=50,
         unique=True,
@@ -235,6 +244,9 @@ class Connection(models.Model):
         db_index=False,  # a partial index: invitations have no holder yet
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.INVITED)
+    # The person's ID in the organization's own member system (e.g. an NRDS number), set by
+    # staff, imports and the API; sent with webhooks so an outside system can match records.
+    member_id = models.CharField(max_length=64, blank=True, default="")
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     invited_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
