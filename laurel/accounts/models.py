@@ -246,7 +246,7 @@ class Connection(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.INVITED)
     # The person's ID in the organization's own member system (e.g. an NRDS number), set by
     # staff, imports and the API; sent with webhooks so an outside system can match records.
-    member_id = models.CharField(max_length=64, blank=True, default="")
+    member_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     invited_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
