@@ -278,6 +278,9 @@ TASKS = {
 }
 # Seconds without a heartbeat before a running job is considered abandoned and resumed.
 LAUREL_JOB_STALE_SECONDS = env_int("LAUREL_JOB_STALE_SECONDS", 60)
+# A stale job is resumed at most this many times, then failed and its owner told, so a
+# poison file cannot loop the workers forever (docs/jobs.md).
+LAUREL_JOB_MAX_RESUMES = env_int("LAUREL_JOB_MAX_RESUMES", 5)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -12,9 +12,11 @@ import secrets
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from laurel.lib.jobs import BackgroundJob
 from laurel.lib.pdf import BULK_CHUNK
 
 HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #1f4e79.")
@@ -286,7 +288,7 @@ def fernet_key(secret: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
-class CertificateJob(models.Model):
+class CertificateJob(BackgroundJob):
     """A background file build over a selection: one combined PDF, or a ZIP of PDFs."""
 
     class Kind(models.TextChoices):
@@ -315,16 +317,30 @@ class CertificateJob(models.Model):
     chunks_done = models.JSONField(default=list)
     file = models.CharField(max_length=300, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+
+    RUNNING = (Status.QUEUED, Status.RUNNING)
+    FAILED_ACTION = "certificate_job.failed"
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.total} ({self.status})"
+
+    def job_owner(self):
+        return self.requested_by
+
+    def job_title(self) -> str:
+        count = f"{self.total} certificate{'s' if self.total != 1 else ''}"
+        return f"The {self.get_kind_display().lower()} of {count}"
+
+    def job_link(self) -> str:
+        return reverse("certificates:job", args=[self.organization.slug, self.pk])
+
+    def job_resume(self) -> None:
+        from laurel.certificates.tasks import job_start
+
+        transaction.on_commit(lambda: job_start.enqueue(self.pk))
 
     @property
     def chunk_count(self) -> int:
@@ -336,11 +352,3 @@ class CertificateJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 100
-
-    def is_stale(self, now) -> bool:
-        limit = settings.LAUREL_JOB_STALE_SECONDS
-        beat = self.heartbeat_at or self.created_at
-        return (
-            self.status in (self.Status.QUEUED, self.Status.RUNNING)
-            and (now - beat).total_seconds() > limit
-        )

@@ -25,6 +25,7 @@ from laurel.lib import pdf
 from laurel.notifications.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
+RUNNING = CertificateJob.Status.RUNNING
 
 
 def _part_path(job: CertificateJob, number: int) -> str:
@@ -43,12 +44,11 @@ def _certificates(job: CertificateJob, ids: list[int]) -> list[Certificate]:
 
 @task(queue_name="pdf")
 def job_start(job_id: int) -> str:
-    job = CertificateJob.objects.filter(pk=job_id).first()
-    if job is None or job.status in (CertificateJob.Status.DONE, CertificateJob.Status.FAILED):
+    # The claim only keeps two starts apart: the chunks then run side by side as separate
+    # idempotent tasks and beat for the job whoever runs them (``beat(pk, None)``).
+    if not CertificateJob.claim(job_id, statuses=CertificateJob.RUNNING, status=RUNNING):
         return "skipped"
-    CertificateJob.objects.filter(pk=job_id).update(
-        status=CertificateJob.Status.RUNNING, heartbeat_at=timezone.now()
-    )
+    job = CertificateJob.objects.get(pk=job_id)
     if job.kind == CertificateJob.Kind.ZIP:
         job_build_zip.enqueue(job_id)
         return "zip"
@@ -114,9 +114,7 @@ def job_build_zip(job_id: int) -> str:
         for number in range(job.chunk_count):
             for cert in _certificates(job, job.chunk_ids(number)):
                 archive.writestr(f"{cert.serial_number}.pdf", rendering.certificate_pdf(cert))
-            CertificateJob.objects.filter(pk=job_id).update(
-                done=min(job.total, (number + 1) * job.chunk_size), heartbeat_at=timezone.now()
-            )
+            CertificateJob.beat(job_id, None, done=min(job.total, (number + 1) * job.chunk_size))
     name = default_storage.save(
         f"certificates/jobs/{job.pk}/certificates-{job.organization.slug}-{job.pk}.zip",
         ContentFile(buffer.getvalue()),
@@ -136,6 +134,7 @@ def _complete(job: CertificateJob, name: str, size: int) -> None:
             done=job.total,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
+            worker_token="",
         )
         if not updated:
             default_storage.delete(name)
@@ -161,18 +160,10 @@ def _complete(job: CertificateJob, name: str, size: int) -> None:
             )
 
 
-def job_resume_stale(*, now=None) -> int:
-    """Re-enqueue jobs whose worker stopped sending heartbeats; done chunks are kept."""
-    now = now or timezone.now()
-    count = 0
-    for job in CertificateJob.objects.filter(
-        status__in=[CertificateJob.Status.QUEUED, CertificateJob.Status.RUNNING]
-    ):
-        if job.is_stale(now):
-            CertificateJob.objects.filter(pk=job.pk).update(heartbeat_at=now)
-            job_start.enqueue(job.pk)
-            count += 1
-    return count
+def job_resume_stale() -> int:
+    """Re-enqueue jobs whose worker stopped sending heartbeats (done chunks are kept), at
+    most ``LAUREL_JOB_MAX_RESUMES`` times each; return how many were resumed."""
+    return len(CertificateJob.resume_stale())
 
 
 @task()

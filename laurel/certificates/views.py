@@ -396,7 +396,7 @@ def _org_job(request, pk: int) -> CertificateJob:
 @org_required(*CERT_ROLES)
 def job_detail(request, pk: int):
     job = _org_job(request, pk)
-    if job.is_stale(timezone.now()):
+    if job.is_stale():
         from laurel.certificates.tasks import job_resume_stale
 
         job_resume_stale()

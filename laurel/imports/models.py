@@ -7,7 +7,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+
+from laurel.lib.jobs import BackgroundJob
 
 
 def import_upload_path(instance, filename: str) -> str:
@@ -20,7 +23,7 @@ class ImportJobQuerySet(models.QuerySet):
         return self.filter(organization=org)
 
 
-class ImportJob(models.Model):
+class ImportJob(BackgroundJob):
     """An uploaded file of one kind, validated first, then committed by a background job."""
 
     class Kind(models.TextChoices):
@@ -67,16 +70,12 @@ class ImportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     # The last row number whose commit is durable; a resumed commit continues after it.
     cursor = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # Which worker owns the running phase; cleared when a stale job is handed on.
-    worker_token = models.CharField(max_length=32, blank=True)
     headings = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
     validated_at = models.DateTimeField(null=True, blank=True)
     commit_requested_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+
+    FAILED_ACTION = "import.failed"
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -89,6 +88,20 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.pk} ({self.file_name})"
+
+    def job_owner(self):
+        return self.uploaded_by
+
+    def job_title(self) -> str:
+        return f"The import of {self.file_name}"
+
+    def job_link(self) -> str:
+        return reverse("imports:detail", args=[self.organization.slug, self.pk])
+
+    def job_resume(self) -> None:
+        from laurel.imports import services
+
+        services.import_resume(self)
 
     @property
     def source_ref(self) -> str:

@@ -15,12 +15,11 @@ import io
 import json
 import logging
 import queue
-import secrets
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import groupby
 
 from django.conf import settings
@@ -40,6 +39,7 @@ from laurel.imports.digest import DigestRenderer, outbox_insert
 from laurel.imports.kinds import ROW_COLUMNS, kind_for
 from laurel.imports.models import ImportJob, ImportMapping, ImportRow
 from laurel.lib.csvfile import write_csv
+from laurel.lib.jobs import LostClaim
 from laurel.lib.tabular import FileProblem, MappingProblem, read_table
 from laurel.notifications.services import outbox_enqueue
 
@@ -51,10 +51,6 @@ DIGEST_CHUNK = 2000
 ATTACHMENT_MAX_ROWS = 20000
 S = ImportJob.Status
 C = ImportRow.Category
-
-
-class LostClaim(Exception):
-    """Another worker took the job over (ours was thought dead); stop quietly."""
 
 
 # --- upload --------------------------------------------------------------------------------
@@ -157,39 +153,8 @@ def _enqueue_commit(job_id: int) -> None:
 
 
 # --- owning a running job ------------------------------------------------------------------
-
-
-def _stale_before():
-    return timezone.now() - timedelta(seconds=settings.LAUREL_JOB_STALE_SECONDS)
-
-
-def _claim(job_id: int, *, statuses, status: str) -> str | None:
-    """Take the job for this worker if nobody live holds it; return our token."""
-    token = secrets.token_hex(8)
-    taken = (
-        ImportJob.objects.filter(pk=job_id, status__in=statuses)
-        .filter(
-            Q(worker_token="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before())
-        )
-        .update(worker_token=token, status=status, heartbeat_at=timezone.now(), error="")
-    )
-    return token if taken else None
-
-
-def _beat(job_id: int, token: str, **fields) -> None:
-    """Heartbeat (and progress); raises LostClaim if another worker owns the job now."""
-    if not ImportJob.objects.filter(pk=job_id, worker_token=token).update(
-        heartbeat_at=timezone.now(), **fields
-    ):
-        raise LostClaim
-
-
-def _locked(job: ImportJob, token: str) -> ImportJob:
-    """The job row, locked for this transaction; LostClaim if another worker owns it now."""
-    locked = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if locked.worker_token != token:
-        raise LostClaim
-    return locked
+# The claim token, heartbeat and stale detection are the shared job contract
+# (``laurel.lib.jobs``, ``docs/jobs.md``): ``ImportJob.claim``, ``.beat``, ``.locked``.
 
 
 def _actor_of(job: ImportJob) -> tuple[int | None, str]:
@@ -235,7 +200,9 @@ class _CountingReader(io.RawIOBase):
 
 def import_validate(*, job_id: int, on_progress=None) -> ImportJob | None:
     """Classify every row of the file into the preview; restartable from scratch."""
-    token = _claim(job_id, statuses=[S.UPLOADED, S.VALIDATING, S.RESUMING], status=S.VALIDATING)
+    token = ImportJob.claim(
+        job_id, statuses=[S.UPLOADED, S.VALIDATING, S.RESUMING], status=S.VALIDATING
+    )
     if token is None:
         return None
     job = ImportJob.objects.select_related("organization").get(pk=job_id)
@@ -247,7 +214,7 @@ def import_validate(*, job_id: int, on_progress=None) -> ImportJob | None:
         _finish_validation_problem(job, token, exc)
     except Exception:
         log.exception("import %s: validation failed", job.pk)
-        _beat(job.pk, token, status=S.FAILED, error="Validation stopped unexpectedly.")
+        ImportJob.beat(job.pk, token, status=S.FAILED, error="Validation stopped unexpectedly.")
         raise
     job.refresh_from_db()
     if job.status == S.VALIDATED and job.verify_only:
@@ -259,7 +226,7 @@ def _finish_validation_problem(job: ImportJob, token: str, exc: FileProblem) -> 
     with transaction.atomic():
         ImportRow.objects.filter(job=job).delete()
         if isinstance(exc, MappingProblem):
-            _beat(
+            ImportJob.beat(
                 job.pk,
                 token,
                 status=S.NEEDS_MAPPING,
@@ -268,7 +235,7 @@ def _finish_validation_problem(job: ImportJob, token: str, exc: FileProblem) -> 
                 worker_token="",
             )
         else:
-            _beat(job.pk, token, status=S.FAILED, error=exc.message, worker_token="")
+            ImportJob.beat(job.pk, token, status=S.FAILED, error=exc.message, worker_token="")
             audit_record(
                 actor=Actor.system("import"),
                 action="import.failed",
@@ -292,7 +259,7 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
             overrides=job.options.get("mapping") or None,
         )
         with table:
-            _beat(job.pk, token, headings=[h for h in table.headings if h])
+            ImportJob.beat(job.pk, token, headings=[h for h in table.headings if h])
             records = table.records(kind.converters(org))
             buffer: list[tuple] = []
             done = 0
@@ -315,7 +282,7 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
     if done == 0:
         raise FileProblem("The file has headings but no data rows.")
     with transaction.atomic():
-        _beat(
+        ImportJob.beat(
             job.pk,
             token,
             status=S.VALIDATED,
@@ -400,7 +367,7 @@ def _write_rows(
 ) -> None:
     with transaction.atomic():
         bulk.relax_durability()
-        _beat(job.pk, token, **progress)
+        ImportJob.beat(job.pk, token, **progress)
         bulk.copy_insert("imports_importrow", [f'"{c}"' for c in columns], rows)
 
 
@@ -507,7 +474,7 @@ def import_commit_run(
     *, job_id: int, chunk_size: int = COMMIT_CHUNK, on_progress=None
 ) -> ImportJob | None:
     """Commit the checked rows after ``cursor`` chunk by chunk, then queue the digests."""
-    token = _claim(job_id, statuses=[S.COMMITTING, S.RESUMING], status=S.COMMITTING)
+    token = ImportJob.claim(job_id, statuses=[S.COMMITTING, S.RESUMING], status=S.COMMITTING)
     if token is None:
         return None
     try:
@@ -624,7 +591,7 @@ def _invite_part(job: ImportJob, token: str, part: int, parts: int) -> None:
         invited = kind_for(job.kind).invite_part(
             job, part, parts, actor_user_id=actor_user, actor_label=label
         )
-        locked = _locked(job, token)
+        locked = ImportJob.locked(job.pk, token)
         _advance(job, locked, {"invited": invited}, cursor=locked.cursor, rows=0)
 
 
@@ -639,7 +606,7 @@ def _commit_range(job: ImportJob, token: str, after: int, upto: int) -> None:
         # The job row is locked last and only until this transaction commits, so ranges
         # running side by side wait for each other only here (another worker owning the
         # job rolls this range back).
-        locked = _locked(job, token)
+        locked = ImportJob.locked(job.pk, token)
         _advance(job, locked, done, cursor=max(locked.cursor, upto), rows=rows)
 
 
@@ -647,7 +614,7 @@ def _commit_chunk(job: ImportJob, token: str, chunk_size: int) -> bool:
     kind = kind_for(job.kind)
     with transaction.atomic():
         bulk.relax_durability()
-        locked = _locked(job, token)
+        locked = ImportJob.locked(job.pk, token)
         actor_user, label = _actor_of(job)
         rows = list(
             ImportRow.objects.filter(
@@ -700,7 +667,7 @@ def _digests_create(job: ImportJob, token: str) -> None:
                 )
                 # Last: the job row stays locked until the part commits, and the parts
                 # running side by side would otherwise wait for each other from the start.
-                _beat(job.pk, token)
+                ImportJob.beat(job.pk, token)
 
         _side_by_side(part, list(range(parts)))
         return
@@ -736,12 +703,12 @@ def _queue_digests(job, token, renderer, credits, *, prefix: str, invited=frozen
         if len(batch) >= DIGEST_CHUNK:
             with transaction.atomic():
                 bulk.relax_durability()  # a lost batch is queued again on resume (by key)
-                _beat(job.pk, token)
+                ImportJob.beat(job.pk, token)
                 outbox_insert(batch)
             batch = []
     with transaction.atomic():
         bulk.relax_durability()
-        _beat(job.pk, token)
+        ImportJob.beat(job.pk, token)
         outbox_insert(batch)
 
 
@@ -759,13 +726,7 @@ def _commit_finish(job: ImportJob, token: str) -> None:
 
     with transaction.atomic():
         job.refresh_from_db()
-        _beat(
-            job.pk,
-            token,
-            status=S.COMMITTED,
-            finished_at=timezone.now(),
-            worker_token="",
-        )
+        ImportJob.finish(job.pk, token, status=S.COMMITTED)
         job.refresh_from_db()
         audit_record(
             actor=Actor(user=job.uploaded_by) if job.uploaded_by else Actor.system("import"),
@@ -798,37 +759,23 @@ def import_send_digests(*, job_id: int, prefix: str = "import") -> int:
 
 
 def import_resume_stale() -> list[int]:
-    """Hand every running job whose worker stopped beating to a new task; return their ids.
+    """Hand every running import whose worker stopped beating to a new task (at most
+    ``LAUREL_JOB_MAX_RESUMES`` times, then fail it and tell the uploader); return the ids
+    resumed. Called periodically by the worker (``laurel.web.housekeeping``)."""
+    return ImportJob.resume_stale()
 
-    A worker killed mid-job leaves its django-tasks row RUNNING forever, so the job's own
-    heartbeat decides. Called periodically by the worker (``resume_stale_jobs``)."""
-    resumed = []
-    stale = ImportJob.objects.filter(status__in=ImportJob.RUNNING).filter(
-        Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True)
-    )
-    for job_id, validated_at, status in stale.values_list("pk", "validated_at", "status"):
-        with transaction.atomic():
-            moved = (
-                ImportJob.objects.filter(pk=job_id, status=status)
-                .filter(Q(heartbeat_at__lt=_stale_before()) | Q(heartbeat_at__isnull=True))
-                .update(
-                    # An undo stays "undoing": only its own task takes it up again.
-                    status=S.UNDOING if status == S.UNDOING else S.RESUMING,
-                    worker_token="",
-                    heartbeat_at=timezone.now(),
-                )
-            )
-            if not moved:
-                continue
-            if status == S.UNDOING:
-                transaction.on_commit(lambda job_id=job_id: _enqueue_undo(job_id))
-            elif validated_at is None:
-                _enqueue_validate(job_id)
-            else:
-                _enqueue_commit(job_id)
-            resumed.append(job_id)
-            log.warning("import %s: worker stopped; resuming", job_id)
-    return resumed
+
+def import_resume(job: ImportJob) -> None:
+    """Set a stale import up for its next attempt (``ImportJob.job_resume``)."""
+    # An undo stays "undoing": only its own task takes it up again.
+    if job.status != S.UNDOING:
+        ImportJob.objects.filter(pk=job.pk).update(status=S.RESUMING)
+    if job.status == S.UNDOING:
+        transaction.on_commit(lambda job_id=job.pk: _enqueue_undo(job_id))
+    elif job.validated_at is None:
+        _enqueue_validate(job.pk)
+    else:
+        _enqueue_commit(job.pk)
 
 
 # --- undo ----------------------------------------------------------------------------------
@@ -909,7 +856,7 @@ def _undo_actor(spec: dict) -> Actor:
 def import_undo_run(*, job_id: int) -> ImportJob | None:
     """Revoke the import's open credits chunk by chunk after ``cursor``, then tell the
     recipients (one notice each) and mark the import undone."""
-    token = _claim(job_id, statuses=[S.UNDOING], status=S.UNDOING)
+    token = ImportJob.claim(job_id, statuses=[S.UNDOING], status=S.UNDOING)
     if token is None:
         return None
     try:
@@ -919,7 +866,7 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
         at = datetime.fromisoformat(spec["at"])
         if job.kind == ImportJob.Kind.CERTIFICATES:
             with transaction.atomic():
-                _beat(job.pk, token)
+                ImportJob.beat(job.pk, token)
                 revoked = _undo_certificates(actor=actor, job=job)
                 job.counts = {**job.counts, "revoked": revoked}
         else:
@@ -929,13 +876,14 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
         if notify:
             _undo_notices(job, token, at)
         with transaction.atomic():
-            _beat(
+            # finished_at stays the commit's: the undo window and the report count from it.
+            ImportJob.finish(
                 job.pk,
                 token,
                 status=S.UNDONE,
                 undone_at=at,
                 counts=job.counts,
-                worker_token="",
+                finished_at=job.finished_at,
             )
             audit_record(
                 actor=actor,
@@ -961,7 +909,7 @@ def _undo_chunk(job: ImportJob, token: str, actor: Actor, reason: str, at) -> bo
     org = job.organization
     open_statuses = [Credit.Status.HELD, Credit.Status.OFFERED]
     with transaction.atomic():
-        locked = _locked(job, token)
+        locked = ImportJob.locked(job.pk, token)
         rows = list(
             ImportRow.objects.filter(
                 job_id=job.pk, credit_id__isnull=False, number__gt=locked.cursor

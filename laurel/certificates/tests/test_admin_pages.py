@@ -368,3 +368,54 @@ def test_a_job_whose_worker_died_resumes_without_redoing_finished_chunks(
     assert rendered == [2, 2]  # chunks 1 and 2 only
     with open_job(job) as handle:
         assert len(pypdf.PdfReader(handle).pages) == 6
+
+
+def test_a_file_whose_worker_keeps_dying_is_failed_after_five_resumes_and_its_requester_told(
+    client, org, admin, committed, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from laurel.audit.models import AuditEvent
+    from laurel.certificates import rendering, tasks
+
+    certs = [issue(org, recipient_email=f"p{n}@example.com", notify=False) for n in range(2)]
+    job = CertificateJob.objects.create(
+        organization=org,
+        requested_by=admin,
+        kind="pdf",
+        certificate_ids=[c.pk for c in certs],
+        total=2,
+        status=CertificateJob.Status.RUNNING,
+    )
+
+    def dies(certificates):
+        raise MemoryError
+
+    monkeypatch.setattr(rendering, "render_certificates", dies)
+    for attempt in range(1, 6):
+        CertificateJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=timezone.now() - timedelta(minutes=10)
+        )
+        with committed():
+            assert tasks.job_resume_stale() == 1
+        job.refresh_from_db()
+        assert (job.status, job.resumes) == (CertificateJob.Status.RUNNING, attempt)
+    mail.outbox.clear()
+    CertificateJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=10)
+    )
+    with committed():
+        assert tasks.job_resume_stale() == 0
+
+    job.refresh_from_db()
+    assert job.status == CertificateJob.Status.FAILED
+    assert "not resumed again" in job.error
+    [notice] = mail.outbox
+    assert notice.to == [admin.email]
+    assert notice.subject == f"The combined pdf of 2 certificates at {org.name} has stopped"
+    assert f"/files/{job.pk}/" in notice.body
+    assert AuditEvent.objects.filter(action="certificate_job.failed").count() == 1
+    client.force_login(admin)
+    assert "not resumed again" in client.get(url("job", org, job.pk)).content.decode()

@@ -370,3 +370,54 @@ def test_undo_runs_in_the_background_and_resumes_after_a_dead_worker(
     assert job.count("revoked") == 4  # the file's four credits, none revoked twice
     assert Credit.objects.filter(status="revoked").count() == 4
     assert AuditEvent.objects.filter(action="credit.revoked").count() == 4
+
+
+def test_a_commit_that_keeps_killing_its_worker_is_failed_after_five_resumes_and_the_uploader_told(
+    org, admin, courses, validated, committed, monkeypatch, settings, client
+):
+    """A poison file cannot loop the workers forever (issue 13 item 4, issue 15)."""
+    assert settings.LAUREL_JOB_MAX_RESUMES == 5
+    rows = "".join(f"NNA-26-00001,p{i}@example.org,2025-02-01\n" for i in range(4))
+    job = validated(org, HEAD + rows, user=admin)
+    services.import_commit_start(actor=Actor(user=admin), job=job, enqueue=False)
+    which = "commit_range" if bulk.is_postgres() else "commit_chunk"
+
+    def poison(self, *args, **kwargs):
+        raise MemoryError  # what a poison file does to a worker, every time
+
+    monkeypatch.setattr(kinds.CreditsKind, which, poison)
+
+    def worker_dies_and_heartbeat_goes_stale():
+        ImportJob.objects.filter(pk=job.pk).update(
+            heartbeat_at=timezone.now() - timedelta(seconds=settings.LAUREL_JOB_STALE_SECONDS + 1)
+        )
+
+    with pytest.raises(MemoryError):
+        services.import_commit_run(job_id=job.pk)
+    for attempt in range(1, 6):
+        worker_dies_and_heartbeat_goes_stale()
+        with committed():  # the resumed task dies the same way
+            assert services.import_resume_stale() == [job.pk]
+        job.refresh_from_db()
+        assert job.resumes == attempt
+        assert job.status == S.COMMITTING  # still being tried
+    mail.outbox.clear()
+    worker_dies_and_heartbeat_goes_stale()
+    with committed():
+        assert services.import_resume_stale() == []  # the sixth time: not resumed, failed
+
+    job.refresh_from_db()
+    assert job.status == S.FAILED and not job.is_running
+    assert "stopped 6 times" in job.error and "not resumed again" in job.error
+    [notice] = mail.outbox
+    assert notice.to == ["admin@northwind.test"]
+    assert notice.subject == "The import of credits.csv at Northwind has stopped"
+    assert "stopped 6 times" in notice.body
+    assert f"/imports/{job.pk}/" in notice.body
+    assert AuditEvent.objects.filter(action="import.failed", object_id=str(job.pk)).exists()
+    # Nothing more happens to it: the next sweeps leave it alone, and its page says why.
+    worker_dies_and_heartbeat_goes_stale()
+    assert services.import_resume_stale() == []
+    client.force_login(admin)
+    page = client.get(f"/o/{org.slug}/imports/{job.pk}/").content.decode()
+    assert "not resumed again" in page

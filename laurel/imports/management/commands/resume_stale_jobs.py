@@ -6,11 +6,12 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from laurel.certificates.models import CertificateJob
 from laurel.imports.services import import_resume_stale
 
 
 class Command(BaseCommand):
-    help = "Resume import jobs whose worker stopped sending heartbeats."
+    help = "Resume import and certificate-file jobs whose worker stopped sending heartbeats."
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", type=float, metavar="SECONDS", help="Repeat forever")
@@ -20,6 +21,9 @@ class Command(BaseCommand):
             resumed = import_resume_stale()
             if resumed:
                 self.stdout.write(f"Resumed imports: {', '.join(map(str, resumed))}")
+            files = CertificateJob.resume_stale()
+            if files:
+                self.stdout.write(f"Resumed certificate files: {', '.join(map(str, files))}")
             if not opts["loop"]:
                 return
             time.sleep(opts["loop"])
