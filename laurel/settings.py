@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "laurel.accounts.middleware.StaffTwoFactorMiddleware",
+    "laurel.lib.ratelimit.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "laurel.urls"
@@ -166,6 +167,24 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: rate limits, status lists ---------------------------------------------------------
+# Shared by every process: the database cache by default (its table is made by a migration of
+# laurel.web), Redis with CACHE_URL=redis://host:6379/0 where operators run one.
+CACHE_URL = env("CACHE_URL")
+if CACHE_URL and CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "laurel_cache",
+        }
+    }
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -317,4 +336,17 @@ LAUREL_IMPORT_UNDO_DAYS = env_int("LAUREL_IMPORT_UNDO_DAYS", 7)
 # database does that work, so about one per core of the database server). Tests use one: a
 # test's data lives in its own open transaction, which other connections cannot see.
 LAUREL_IMPORT_CONNECTIONS = env_int("LAUREL_IMPORT_CONNECTIONS", 1 if TESTING else 2)
+# Rate limits ("hits/seconds"), counted in the cache above (laurel.lib.ratelimit). Behind a
+# reverse proxy set TRUSTED_PROXY_COUNT to the number of proxies that append to
+# X-Forwarded-For; with 0 the connecting address is the client.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+LAUREL_RATE_LIMITS = {
+    "verify": env("LAUREL_RATE_VERIFY", "60/60"),  # verification page, its PDF and JSON, per IP
+    "check": env("LAUREL_RATE_CHECK", "10/60"),  # credential checker (page and API), per IP
+    "credit_resend": env("LAUREL_RATE_CREDIT_RESEND", "3/3600"),  # per credit
+    "api": env("LAUREL_RATE_API", "600/60"),  # per API key
+}
+# allauth counts login (30/min per IP; 10 failures/min per IP, 5 per 5 min per account),
+# sign-up (20/min per IP) and password reset (20/min per IP, 5/min per address) with its
+# defaults, in the same cache and by the same client address (AccountAdapter.get_client_ip).
 LAUREL_DEMO_PASSWORD = "laurel-demo"  # noqa: S105 (local demo mode only)

@@ -23,3 +23,10 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+
+def handler429(request, exception=None):
+    """allauth's over-the-limit answer (login, sign-up, password reset): the same 429 page."""
+    from laurel.lib.ratelimit import too_many_requests
+
+    return too_many_requests(request)

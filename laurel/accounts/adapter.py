@@ -6,6 +6,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
 
+from laurel.lib import ratelimit
 from laurel.notifications.services import outbox_enqueue_rendered
 
 
@@ -27,3 +28,7 @@ class AccountAdapter(DefaultAccountAdapter):
             body_html=html,
             kind=template_prefix.rsplit("/", 1)[-1],
         )
+
+    def get_client_ip(self, request) -> str:
+        # One notion of the client's address for every limit, behind trusted proxies too.
+        return ratelimit.client_ip(request) or super().get_client_ip(request)

@@ -32,9 +32,10 @@ class Actor:
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
-    # it, and the deployment guide puts the proxy's address handling in the proxy.
-    return request.META.get("REMOTE_ADDR") or None
+    # The rate limiter's notion: X-Forwarded-For only through TRUSTED_PROXY_COUNT proxies.
+    from laurel.lib.ratelimit import client_ip as trusted_client_ip
+
+    return trusted_client_ip(request) or None
 
 
 def audit_record(

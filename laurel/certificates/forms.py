@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from laurel.certificates.models import CertificatePolicy, CertificateTemplate, Design, Paper
+from laurel.certificates.openbadges import MAX_CREDENTIAL_BYTES
 
 
 class CertificateFilterForm(forms.Form):
@@ -112,6 +113,17 @@ class PolicyForm(forms.Form):
 
 class VerifyForm(forms.Form):
     credential = forms.CharField(
-        label="Credential JSON", required=False, widget=forms.Textarea(attrs={"rows": 8})
+        label="Credential JSON",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
     )
     file = forms.FileField(label="…or upload the .json file", required=False)
+
+    def clean_credential(self):
+        # The same cap as the upload, in bytes: canonicalizing a huge paste is the cost.
+        text = self.cleaned_data["credential"]
+        if len(text.encode("utf-8")) > MAX_CREDENTIAL_BYTES:
+            raise forms.ValidationError(
+                f"The credential is larger than {MAX_CREDENTIAL_BYTES // 1024} KB."
+            )
+        return text

@@ -19,6 +19,7 @@ from django.utils import timezone
 from laurel.accounts.models import Organization
 from laurel.certificates.models import Certificate, OrganizationSigningKey, fernet_key
 from laurel.lib import ob3
+from laurel.lib.deadline import BudgetExceeded, time_budget
 
 STATUS_LIST_BITS = 131072  # the spec's minimum (16 KB): herd privacy for small issuers
 
@@ -173,10 +174,27 @@ def fetch_status_list(url: str) -> dict | None:
     return status_list(org) if org else None
 
 
+# What the public checker accepts. A Laurel credential is ~4 KB and ~150 JSON values; these
+# leave room for other issuers' evidence while bounding what canonicalization can cost.
+MAX_CREDENTIAL_BYTES = 256 * 1024
+MAX_JSON_VALUES = 2000
+MAX_DEPTH = 24
+CHECK_SECONDS = 5
+
+
 def verify_credential(credential) -> list[ob3.Check]:
-    return ob3.verify(
-        credential,
-        resolve_did=resolve_did,
-        fetch_status_list=fetch_status_list,
-        now=timezone.now(),
-    )
+    """Every check of ``credential``; refused unchecked when it is too large to canonicalize
+    or its checks take longer than ``CHECK_SECONDS``."""
+    problem = ob3.size_problem(credential, max_values=MAX_JSON_VALUES, max_depth=MAX_DEPTH)
+    if problem:
+        return [ob3.Check(name, False, f"not checked: {problem}") for name in ob3.CHECK_NAMES]
+    try:
+        with time_budget(CHECK_SECONDS):
+            return ob3.verify(
+                credential,
+                resolve_did=resolve_did,
+                fetch_status_list=fetch_status_list,
+                now=timezone.now(),
+            )
+    except BudgetExceeded as exc:
+        return [ob3.Check(name, False, f"not checked: {exc}") for name in ob3.CHECK_NAMES]

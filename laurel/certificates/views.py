@@ -8,7 +8,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import (
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from laurel.accounts.models import Organization, Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.models import AuditEvent
-from laurel.audit.services import Actor, client_ip
+from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.certificates import openbadges, rendering, selectors, services
 from laurel.certificates.forms import (
@@ -46,29 +45,18 @@ from laurel.certificates.models import (
     CertificateTemplate,
 )
 from laurel.lib import pdf as pdflib
+from laurel.lib import ratelimit
 from laurel.web.tenancy import org_required
 
 CERT_ROLES = (Role.CERT_MANAGER,)  # admins pass every role check
-LOOKUPS_PER_MINUTE = 60
-MAX_CREDENTIAL_BYTES = 512 * 1024
+MAX_CREDENTIAL_BYTES = openbadges.MAX_CREDENTIAL_BYTES
+TOO_LARGE = f"The credential is larger than {MAX_CREDENTIAL_BYTES // 1024} KB."
 
 
 # --- public -------------------------------------------------------------------------------
 
 
-def _rate_limited(request) -> bool:
-    key = f"cert-verify-rate:{client_ip(request)}:{int(timezone.now().timestamp() // 60)}"
-    cache.add(key, 0, 70)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1
-    return count > LOOKUPS_PER_MINUTE
-
-
 def _public_certificate(request, code: str) -> Certificate:
-    if _rate_limited(request):
-        raise Http404("No such certificate")  # indistinguishable from a wrong code
     cert = (
         Certificate.objects.select_related("organization", "replaced_by")
         .filter(verification_code=code)
@@ -96,6 +84,7 @@ def linkedin_url(cert: Certificate) -> str:
 
 
 @require_GET
+@ratelimit.limit("verify")
 def verify_page(request, code: str):
     cert = _public_certificate(request, code)
     state = cert.public_state(cert.organization.today())
@@ -116,6 +105,7 @@ def verify_page(request, code: str):
 
 
 @require_GET
+@ratelimit.limit("verify")
 def verify_pdf(request, code: str):
     cert = _public_certificate(request, code)
     return _pdf_response(cert)
@@ -129,6 +119,7 @@ def _pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
 
 
 @require_GET
+@ratelimit.limit("verify")
 def verify_credential(request, code: str):
     cert = _public_certificate(request, code)
     if not cert.credential:
@@ -149,11 +140,13 @@ def _check_report(credential) -> dict:
 # Side-effect free JSON endpoint for machines (no session, no cookies used), so no CSRF token.
 @csrf_exempt
 @require_POST
+@ratelimit.limit("check")
 def verify_api(request):
-    if len(request.body) > MAX_CREDENTIAL_BYTES:
-        return JsonResponse(
-            {"error": {"code": "too_large", "message": "At most 512 KB."}}, status=413
-        )
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if (length.isdigit() and int(length) > MAX_CREDENTIAL_BYTES) or len(
+        request.body
+    ) > MAX_CREDENTIAL_BYTES:
+        return JsonResponse({"error": {"code": "too_large", "message": TOO_LARGE}}, status=413)
     try:
         credential = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
@@ -164,6 +157,7 @@ def verify_api(request):
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("check", methods=("POST",))
 def verify_form(request):
     form = VerifyForm(request.POST or None, request.FILES or None)
     report = None
@@ -172,7 +166,7 @@ def verify_form(request):
         upload = form.cleaned_data["file"]
         if upload is not None:
             if upload.size > MAX_CREDENTIAL_BYTES:
-                form.add_error("file", "The file is larger than 512 KB.")
+                form.add_error("file", TOO_LARGE)
             else:
                 text = upload.read().decode("utf-8", errors="replace")
         if not form.errors:

@@ -343,6 +343,25 @@ def _as_arrays(instance: Any, schema: dict[str, Any]) -> Any:
 # --- verifying ------------------------------------------------------------------------------
 
 
+def size_problem(document: Any, *, max_values: int, max_depth: int) -> str | None:
+    """Why ``document`` is too big to canonicalize (more JSON values or deeper nesting than
+    allowed), or None. Cheap: it stops at the first value over the limit."""
+    stack = [(document, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > max_values:
+            return f"the document has more than {max_values} JSON values"
+        if depth > max_depth:
+            return f"the document nests deeper than {max_depth} levels"
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
+
+
 def verify(
     credential: dict[str, Any],
     *,

@@ -48,15 +48,101 @@ def test_wrong_code_is_a_plain_404(client, org):
     assert client.get("/v/nothing-here/certificate.pdf").status_code == 404
 
 
-def test_lookups_are_rate_limited_per_ip(client, org):
+def test_lookups_over_the_limit_get_a_429_page_not_a_404(client, org, settings):
+    settings.LAUREL_RATE_LIMITS = {**settings.LAUREL_RATE_LIMITS, "verify": "3/3600"}
     cert = issue(org)
-    from django.utils import timezone
+    codes = [client.get(f"/v/{cert.verification_code}").status_code for _ in range(3)]
+    limited = client.get(f"/v/{cert.verification_code}")
+    assert codes == [200, 200, 200]
+    # A real verifier behind a busy proxy must not be told the certificate does not exist.
+    assert limited.status_code == 429
+    assert 0 < int(limited["Retry-After"]) <= 3600
+    assert "Too many requests" in limited.content.decode()
+    assert "try again in" in limited.content.decode()
 
-    fixed = timezone.now().replace(second=5)  # the limit counts per clock minute
-    with mock.patch("laurel.certificates.views.timezone.now", return_value=fixed):
-        codes = [client.get(f"/v/{cert.verification_code}").status_code for _ in range(61)]
-    assert codes[:60] == [200] * 60
-    assert codes[60] == 404
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(client, org, settings):
+    settings.LAUREL_RATE_LIMITS = {**settings.LAUREL_RATE_LIMITS, "verify": "2/3600"}
+    settings.TRUSTED_PROXY_COUNT = 1
+    cert = issue(org)
+    url = f"/v/{cert.verification_code}"
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    # The client may write anything left of what our proxy appended: it is not trusted.
+    first = [
+        client.get(url, HTTP_X_FORWARDED_FOR=f"{fake}, 203.0.113.7", **proxy).status_code
+        for fake in ("1.1.1.1", "2.2.2.2", "3.3.3.3")
+    ]
+    other = client.get(url, HTTP_X_FORWARDED_FOR="198.51.100.9", **proxy).status_code
+    assert first == [200, 200, 429]
+    assert other == 200
+
+
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(client, org, settings):
+    settings.LAUREL_RATE_LIMITS = {**settings.LAUREL_RATE_LIMITS, "verify": "1/3600"}
+    settings.TRUSTED_PROXY_COUNT = 0
+    cert = issue(org)
+    url = f"/v/{cert.verification_code}"
+    assert client.get(url, HTTP_X_FORWARDED_FOR="1.1.1.1").status_code == 200
+    assert client.get(url, HTTP_X_FORWARDED_FOR="2.2.2.2").status_code == 429
+
+
+def _bloated(credential, items):
+    bloated = copy.deepcopy(credential)
+    bloated["credentialSubject"]["achievement"]["evidence"] = [
+        {"id": f"https://example.com/e/{i}", "type": ["Evidence"], "name": f"E{i}"}
+        for i in range(items)
+    ]
+    return bloated
+
+
+def test_checker_refuses_a_credential_too_large_to_canonicalize_without_trying(client, org):
+    cert = issue(org)
+    bloated = _bloated(cert.credential, 1000)  # ~90 KB: under the byte cap, over the values cap
+    with mock.patch("laurel.lib.ob3.canonicalize") as canonicalize:
+        report = client.post("/v/verify", data=bloated, content_type="application/json").json()
+    canonicalize.assert_not_called()
+    assert report["valid"] is False
+    assert "more than 2000 JSON values" in report["checks"][0]["message"]
+
+
+@pytest.mark.parametrize("kb", [300, 1024])
+def test_checker_refuses_large_bodies_and_pastes(client, org, kb):
+    text = json.dumps({"padding": "x" * kb * 1024})
+    api = client.post("/v/verify", data=text, content_type="application/json")
+    assert api.status_code == 413
+    assert "256 KB" in api.json()["error"]["message"]
+    page = client.post(reverse("certificates:verify_form"), {"credential": text})
+    assert "larger than 256 KB" in page.content.decode()
+
+
+def test_checker_gives_up_after_its_time_budget(client, org):
+    cert = issue(org)
+
+    def slow(*args, **kwargs):
+        while True:
+            pass
+
+    with (
+        mock.patch.object(openbadges, "CHECK_SECONDS", 0.3),
+        mock.patch("laurel.lib.ob3.canonicalize", side_effect=slow),
+    ):
+        report = client.post(
+            "/v/verify", data=cert.credential, content_type="application/json"
+        ).json()
+    assert report["valid"] is False
+    assert "took longer than 0.3 s" in report["checks"][-1]["message"]
+
+
+def test_checker_is_rate_limited(client, org, settings):
+    settings.LAUREL_RATE_LIMITS = {**settings.LAUREL_RATE_LIMITS, "check": "2/3600"}
+    codes = [
+        client.post("/v/verify", data={}, content_type="application/json").status_code
+        for _ in range(3)
+    ]
+    page = client.post(reverse("certificates:verify_form"), {"credential": "{}"})
+    assert codes == [200, 200, 429]
+    assert page.status_code == 429
+    assert client.get(reverse("certificates:verify_form")).status_code == 200
 
 
 def test_linkedin_link_carries_name_org_dates_url_and_id(client, org):
