@@ -1,8 +1,12 @@
 from django.conf import settings
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from laurel.web import views as web_views
+
+# The admin logs in through allauth, so two-factor login and the login rate limits apply.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", web_views.home, name="home"),
