@@ -74,3 +74,21 @@ def enter_credit(org, course, email, *, completion_date=date(2025, 3, 1), actor=
         organization=org,
         entry=CreditEntry(course=course, email=email, completion_date=completion_date, **kw),
     )
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A tiny PNG that claims ``width`` × ``height`` pixels (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import re
 import secrets as _secrets
-import xml.etree.ElementTree as ET  # noqa: S405 (DOCTYPE/ENTITY refused before parsing)
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
 from laurel.accounts.models import (
     Connection,
@@ -25,6 +21,7 @@ from laurel.accounts.models import (
     normalize_email,
 )
 from laurel.audit.services import Actor, audit_record
+from laurel.lib.images import ImageRefused, clean_image
 from laurel.notifications.services import outbox_enqueue
 
 
@@ -92,12 +89,11 @@ def user_with_verified_email(email: str):
 
 # --- Logos ---------------------------------------------------------------------------------
 
-_SVG_FORBIDDEN_TAGS = {"script", "foreignobject", "iframe", "embed", "object"}
 
-
-def logo_check(upload) -> str:
-    """Return the logo's real type (``png``, ``jpg`` or ``svg``) judged from its content, or
-    refuse it. The size is checked before anything is read; the file name is ignored."""
+def logo_clean(upload) -> tuple[bytes, str]:
+    """The logo's bytes to store (rasters re-encoded, SVG sanitised) and its real type
+    (``png``, ``jpg`` or ``svg``) judged from its content, or refuse it. The size is checked
+    before anything is read; the file name is ignored."""
     limit = settings.LAUREL_LOGO_MAX_BYTES
     if upload.size is None or upload.size > limit:
         raise ServiceError(
@@ -111,48 +107,17 @@ def logo_check(upload) -> str:
     upload.seek(0)
     if len(data) > limit:
         raise ServiceError(f"The logo is too large: at most {limit // 1024} KB.", field="logo")
-    if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()
-                kind = image.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            kind = None
-        if kind in {"PNG", "JPEG"}:
-            return "png" if kind == "PNG" else "jpg"
-        raise ServiceError("The logo file is damaged.", field="logo", code="bad_type")
-    if _is_safe_svg(data):
-        return "svg"
-    raise ServiceError(
-        "The logo must be a PNG, JPEG or SVG image (SVG without scripts).",
-        field="logo",
-        code="bad_type",
-    )
+    try:
+        return clean_image(
+            data, kinds=("png", "jpg", "svg"), max_pixels=settings.LAUREL_IMAGE_MAX_PIXELS
+        )
+    except ImageRefused as exc:
+        raise ServiceError(f"The logo cannot be used: {exc}", field="logo", code="bad_type")
 
 
-def _is_safe_svg(data: bytes) -> bool:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        return False
-    try:
-        root = ET.fromstring(text)  # noqa: S314
-    except ET.ParseError:
-        return False
-    if root.tag.rsplit("}", 1)[-1] != "svg":
-        return False
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1].lower() in _SVG_FORBIDDEN_TAGS:
-            return False
-        for name, value in element.attrib.items():
-            local = name.rsplit("}", 1)[-1].lower()
-            if local.startswith("on") or "javascript:" in value.replace(" ", "").lower():
-                return False
-            if local == "href" and not value.startswith("#"):
-                return False  # no external images or links inside a logo
-    return True
+def logo_check(upload) -> str:
+    """The logo's real type, or a refusal (see :func:`logo_clean`)."""
+    return logo_clean(upload)[1]
 
 
 ORG_SETTINGS_FIELDS = (
@@ -174,11 +139,8 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
             raise ValueError(f"unknown organization setting {field}")
         if field == "logo" and value:
             # A fresh upload is stored under a name Laurel chooses from its checked content.
-            kind = logo_check(value)
-            value.seek(0)
-            value = ContentFile(
-                value.read(), name=f"{organization.pk}-{_secrets.token_hex(8)}.{kind}"
-            )
+            data, kind = logo_clean(value)
+            value = ContentFile(data, name=f"{organization.pk}-{_secrets.token_hex(8)}.{kind}")
         setattr(organization, field, value)
     organization.full_clean()
     organization.save()

@@ -28,6 +28,7 @@ from laurel.certificates.models import (
     OrganizationSigningKey,
 )
 from laurel.lib import ob3
+from laurel.lib.images import ImageRefused, clean_image
 from laurel.notifications.services import outbox_enqueue
 
 BRANDING_FIELDS = (
@@ -59,9 +60,12 @@ def image_bytes(upload, *, field: str) -> bytes:
     if upload.size > settings.LAUREL_LOGO_MAX_BYTES:
         limit = settings.LAUREL_LOGO_MAX_BYTES // 1024
         raise ServiceError(f"The image is larger than {limit} KB.", field=field)
-    data = upload.read()
-    if not (data.startswith(b"\x89PNG\r\n\x1a\n") or b"<svg" in data[:2048]):
-        raise ServiceError("Upload a PNG or SVG image.", field=field)
+    try:
+        data, _ = clean_image(
+            upload.read(), kinds=("png", "svg"), max_pixels=settings.LAUREL_IMAGE_MAX_PIXELS
+        )
+    except ImageRefused as exc:
+        raise ServiceError(str(exc), field=field) from None
     return data
 
 
@@ -114,9 +118,14 @@ def _read_file(field) -> bytes | None:
             data = handle.read()
     except (FileNotFoundError, OSError):
         return None
-    if data.startswith(b"\x89PNG\r\n\x1a\n") or b"<svg" in data[:2048]:
-        return data
-    return None  # an organization logo in another format cannot go on a certificate
+    try:
+        # Checked again: an organization logo stored before the checks existed may be a bomb.
+        data, _ = clean_image(
+            data, kinds=("png", "svg"), max_pixels=settings.LAUREL_IMAGE_MAX_PIXELS
+        )
+    except ImageRefused:
+        return None  # an organization logo in another format cannot go on a certificate
+    return data
 
 
 def _store_images(template, *, logo, signature, clear_logo=False, clear_signature=False):

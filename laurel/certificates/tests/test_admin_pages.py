@@ -7,6 +7,7 @@ import pytest
 import segno
 from django.core import mail
 from django.urls import reverse
+from PIL import Image
 
 from laurel.accounts.models import Role
 from laurel.audit.services import Actor
@@ -265,7 +266,8 @@ def test_template_editor_saves_a_new_version_and_previews(client, org, admin):
     )
     versions = list(template.versions.order_by("number"))
     assert [v.number for v in versions] == [1, 2]
-    assert bytes(versions[1].logo) == png and versions[0].logo is None
+    stored = Image.open(io.BytesIO(bytes(versions[1].logo)))  # re-encoded, same picture
+    assert stored.size == Image.open(io.BytesIO(png)).size and versions[0].logo is None
     assert versions[0].design == "modern" and versions[1].design == "classic"
 
     frame = client.get(url("template_preview_frame", org), {"design": "minimal"}).content
@@ -326,8 +328,55 @@ def test_corrupt_image_is_refused_before_it_can_break_issuing(client, org, admin
             "logo": SimpleUploadedFile("logo.png", broken, "image/png"),
         },
     )
-    assert b"cannot be drawn" in response.content
+    assert b"damaged" in response.content or b"cannot be drawn" in response.content
     assert not CertificateTemplate.objects.filter(name="Broken").exists()
+
+
+def test_template_logo_claiming_huge_dimensions_is_refused_before_decoding(client, org, admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import png_bomb
+
+    client.force_login(admin)
+    response = client.post(
+        url("template_new", org),
+        {
+            "name": "Bomb",
+            "design": "classic",
+            "paper": "letter",
+            "accent_color": "#224466",
+            "logo": SimpleUploadedFile("logo.png", png_bomb(100_000, 100_000), "image/png"),
+        },
+    )
+    assert response.status_code == 200
+    assert b"more pixels than any logo needs" in response.content
+    assert not CertificateTemplate.objects.filter(name="Bomb").exists()
+
+
+def test_template_svg_is_sanitised_before_it_is_stored(client, org, admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(admin)
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+        b'<script>alert(2)</script><rect width="10" height="10" fill="#246"/>'
+        b'<image href="https://tracker.example/pixel.png"/></svg>'
+    )
+    response = client.post(
+        url("template_new", org),
+        {
+            "name": "Svg",
+            "design": "classic",
+            "paper": "letter",
+            "accent_color": "#224466",
+            "signature": SimpleUploadedFile("sig.svg", svg, "image/svg+xml"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    stored = CertificateTemplate.objects.get(name="Svg").signature.read()
+    assert b"<rect" in stored
+    assert b"script" not in stored and b"onload" not in stored
+    assert b"tracker.example" not in stored
 
 
 def test_a_job_whose_worker_died_resumes_without_redoing_finished_chunks(
