@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from laurel.api.models import KEY_PREFIX, ApiKey, hash_secret
+from laurel.lib import ratelimit
 
 TOUCH_EVERY = timedelta(minutes=1)
 _NO_SUCH_KEY = hash_secret("no such key")
@@ -46,4 +47,8 @@ class ApiKeyAuth(HttpBearer):
     """``Authorization: Bearer lrl_…``; ``request.auth`` is the ApiKey."""
 
     def authenticate(self, request, token: str) -> ApiKey | None:
-        return api_key_authenticate(token)
+        api_key = api_key_authenticate(token)
+        if api_key is not None:
+            # Counted per key in the shared cache; the headers go on every answer (middleware).
+            request.rate_limit = ratelimit.check("api", f"api-key:{api_key.pk}")
+        return api_key

@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from laurel.accounts.services import ServiceError
 from laurel.credits.services import DuplicateCredit
+from laurel.lib import ratelimit
 
 logger = logging.getLogger("django.request")
 
@@ -78,6 +79,19 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DuplicateCredit)
     def duplicate(request, exc: DuplicateCredit):
         return respond(request, 409, "duplicate", exc.message, {"existing_id": exc.existing.pk})
+
+    @api.exception_handler(ratelimit.RateLimited)
+    def throttled(request, exc: ratelimit.RateLimited):
+        response = respond(
+            request,
+            429,
+            "throttled",
+            f"Too many requests for this API key. Try again in {exc.usage.reset} seconds.",
+            {"retry_after": exc.usage.reset},
+        )
+        response["Retry-After"] = str(exc.usage.reset)
+        request.rate_limit = exc.usage
+        return response
 
     @api.exception_handler(ServiceError)
     def service_error(request, exc: ServiceError):

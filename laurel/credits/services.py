@@ -15,6 +15,7 @@ from laurel.accounts.services import ServiceError, connection_connect, connectio
 from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.lib import ratelimit
 from laurel.notifications.services import outbox_enqueue
 
 CENT = Decimal("0.01")
@@ -204,8 +205,11 @@ def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | Non
 
 @transaction.atomic
 def credit_resend(*, actor: Actor, credit: Credit) -> None:
+    """Send the credit's notification again; raises ``RateLimited`` past a few an hour, so
+    nobody can mail-bomb a recipient through one credit."""
     if not credit.can_be_resent():
         raise ServiceError("Only held or offered credits can be sent again.", code="state")
+    ratelimit.check("credit_resend", f"credit:{credit.pk}")
     credit_notify(credit=credit)
     audit_record(
         actor=actor,

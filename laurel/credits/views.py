@@ -27,6 +27,7 @@ from laurel.credits.forms import (
     ReasonForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.lib import ratelimit
 from laurel.lib.csvfile import iter_csv, write_csv
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
@@ -182,6 +183,8 @@ def org_credit_resend(request, pk: int):
         messages.success(request, f"Notification sent again to {credit.recipient_email}.")
     except ServiceError as exc:
         messages.error(request, exc.message)
+    except ratelimit.RateLimited as exc:
+        return ratelimit.too_many_requests(request, exc.usage)
     if request.POST.get("back") == "claims":
         return redirect("credits:org_claims", org_slug=request.org.slug)
     return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)

@@ -177,6 +177,22 @@ def test_resend_sends_the_notification_again(org, course, client, committed):
     assert len(mail.outbox) == 2
 
 
+def test_resend_is_limited_per_credit_with_a_429(org, course, client, committed, settings):
+    settings.LAUREL_RATE_LIMITS = {**settings.LAUREL_RATE_LIMITS, "credit_resend": "2/3600"}
+    credit = enter_credit(org, course, "held@example.com")
+    other = enter_credit(org, course, "other@example.com")
+    with committed():
+        codes = [
+            client.post(url("org_credit_resend", org, credit.pk)).status_code for _ in range(3)
+        ]
+        elsewhere = client.post(url("org_credit_resend", org, other.pk)).status_code
+    assert codes == [302, 302, 429]
+    assert elsewhere == 302  # the limit is per credit, not per person sending
+    assert sorted(m.to[0] for m in mail.outbox) == ["held@example.com"] * 2 + [
+        "other@example.com"
+    ]
+
+
 def test_revoke_requires_a_reason(org, course, client):
     make_user("nurse@example.com")
     credit = enter_credit(org, course, "nurse@example.com")
