@@ -1,8 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from laurel.accounts import views as account_views
 from laurel.web import views as web_views
 
 # The admin logs in through allauth, so two-factor login and the login rate limits apply.
@@ -11,6 +12,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
+    # Before allauth's own: an added address is confirmed only by its account (see the view).
+    re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
     path("accounts/", include("allauth.urls")),
     path("", include("laurel.accounts.urls")),
     path("", include("laurel.catalog.urls")),

@@ -1,5 +1,7 @@
 """Organization membership and settings pages, and the platform's organization list."""
 
+from allauth.account.models import EmailAddress
+from allauth.account.views import ConfirmEmailView as AllauthConfirmEmailView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -209,3 +211,58 @@ def invitation_accept(request, token: str):
         messages.success(request, f"You joined {membership.organization.name}.")
         return redirect("credits:org_ledger", org_slug=membership.organization.slug)
     return render(request, "accounts/invitation_accept.html", {})
+
+
+# --- Confirming an e-mail address ---------------------------------------------------------
+
+
+class ConfirmEmailView(AllauthConfirmEmailView):
+    """allauth's confirmation page, stricter for an address added to an existing account.
+
+    Verifying an address hands that account every credit held for it, so a link mailed to
+    someone else's inbox must not be enough: the page names the account the address will
+    join, and only someone logged in as that account can confirm (by POST). A new account's
+    first address (sign-up) confirms as allauth does, from any browser.
+    """
+
+    template_name = "account/email_confirm.html"
+
+    def _joins_existing_account(self, confirmation) -> bool:
+        address = confirmation.email_address
+        return (
+            EmailAddress.objects.filter(user_id=address.user_id, verified=True)
+            .exclude(pk=address.pk)
+            .exists()
+        )
+
+    def _refused(self, confirmation) -> bool:
+        return (
+            self._joins_existing_account(confirmation)
+            and self.request.user.pk != confirmation.email_address.user_id
+        )
+
+    def logout_other_user(self, confirmation) -> None:
+        # Someone else's session stays: they are shown whose account the link is for.
+        if not self._joins_existing_account(confirmation):
+            super().logout_other_user(confirmation)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        if self.object:
+            ctx["account_email"] = self.object.email_address.user.email
+            ctx["joins_existing"] = self._joins_existing_account(self.object)
+            ctx["must_log_in"] = self._refused(self.object)
+        return ctx
+
+    def post(self, *args, **kwargs):
+        try:
+            confirmation = self.get_object()
+        except Http404:
+            return super().post(*args, **kwargs)
+        if self._refused(confirmation):
+            self.object = confirmation
+            return self.render_to_response(self.get_context_data(), status=403)
+        return super().post(*args, **kwargs)
+
+
+confirm_email = ConfirmEmailView.as_view()
