@@ -133,6 +133,43 @@ class Organization(models.Model):
         """Today's calendar date where the organization is."""
         return timezone.now().astimezone(self.tz).date()
 
+    def clean(self):
+        super().clean()
+        taken = OrganizationSlug.objects.filter(slug=self.slug)
+        if self.pk:
+            taken = taken.exclude(organization_id=self.pk)
+        if self.slug and taken.exists():
+            raise ValidationError(
+                {"slug": "Another organization used this address before; it stays theirs."}
+            )
+
+    def used_slug(self, slug: str) -> bool:
+        """``slug`` is this organization's, now or before a rename."""
+        return slug == self.slug or self.former_slugs.filter(slug=slug).exists()
+
+
+class OrganizationSlug(models.Model):
+    """A slug an organization used before a rename. Issued credentials name their issuer and
+    status list by slug (did:web), so each stays served and reserved for ever."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="former_slugs"
+    )
+    slug = models.SlugField(max_length=50, unique=True)
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+def organization_by_any_slug(slug: str) -> Organization | None:
+    """The organization whose slug is or was ``slug``."""
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        former = OrganizationSlug.objects.select_related("organization").filter(slug=slug).first()
+        org = former.organization if former else None
+    return org
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"

@@ -15,6 +15,7 @@ from laurel.accounts.models import (
     MemberInvitation,
     Membership,
     Organization,
+    OrganizationSlug,
     Role,
     hash_token,
     new_token,
@@ -134,6 +135,7 @@ ORG_SETTINGS_FIELDS = (
 @transaction.atomic
 def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
     before = {f: getattr(organization, f) for f in ORG_SETTINGS_FIELDS}
+    old_slug = organization.slug
     for field, value in changes.items():
         if field not in ORG_SETTINGS_FIELDS and field != "logo":
             raise ValueError(f"unknown organization setting {field}")
@@ -144,6 +146,10 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
         setattr(organization, field, value)
     organization.full_clean()
     organization.save()
+    if organization.slug != old_slug:
+        # Credentials already issued name the old slug: keep it served and reserved.
+        OrganizationSlug.objects.get_or_create(organization=organization, slug=old_slug)
+        OrganizationSlug.objects.filter(organization=organization, slug=organization.slug).delete()
     after = {f: getattr(organization, f) for f in ORG_SETTINGS_FIELDS}
     changed = {k: v for k, v in after.items() if before[k] != v}
     if "logo" in changes:

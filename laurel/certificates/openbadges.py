@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from laurel.accounts.models import Organization
+from laurel.accounts.models import Organization, organization_by_any_slug
 from laurel.certificates.models import Certificate, OrganizationSigningKey, fernet_key
 from laurel.lib import ob3
 from laurel.lib.deadline import BudgetExceeded, time_budget
@@ -28,13 +28,16 @@ def site_host() -> str:
     return urlsplit(settings.SITE_URL).netloc
 
 
-def issuer_did(org: Organization) -> str:
-    """``did:web:<host>:o:<slug>``, whose document is served at ``/o/<slug>/did.json``."""
-    return ob3.did_web(site_host(), "o", org.slug)
+def issuer_did(org: Organization, slug: str | None = None) -> str:
+    """``did:web:<host>:o:<slug>``, whose document is served at ``/o/<slug>/did.json``.
+
+    ``slug`` is one the organization used before a rename: credentials issued then name it,
+    so its DID and status list stay served (see ``OrganizationSlug``)."""
+    return ob3.did_web(site_host(), "o", slug or org.slug)
 
 
-def status_list_url(org: Organization) -> str:
-    return f"{settings.SITE_URL}/o/{org.slug}/status-list.json"
+def status_list_url(org: Organization, slug: str | None = None) -> str:
+    return f"{settings.SITE_URL}/o/{slug or org.slug}/status-list.json"
 
 
 def _fernet() -> MultiFernet:
@@ -57,7 +60,7 @@ def decrypt_private_key(key: OrganizationSigningKey):
     return ob3.private_key_from_bytes(raw)
 
 
-def did_document(org: Organization) -> dict:
+def did_document(org: Organization, slug: str | None = None) -> dict:
     keys = list(
         OrganizationSigningKey.objects.filter(organization=org).order_by(
             "retired_at", "-created_at"
@@ -67,7 +70,7 @@ def did_document(org: Organization) -> dict:
     if not active:
         return {}
     older = [k.public_key_multibase for k in keys if k.retired_at is not None]
-    return ob3.did_web_document(issuer_did(org), active[0].public_key_multibase, *older)
+    return ob3.did_web_document(issuer_did(org, slug), active[0].public_key_multibase, *older)
 
 
 def _midnight(day, org: Organization) -> datetime:
@@ -115,13 +118,14 @@ def revoked_indexes(org: Organization) -> list[int]:
     )
 
 
-def status_list(org: Organization) -> dict | None:
+def status_list(org: Organization, slug: str | None = None) -> dict | None:
     """The signed status list credential; cached until a revocation changes the bits."""
     key = OrganizationSigningKey.objects.filter(organization=org, retired_at=None).first()
     if key is None:
         return None
     indexes = revoked_indexes(org)
-    cache_key = f"cert-status-list:{org.pk}:{key.pk}:{len(indexes)}:{hash(tuple(indexes))}"
+    slug = slug or org.slug
+    cache_key = f"cert-status-list:{org.pk}:{slug}:{key.pk}:{len(indexes)}:{hash(tuple(indexes))}"
     cached = cache.get(cache_key)
     if cached is not None:
         return cached
@@ -137,9 +141,9 @@ def status_list(org: Organization) -> dict | None:
         .aggregate(at=Max("revoked_at"))["at"]
     )
     since = max(filter(None, [key.created_at, last_change])).replace(microsecond=0)
-    did = issuer_did(org)
+    did = issuer_did(org, slug)
     unsigned = ob3.status_list_credential(
-        url=status_list_url(org), issuer_did=did, bits=bits, valid_from=since
+        url=status_list_url(org, slug), issuer_did=did, bits=bits, valid_from=since
     )
     signed = ob3.sign(
         unsigned,
@@ -151,18 +155,18 @@ def status_list(org: Organization) -> dict | None:
     return signed
 
 
-def _org_for_did(did: str) -> Organization | None:
+def _org_for_did(did: str) -> tuple[Organization | None, str]:
     prefix = ob3.did_web(site_host(), "o", "")
     if not did.startswith(prefix):
-        return None
+        return None, ""
     slug = did.removeprefix(prefix)
-    return Organization.objects.filter(slug=slug).first() if slug else None
+    return (organization_by_any_slug(slug) if slug else None), slug
 
 
 def resolve_did(controller: str) -> dict | None:
     """Resolve this site's own issuers only: verification never fetches from the network."""
-    org = _org_for_did(controller)
-    return (did_document(org) or None) if org else None
+    org, slug = _org_for_did(controller)
+    return (did_document(org, slug) or None) if org else None
 
 
 def fetch_status_list(url: str) -> dict | None:
@@ -170,8 +174,8 @@ def fetch_status_list(url: str) -> dict | None:
     if not (url.startswith(base) and url.endswith("/status-list.json")):
         return None
     slug = url.removeprefix(base).removesuffix("/status-list.json")
-    org = Organization.objects.filter(slug=slug).first()
-    return status_list(org) if org else None
+    org = organization_by_any_slug(slug)
+    return status_list(org, slug) if org else None
 
 
 # What the public checker accepts. A Laurel credential is ~4 KB and ~150 JSON values; these

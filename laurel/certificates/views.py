@@ -23,7 +23,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from laurel.accounts.models import Organization, Role
+from laurel.accounts.models import Role, organization_by_any_slug
 from laurel.accounts.services import ServiceError
 from laurel.audit.models import AuditEvent
 from laurel.audit.services import Actor
@@ -179,8 +179,10 @@ def verify_form(request):
 
 @require_GET
 def did_json(request, org_slug: str):
-    org = get_object_or_404(Organization, slug=org_slug)
-    document = openbadges.did_document(org)
+    org = organization_by_any_slug(org_slug)
+    if org is None:
+        raise Http404("No such organization")
+    document = openbadges.did_document(org, org_slug)
     if not document:
         raise Http404("No key yet")
     response = JsonResponse(document)
@@ -190,8 +192,10 @@ def did_json(request, org_slug: str):
 
 @require_GET
 def status_list_json(request, org_slug: str):
-    org = get_object_or_404(Organization, slug=org_slug)
-    credential = openbadges.status_list(org)
+    org = organization_by_any_slug(org_slug)
+    if org is None:
+        raise Http404("No such organization")
+    credential = openbadges.status_list(org, org_slug)
     if credential is None:
         raise Http404("No status list yet")
     response = JsonResponse(credential)

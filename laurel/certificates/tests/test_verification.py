@@ -341,3 +341,29 @@ def test_status_list_is_valid_from_its_last_change_so_a_verifier_reading_now_fir
     assert parse_datetime(listed["validFrom"]) == cert.revoked_at.replace(microsecond=0)
     cache.clear()
     assert listed == openbadges.status_list(org)  # same state, same signed list
+
+
+def test_credential_issued_before_a_slug_change_verifies_after_it(client, org, outsider_org):
+    from django.core.exceptions import ValidationError
+
+    from laurel.accounts.services import organization_update
+
+    cert = issue(org)
+    old_did = cert.credential["issuer"]["id"]
+    organization_update(actor=Actor.system("test"), organization=org, slug="eastwind")
+    checks = openbadges.verify_credential(cert.credential)
+    assert all(c.passed for c in checks), [c for c in checks if not c.passed]
+    did = client.get("/o/northwind/did.json")
+    assert did.status_code == 200 and did.json()["id"] == old_did
+    status = client.get("/o/northwind/status-list.json").json()
+    assert status["id"].endswith("/o/northwind/status-list.json")
+    # Revoking after the rename shows under the old status list too.
+    services.certificate_revoke(actor=Actor.system("test"), certificate=cert, reason="Error")
+    old = client.get("/o/northwind/status-list.json").json()
+    bits = ob3.decode_status_list(old["credentialSubject"]["encodedList"])
+    assert ob3.get_bit(bits, cert.status_list_index) == 1
+    checks = {c.name: c for c in openbadges.verify_credential(cert.credential)}
+    assert not checks["status"].passed
+    # Nobody else can take the old slug and answer for those credentials.
+    with pytest.raises(ValidationError, match="stays theirs"):
+        organization_update(actor=Actor.system("test"), organization=outsider_org, slug="northwind")
