@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -82,6 +83,11 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when LAUREL_ENV=production")
+if PRODUCTION and any("*" in host for host in ALLOWED_HOSTS):
+    # Host-header poisoning would reach password-reset links; name the hosts.
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's hosts, not '*', in production")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when LAUREL_ENV=production")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 # The absolute address of this site, used in e-mails, QR codes and credentials.
@@ -98,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "template_partials",
     "django_htmx",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "allauth",
@@ -123,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "laurel.accounts.middleware.StaffTwoFactorMiddleware",
@@ -318,6 +326,30 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_AGE = 60 * 60 * 12
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (htmx is
+# vendored; its eval and injected styles are off in base.html's htmx-config), no <style>
+# elements, style attributes allowed (templates use a few), nothing framed but our previews.
+_IMG_SOURCES = [SELF, "data:"]
+if AWS_STORAGE_BUCKET_NAME:  # logos served from the bucket by signed URL
+    _IMG_SOURCES.append(env("S3_ENDPOINT_URL") or "https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],  # for browsers without the two below
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": _IMG_SOURCES,
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 LOGGING = {
     "version": 1,

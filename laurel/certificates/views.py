@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -527,6 +529,7 @@ def template_preview_frame(request):
 
 
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})  # shown in the editor's own iframe
 @org_required(Role.ADMIN)
 def template_preview(request):
     """Sample data in the design being edited, with the saved template's images."""

@@ -33,7 +33,7 @@ def test_holder_accepts_several_credits_into_a_new_dashboard_without_a_page_load
     page.goto(f"{live_server.url}/locker/")
     page.evaluate("window.notReloaded = true")
 
-    page.check("#select-all")  # htmx's hx-on ticks every row
+    page.check("#select-all")  # laurel.js ticks every row (no inline script: the CSP)
     assert page.locator("input[name=credit]:checked").count() == 3
     page.uncheck(f"#credit-{credits[2].pk}")
     page.fill("#id_new_dashboard", "Ohio RN 2025–27")
