@@ -5,7 +5,9 @@ from __future__ import annotations
 import zoneinfo
 from functools import cache
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.contrib.auth.hashers import make_password
 
 from laurel.accounts.models import Organization, Role
 from laurel.accounts.services import ServiceError, logo_check
@@ -102,3 +104,16 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
         return
     for message in getattr(exc, "messages", [str(exc)]):
         form.add_error(None, message)
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up, taking as long for a taken address as for a new one.
+
+    With enumeration prevention allauth answers both alike, but a new account hashes its
+    password (most of the time the request takes) and a taken address did not: the delay
+    told which addresses have accounts. Hash the password either way."""
+
+    def try_save(self, request):
+        if self.account_already_exists:
+            make_password(self.cleaned_data.get("password1") or "")
+        return super().try_save(request)
