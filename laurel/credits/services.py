@@ -15,7 +15,7 @@ from laurel.accounts.services import ServiceError, connection_connect, connectio
 from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
-from laurel.lib import ratelimit
+from laurel.lib import emails, ratelimit
 from laurel.notifications.services import outbox_enqueue
 
 CENT = Decimal("0.01")
@@ -100,6 +100,11 @@ def credit_validate(*, organization: Organization, entry: CreditEntry) -> None:
     """The rules every entry path shares; raises ServiceError with the field at fault."""
     if entry.course.organization_id != organization.pk:
         raise ServiceError("No course with that ID in this organization.", field="course_id")
+    try:
+        # The importer's definition of an address, so every path agrees (no IP literals).
+        emails.normalize_email(entry.email)
+    except emails.EmailProblem as exc:
+        raise ServiceError(str(exc), field="email") from None
     if entry.completion_date > organization.today():
         raise ServiceError("The completion date cannot be in the future.", field="completion_date")
     reason = entry.course.inactive_reason(entry.completion_date)

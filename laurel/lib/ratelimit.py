@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -83,14 +84,18 @@ def hit(name: str, ident: str) -> Usage:
     window = int(now // seconds)
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
     key = f"laurel:rl:{name}:{digest}:{window}"
-    # add() then incr(): the first hit creates the counter; Redis increments atomically, the
-    # database cache nearly so (a race can only under-count by a hit or two).
-    cache.add(key, 0, timeout=seconds + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds + 1)
-        count = 1
+    if isinstance(caches["default"], RedisCache):
+        # Redis: INCR is atomic and keeps the key's expiry.
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first hit
+            count = 1 if cache.add(key, 1, timeout=seconds + 1) else cache.incr(key)
+    else:
+        # The database cache (and others) read then write: two processes racing can
+        # under-count by a hit, which a limit can live with. The expiry is given again on
+        # every write (BaseCache.incr would reset it to the default 300 s).
+        count = (cache.get(key) or 0) + 1
+        cache.set(key, count, timeout=max(1, int((window + 1) * seconds - now)) + 1)
     reset = max(1, math.ceil((window + 1) * seconds - now))
     return Usage(
         allowed=count <= amount, limit=amount, remaining=max(0, amount - count), reset=reset

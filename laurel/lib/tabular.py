@@ -332,8 +332,10 @@ class Table:
                 if not any(raw.values()):
                     continue
                 errors: tuple[CellError, ...] = ()
+                if is_text and "\x00" in "".join(raw.values()):
+                    errors, raw = _nul_errors(raw, where)
                 if size > width and any(c.strip() for c in cells[width:] if isinstance(c, str)):
-                    errors = (too_long,)
+                    errors += (too_long,)
                 if "" in raw.values():
                     for name in required:
                         if raw[name] == "":
@@ -355,6 +357,25 @@ class Table:
                 yield new_row(Row, (number, values, raw, errors))
         except Exception as exc:
             self._reraise(exc, number + 1)
+
+
+def _nul_errors(
+    raw: dict[str, str], where: dict[str, tuple[str, str]]
+) -> tuple[tuple[CellError, ...], dict[str, str]]:
+    """A NUL character cannot be stored (PostgreSQL refuses it, SQLite would keep it): the
+    cell is an error, and the row keeps its value without the NULs so it can be shown."""
+    errors = tuple(
+        CellError(
+            name,
+            where[name][0],
+            where[name][1],
+            value.replace("\x00", ""),
+            f"{where[name][0]} contains a NUL character (\\0).",
+        )
+        for name, value in raw.items()
+        if "\x00" in value
+    )
+    return errors, {name: value.replace("\x00", "") for name, value in raw.items()}
 
 
 def _find_header(

@@ -6,16 +6,24 @@ import base64
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.template import Context, engines
 from django.template.loader import render_to_string
 
 from laurel.notifications.models import OutboxMessage
 
 
+def _render_plain(name: str, context: dict) -> str:
+    """A plain-text part: never HTML-escaped (an organization named "Lake <b>" must not
+    arrive as "Lake &lt;b&gt;"), whatever the template remembers to say."""
+    template = engines["django"].engine.get_template(name)
+    return template.render(Context(context, autoescape=False))
+
+
 def render_email(template: str, context: dict) -> tuple[str, str, str]:
     """Render ``notifications/email/<template>`` subject, text and HTML parts."""
     ctx = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"notifications/email/{template}.subject.txt", ctx)
-    text = render_to_string(f"notifications/email/{template}.txt", ctx)
+    subject = _render_plain(f"notifications/email/{template}.subject.txt", ctx)
+    text = _render_plain(f"notifications/email/{template}.txt", ctx)
     html = render_to_string(f"notifications/email/{template}.html", ctx)
     return " ".join(subject.split()), text.strip() + "\n", html
 

@@ -145,3 +145,27 @@ def test_unusable_files_fail_with_a_message_the_user_can_act_on(content, message
     assert job.status == S.FAILED
     assert message in job.error
     assert not ImportRow.objects.filter(job=job).exists()
+
+
+def test_a_nul_character_in_a_cell_is_an_invalid_row_with_a_message(org, courses, validated):
+    # A NUL near the top makes the file look binary (refused as a whole); past the sampled
+    # top it is one bad cell.
+    filler = "".join(f"NNA-26-00001,p{i}@example.org,2025-03-04,Person {i}\n" for i in range(2000))
+    job = validated(
+        org,
+        "Course ID,Email,Date Completed,Name\n"
+        + filler
+        + "NNA-26-00001,a@example.org,2025-03-04,Ann\x00Lee\n",
+    )
+    assert job.status == S.VALIDATED, job.error
+    row = ImportRow.objects.get(job=job, number=2002)
+    assert row.category == ImportRow.Category.INVALID
+    assert row.column == "Name" and "NUL character" in row.reason
+    assert "\x00" not in row.value
+    assert ImportRow.objects.get(job=job, number=2).category != ImportRow.Category.INVALID
+
+
+def test_an_ip_literal_address_is_refused_by_imports(org, courses, validated):
+    job = validated(org, "Course ID,Email,Date Completed\nNNA-26-00001,x@[127.0.0.1],2025-03-04\n")
+    row = ImportRow.objects.get(job=job)
+    assert row.category == ImportRow.Category.INVALID and row.column == "Email"

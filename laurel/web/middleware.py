@@ -1,0 +1,49 @@
+"""Requests carrying a NUL character in a text value are refused before any view runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+
+from laurel.lib.ratelimit import wants_json
+
+MESSAGE = "Text may not contain the NUL character (\\0); remove it and try again."
+
+
+class RefuseNulMiddleware:
+    """PostgreSQL cannot store NUL in text (a 500) and SQLite silently keeps it; neither is
+    ever meant. Query strings, form fields (not uploaded files) and JSON bodies are checked;
+    forms also refuse it field by field (Django's CharField), this covers every other path."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            if wants_json(request):
+                return JsonResponse(
+                    {"error": {"code": "nul_character", "message": MESSAGE, "details": None}},
+                    status=400,
+                )
+            return HttpResponse(MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    def _has_nul(self, request) -> bool:
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                return True
+        if request.method not in {"POST", "PUT", "PATCH"}:
+            return False
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            try:
+                return any("\x00" in v for _, vs in request.POST.lists() for v in vs)
+            except Exception:  # a malformed body: the view reports it as it always did
+                return False
+        if "json" in content_type:
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return False  # too large: refused elsewhere, never read here
+            body = request.body
+            return b"\\u0000" in body or b"\x00" in body
+        return False
