@@ -32,6 +32,11 @@ from typing import IO, Any, NamedTuple, NoReturn
 
 SAMPLE_BYTES = 64 * 1024
 HEADER_SEARCH_ROWS = 10
+# A file's shape limits: a header of hundreds of thousands of columns took GBs to map and
+# show. Real credit files have a dozen columns and short lines.
+MAX_COLUMNS = 200
+MAX_HEADER_CHARS = 32 * 1024
+MAX_LINE_CHARS = 1024 * 1024  # a text line (one physical line of a CSV row)
 DELIMITERS = (",", ";", "\t")
 
 # XLSX (zip) limits, checked from the central directory before anything is decompressed.
@@ -390,6 +395,18 @@ def _find_header(
         headings = _headings(cells)
         if not headings:
             continue
+        if len(headings) > MAX_COLUMNS:
+            raise FileProblem(
+                f"Row {number} has more than {MAX_COLUMNS} columns; a credit file needs a "
+                "few. Remove the empty or unused columns and upload it again.",
+                row=number,
+            )
+        if sum(len(h) for h in headings) > MAX_HEADER_CHARS:
+            raise FileProblem(
+                f"The headings in row {number} are longer than {MAX_HEADER_CHARS // 1024} KB "
+                "in all; is this the right file?",
+                row=number,
+            )
         seen.append((number, cells, headings))
         if fields is None or map_headings(headings, fields, overrides=overrides).columns:
             return number, headings, rows
@@ -600,6 +617,24 @@ def _csv_problem(exc: Exception, row: int | None) -> FileProblem | None:
     return FileProblem(f"{where} could not be read ({exc}). Check its quotes.", row=row)
 
 
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The file's lines for the csv module, refusing one longer than ``MAX_LINE_CHARS``
+    instead of reading a line of a whole file's size into memory."""
+    number = 0
+    while True:
+        line = text.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise FileProblem(
+                f"Line {number} is longer than {MAX_LINE_CHARS // (1024 * 1024)} MB; "
+                "this does not look like a credit file.",
+                row=number,
+            )
+        yield line
+
+
 def _open_text(
     source: IO[bytes],
     head: bytes,
@@ -616,7 +651,9 @@ def _open_text(
     delimiter = detect_delimiter(sample.lstrip("\ufeff"))
     buffered = io.BufferedReader(_Replay(head, source, max_bytes), buffer_size=SAMPLE_BYTES)
     text = io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline="")
-    reader = csv.reader(text, delimiter=delimiter, quotechar='"', skipinitialspace=True)
+    reader = csv.reader(
+        _bounded_lines(text), delimiter=delimiter, quotechar='"', skipinitialspace=True
+    )
 
     return Table(
         kind="tsv" if delimiter == "\t" else "csv",
@@ -747,7 +784,9 @@ def _open_workbook(
         try:
             for values in worksheet.iter_rows(values_only=True):
                 number += 1
-                yield [_xlsx_value(v) for v in values]
+                # Only the columns a heading row may have, and one more to notice more:
+                # cells beyond are never converted (iter_rows(max_col=) would pad every row).
+                yield [_xlsx_value(v) for v in values[: MAX_COLUMNS + 1]]
         except FileProblem:
             raise
         except Exception:

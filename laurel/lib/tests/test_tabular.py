@@ -694,3 +694,37 @@ def test_encrypted_zip_members_are_refused():
     data[central + 8] |= 0x1  # zipfile cannot write encrypted members: set the flag by hand
     with pytest.raises(FileProblem, match="encrypted"):
         read_table(bytes(data), max_bytes=MB)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [(4000, "more than 200 columns"), (300_000, "longer than 1 MB")],  # the probe's bomb
+)
+def test_a_header_with_too_many_columns_is_refused_before_mapping(columns, message):
+    header = ",".join(f"c{i}" for i in range(columns)) + "\n"
+    with pytest.raises(FileProblem, match=message):
+        read_table(header.encode() + b"1,2,3\n", max_bytes=10**8, fields=())
+
+
+def test_a_header_longer_than_its_cap_is_refused():
+    header = ",".join(["x" * 1000] * 50) + "\n"
+    with pytest.raises(FileProblem, match="longer than 32 KB"):
+        read_table(header.encode(), max_bytes=10**8)
+
+
+def test_a_single_enormous_line_is_refused_without_reading_it_whole():
+    data = b"Course ID,Email\n" + b"a" * (3 * 1024 * 1024) + b"\n"
+    with (
+        pytest.raises(FileProblem, match="longer than 1 MB"),
+        read_table(data, max_bytes=10**8) as t,
+    ):
+        list(t.rows())
+
+
+def test_an_xlsx_row_with_too_many_columns_is_refused():
+    workbook = openpyxl.Workbook()
+    workbook.active.append([f"h{i}" for i in range(1000)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with pytest.raises(FileProblem, match="more than 200 columns"):
+        read_table(buffer.getvalue(), max_bytes=10**8)
