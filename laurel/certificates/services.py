@@ -538,6 +538,10 @@ def job_request(
         .order_by("serial_number")
         .values_list("pk", flat=True)
     )
+    if not ids and certificate_ids:
+        # Ids that name nothing here are a lookup that found nothing (an API 404), not a
+        # malformed request.
+        raise ServiceError("None of those certificates is in this organization.", code="not_found")
     if not ids:
         raise ServiceError("Select at least one certificate.")
     if kind not in CertificateJob.Kind.values:
