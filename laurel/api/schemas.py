@@ -55,6 +55,16 @@ AmountOut = Annotated[
     WithJsonSchema({"type": "string", "pattern": AMOUNT_OUT_PATTERN, "examples": ["2.50"]}),
 ]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _form_bool(value):
+    # A form field is text; pydantic would also read "0", "no" or "off" as false.
+    if isinstance(value, str) and value.strip().lower() not in ("true", "false"):
+        raise ValueError("Send true or false.")
+    return value
+
+
+FormBool = Annotated[bool, BeforeValidator(_form_bool)]
 EmailIn = Annotated[
     str,
     BeforeValidator(lambda v: validate_email_address(v) if isinstance(v, str) else v),

@@ -17,6 +17,7 @@ from ninja.files import UploadedFile
 from laurel.accounts.services import ServiceError
 from laurel.api.contract import MAX_PAGE, ObjectId, page_of
 from laurel.api.errors import ErrorOut, error_body
+from laurel.api.schemas import FormBool
 from laurel.audit.services import Actor
 from laurel.imports import selectors, services
 from laurel.imports.models import ImportJob, ImportRow
@@ -141,8 +142,8 @@ def build_router() -> Router:
         request,
         file: UploadedFile = File(...),  # noqa: B008 (ninja's declaration style)
         kind: ImportKind = Form("credits"),  # noqa: B008
-        verify_only: bool = Form(False),
-        suppress_notifications: bool = Form(False),
+        verify_only: FormBool = Form(False),  # noqa: B008
+        suppress_notifications: FormBool = Form(False),  # noqa: B008
     ):
         """Upload a CSV, TSV or XLSX file (multipart, field `file`); validation starts in the
         background. The same file again answers 200 with the earlier import.
