@@ -450,7 +450,7 @@ def certificate_revoke(*, actor: Actor, certificate: Certificate, reason: str) -
         status=Certificate.Status.REVOKED, revoke_reason=reason, revoked_at=timezone.now()
     )
     if not updated:
-        raise ServiceError("Only a valid certificate can be revoked.")
+        raise ServiceError("Only a valid certificate can be revoked.", code="state")
     certificate.refresh_from_db()
     audit_record(
         actor=actor,

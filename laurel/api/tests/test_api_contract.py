@@ -350,3 +350,12 @@ def test_a_form_boolean_is_true_or_false(client, auth):
     upload = SimpleUploadedFile("c.csv", b"Course ID,Email,Date Completed\n")
     response = client.post("/api/v1/imports", {"file": upload, "verify_only": "0"}, headers=auth)
     assert_error(response, 422, "validation_error")
+
+
+def test_revoking_a_revoked_certificate_is_a_409_state_conflict(client, auth, org):
+    cert = issue(org)
+    path = f"/api/v1/certificates/{cert.pk}/revoke"
+    first = client.post(path, {"reason": "Error"}, "application/json", headers=auth)
+    again = client.post(path, {"reason": "Error"}, "application/json", headers=auth)
+    assert first.status_code == 200
+    assert_error(again, 409, "state")
