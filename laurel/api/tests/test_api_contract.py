@@ -250,12 +250,17 @@ def test_idempotency_key_on_post_certificates_issues_once(client, auth, org):
 
 
 def test_a_stored_idempotency_key_expires_after_a_day(client, auth, org):
-    headers = {**auth, "Idempotency-Key": "cert-2"}
-    client.post("/api/v1/certificates", CERTIFICATE, "application/json", headers=headers)
+    course = make_course(org)
+    body = {"course_id": course.course_id, "email": "pat@example.com"}
+    body |= {"completion_date": "2025-03-01"}
+    headers = {**auth, "Idempotency-Key": "row-1"}
+    first = client.post("/api/v1/credits", body, "application/json", headers=headers)
+    assert first.status_code == 201
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
-    again = client.post("/api/v1/certificates", CERTIFICATE, "application/json", headers=headers)
-    assert again.status_code == 201 and "Idempotent-Replayed" not in again
-    assert Certificate.objects.for_org(org).count() == 2
+    # Not replayed any more: entered again, and the ledger refuses the duplicate.
+    again = client.post("/api/v1/credits", body, "application/json", headers=headers)
+    assert "Idempotent-Replayed" not in again
+    assert_error(again, 409, "duplicate")
 
 
 def test_the_worker_deletes_expired_idempotency_records(org):
