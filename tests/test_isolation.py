@@ -164,7 +164,7 @@ API_OPERATIONS: dict[str, Op] = {
         cert_id=lambda w: w.certificate.pk, body=lambda w: {"reason": "isolation"}
     ),
     "POST /api/v1/certificates/files": Op(
-        refused=422, body=lambda w: {"kind": "pdf", "certificate_ids": [w.certificate.pk]}
+        body=lambda w: {"kind": "pdf", "certificate_ids": [w.certificate.pk]}
     ),
     "POST /api/v1/certificates": Op(
         own_only=True,

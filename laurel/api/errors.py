@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
-from ninja import NinjaAPI, Schema
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.operation import PathView
 
 from laurel.accounts.services import ServiceError
 from laurel.credits.services import DuplicateCredit
 from laurel.lib import ratelimit
+from laurel.lib.request_id import current_request_id
 
 logger = logging.getLogger("django.request")
 
@@ -25,28 +30,56 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     422: "validation_error",
+    413: "too_large",
+    415: "unsupported_media_type",
     429: "throttled",
 }
+WWW_AUTHENTICATE = 'Bearer realm="api"'
 # A ServiceError's code says what kind of refusal it is; most are a 422.
 SERVICE_STATUS = {"state": 409, "duplicate": 409, "not_found": 404}
 
 
 class ErrorBody(Schema):
-    code: str
-    message: str
-    details: dict | list | None = None
+    code: str = Field(..., examples=["validation_error"])
+    message: str = Field(..., examples=["The request is not valid."])
+    details: dict | list | None = Field(
+        None, description="What was wrong, field by field, when that is known."
+    )
+    request_id: str | None = Field(
+        None, description="The request's X-Request-ID: quote it when asking for help."
+    )
 
 
 class ErrorOut(Schema):
     error: ErrorBody
 
 
+ERROR_REF = "#/components/schemas/ErrorOut"
+
+
+def error_schemas() -> dict:
+    """ErrorOut and ErrorBody as OpenAPI components, for operations that only inherit them."""
+    schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {"ErrorOut": schema, **defs}
+
+
 def error_body(code: str, message: str, details=None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details,
+            "request_id": current_request_id(),
+        }
+    }
 
 
 def error_response(status: int, code: str, message: str, details=None) -> JsonResponse:
-    return JsonResponse(error_body(code, message, details), status=status)
+    response = JsonResponse(error_body(code, message, details), status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -63,9 +96,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request, exc: AuthenticationError):
-        return respond(
+        response = respond(
             request, 401, "unauthorized", "Send a valid API key: Authorization: Bearer lrl_…"
         )
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
+        return response
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request, exc: RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return respond(request, 413, "too_large", f"The largest body accepted is {limit} MB.")
+
+    @api.exception_handler(MultiPartParserError)
+    def bad_multipart(request, exc: MultiPartParserError):
+        return respond(request, 400, "bad_request", f"The multipart body cannot be read: {exc}")
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
@@ -116,13 +160,27 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 def json_errors(view):
     """Wrap a ninja URL's view so what ninja answers outside an operation (a wrong method,
-    the bare API root) has the error shape too, not plain text or an HTML page."""
+    the bare API root) has the error shape too, not plain text or an HTML page; refuse a
+    body of a type the operation does not take (415); answer HEAD like GET, without a body."""
+    path_view = _path_view_of(view)
 
     def wrapper(request, *args, **kwargs):
+        head = request.method == "HEAD"
+        if head:
+            request.method = "GET"
+        refusal = _unsupported_media_type(path_view, request)
+        if refusal is not None:
+            return refusal
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return api_not_found(request)
+        finally:
+            if head:
+                request.method = "HEAD"
+        if head and not response.streaming:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             response = error_response(
@@ -138,6 +196,45 @@ def json_errors(view):
     return wrapper
 
 
+def _path_view_of(view) -> PathView | None:
+    # ninja's URL view is a closure over its PathView (the operations behind one path).
+    for cell in getattr(view, "__closure__", None) or ():
+        if isinstance(cell.cell_contents, PathView):
+            return cell.cell_contents
+    return None
+
+
+def _media_types(operation) -> set[str]:
+    sources = {model.__ninja_param_source__ for model in operation.models}
+    if sources & {"file", "form"}:
+        return {"multipart/form-data", "application/x-www-form-urlencoded"}
+    if "body" in sources:
+        return {"application/json"}
+    return set()
+
+
+def _unsupported_media_type(path_view, request) -> JsonResponse | None:
+    """A 415 when the request has a body the matched operation cannot read."""
+    if path_view is None or request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    operation = next((op for op in path_view.operations if request.method in op.methods), None)
+    if operation is None:
+        return None
+    accepted = _media_types(operation)
+    sent = (request.content_type or "").lower()
+    if not accepted or sent in accepted:
+        return None
+    if not sent and not request.headers.get("Content-Length", "0").strip("0"):
+        return None  # no body at all: the operation's own validation says what is missing
+    return error_response(
+        415,
+        "unsupported_media_type",
+        f"Send the body as {' or '.join(sorted(accepted))}.",
+        {"accepted": sorted(accepted)},
+    )
+
+
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
     """Any other address under /api/v1/."""
     return error_response(404, "not_found", "No such API endpoint.")

@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.utils import timezone
+from ninja.renderers import JSONRenderer
 
 from laurel.accounts.services import ServiceError
 from laurel.api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# A stored response is replayed for a day; after that the key may be used again.
+KEEP_FOR = timedelta(hours=24)
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "description": "Send the same key again (within 24 hours) to get the first response back "
+    "instead of creating a second one.",
+}
 
 
 class IdempotencyKeyReused(ServiceError):
@@ -36,6 +50,7 @@ def idempotency_key_from(request) -> str:
 
 def idempotent_lookup(*, organization, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """The stored response for ``key``, if any; refuses a key reused for another request."""
+    idempotency_records_expire(organization=organization, key=key)
     record = IdempotencyRecord.objects.filter(organization=organization, key=key).first()
     if record is not None and record.request_hash != fingerprint:
         raise IdempotencyKeyReused(
@@ -74,3 +89,37 @@ def idempotent_run(*, organization, key: str, fingerprint: str, work) -> tuple[i
             raise
         return record.response_status, record.response_body, True
     return status, body, False
+
+
+def idempotency_records_expire(*, organization=None, key: str | None = None) -> int:
+    """Delete stored responses older than a day (for one key when given): their keys are free
+    again. The worker's periodic duties run it for all; a lookup runs it for its own key."""
+    records = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - KEEP_FOR)
+    if organization is not None:
+        records = records.filter(organization=organization)
+    if key is not None:
+        records = records.filter(key=key)
+    return records.delete()[0]
+
+
+def idempotent_response(request, *, path: str, payload: dict, work, status: int = 201):
+    """Answer a creating POST once per ``Idempotency-Key``: ``work() -> body`` runs the first
+    time; the same key and request again get the stored response with
+    ``Idempotent-Replayed: true``."""
+    renderer = JSONRenderer()
+    organization = request.auth.organization
+
+    def run():
+        return status, renderer.render(request, work(), response_status=status)
+
+    code, content, replayed = idempotent_run(
+        organization=organization,
+        key=idempotency_key_from(request),
+        fingerprint=request_fingerprint("POST", path, payload),
+        work=run,
+    )
+    content_type = f"{renderer.media_type}; charset={renderer.charset}"
+    response = HttpResponse(content, status=code, content_type=content_type)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response

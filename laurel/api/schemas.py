@@ -1,24 +1,83 @@
 """Request and response bodies of API v1."""
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 from laurel.credits.models import Credit
 
 CreditStatus = Literal[tuple(Credit.Status.values)]  # type: ignore[valid-type]
+
+# Amounts travel as decimal strings ("2.50"): a float would round them.
+AMOUNT_IN_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,2})?$"
+AMOUNT_OUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _amount(value):
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(AMOUNT_IN_PATTERN, value):
+        raise ValueError('Send the amount as a decimal string such as "2.50".')
+    return Decimal(value)
+
+
+def _iso_date(value):
+    # Pydantic would also take a number of seconds ("0" is 1 January 1970).
+    if isinstance(value, str) and not re.fullmatch(DATE_PATTERN, value):
+        raise ValueError("Send the date as YYYY-MM-DD.")
+    return value
+
+
+def validate_email_address(value: str) -> str:
+    value = value.strip()
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("Enter a valid e-mail address.") from None
+    return value
+
+
+AmountIn = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_IN_PATTERN, "examples": ["2.50"]}),
+]
+AmountOut = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_OUT_PATTERN, "examples": ["2.50"]}),
+]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _form_bool(value):
+    # A form field is text; pydantic would also read "0", "no" or "off" as false.
+    if isinstance(value, str) and value.strip().lower() not in ("true", "false"):
+        raise ValueError("Send true or false.")
+    return value
+
+
+FormBool = Annotated[bool, BeforeValidator(_form_bool)]
+EmailIn = Annotated[
+    str,
+    BeforeValidator(lambda v: validate_email_address(v) if isinstance(v, str) else v),
+    Field(max_length=254, json_schema_extra={"format": "email"}, examples=["ada@example.com"]),
+]
+EmailOut = Annotated[str, Field(json_schema_extra={"format": "email"})]
 
 
 class CourseComponentOut(Schema):
     credit_type: str
     name: str
     unit: str
-    amount: Decimal
+    amount: AmountOut
 
 
 class CourseOut(Schema):
@@ -46,8 +105,8 @@ class CreditComponentOut(Schema):
     credit_type: str
     name: str
     unit: str
-    amount_offered: Decimal
-    amount_earned: Decimal
+    amount_offered: AmountOut
+    amount_earned: AmountOut
 
 
 class CreditOut(Schema):
@@ -55,10 +114,10 @@ class CreditOut(Schema):
     status: CreditStatus
     course_id: str | None
     title: str
-    email: str
+    email: EmailOut
     name: str
     completion_date: date
-    source: str
+    source: Literal[tuple(Credit.Source.values)]  # type: ignore[valid-type]
     note: str
     created_at: datetime
     offered_at: datetime | None
@@ -106,33 +165,40 @@ class CreditDetailOut(CreditOut):
 
 
 class CreditIn(Schema):
-    course_id: str = Field(..., min_length=1, max_length=32)
-    email: str = Field(..., max_length=254)
-    completion_date: date
-    amount_earned: Decimal | None = Field(None, ge=0, max_digits=7, decimal_places=2)
-    credit_type: str | None = Field(None, max_length=16)
-    name: str = Field("", max_length=200)
+    course_id: str = Field(..., min_length=1, max_length=32, examples=["NNA-26-00001"])
+    email: EmailIn
+    completion_date: IsoDate = Field(..., examples=["2026-03-01"])
+    amount_earned: AmountIn | None = Field(
+        None, description="Less than the course offers; the course's amount when left out."
+    )
+    credit_type: str | None = Field(None, max_length=16, examples=["CE"])
+    name: str = Field("", max_length=200, examples=["Ada Lovelace"])
     note: str = Field("", max_length=2000)
     notify: bool = True
 
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, value: str) -> str:
-        value = value.strip()
-        try:
-            validate_email(value)
-        except DjangoValidationError:
-            raise ValueError("Enter a valid e-mail address.")
-        return value
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "course_id": "NNA-26-00001",
+                    "email": "ada@example.com",
+                    "completion_date": "2026-03-01",
+                    "name": "Ada Lovelace",
+                }
+            ]
+        }
+    }
 
 
 class CreditFilters(Schema):
     status: CreditStatus | None = None
     course_id: str | None = None
     email: str | None = Field(None, description="Part of the recipient's e-mail address.")
-    completed_from: date | None = None
-    completed_to: date | None = None
+    completed_from: IsoDate | None = None
+    completed_to: IsoDate | None = None
 
 
-class RevokeIn(Schema):
-    reason: str = Field(..., min_length=1, max_length=500)
+class CreditRevokeIn(Schema):
+    reason: str = Field(
+        ..., min_length=1, max_length=500, pattern=r"\S", examples=["Entered in error."]
+    )

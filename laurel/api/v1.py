@@ -1,24 +1,24 @@
 """JSON API v1: the key's organization is the tenant; other tenants' objects are 404s."""
 
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Query
+from ninja.pagination import paginate
 
 from laurel.accounts.services import ServiceError
 from laurel.api.auth import ApiKeyAuth
+from laurel.api.contract import LaurelApi, LinkPagination, ObjectId
 from laurel.api.docs import OperationList
 from laurel.api.errors import ErrorOut, install_error_handlers
-from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
+from laurel.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent_response
 from laurel.api.schemas import (
     CourseOut,
     CreditDetailOut,
     CreditFilters,
     CreditIn,
     CreditOut,
+    CreditRevokeIn,
     HistoryOut,
-    RevokeIn,
 )
 from laurel.audit.services import Actor, client_ip
 from laurel.catalog.models import Course, CourseComponent
@@ -27,7 +27,7 @@ from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
 from laurel.imports.api import build_router as build_imports_router
 
-api = NinjaAPI(
+api = LaurelApi(
     title="Laurel API",
     version="1",
     description="Courses and credits of the organization that owns the API key.",
@@ -40,7 +40,7 @@ install_error_handlers(api)
 api.add_router("/certificates", certificates_router)
 api.add_router("/imports", build_imports_router())
 
-ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {401: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -77,10 +77,17 @@ def _detail(credit: Credit) -> dict:
     return CreditDetailOut.from_orm(credit).model_dump()
 
 
-@api.get("/courses", response={200: list[CourseOut], **ERRORS}, tags=["courses"])
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@api.get(
+    "/courses",
+    response={200: list[CourseOut], **ERRORS},
+    tags=["courses"],
+    summary="List courses",
+)
+@paginate(LinkPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def course_list(request):
-    """The organization's courses, by course ID."""
+    """The organization's courses, by course ID, with the credit each one offers.
+
+    Example: `GET /api/v1/courses?page=2&page_size=100`."""
     components = CourseComponent.objects.select_related("credit_type")
     return (
         Course.objects.for_org(_org(request))
@@ -89,10 +96,17 @@ def course_list(request):
     )
 
 
-@api.get("/credits", response={200: list[CreditOut], **ERRORS}, tags=["credits"])
-@paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+@api.get(
+    "/credits",
+    response={200: list[CreditOut], **ERRORS},
+    tags=["credits"],
+    summary="List credits",
+)
+@paginate(LinkPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def credit_list(request, filters: Query[CreditFilters]):
-    """Credits entered by the organization, newest completion first (then by id)."""
+    """Credits entered by the organization, newest completion first (then by id).
+
+    Example: `GET /api/v1/credits?status=held&completed_from=2026-01-01`."""
     return selectors.ledger_filter(
         _credits(request),
         status=filters.status or "",
@@ -103,9 +117,16 @@ def credit_list(request, filters: Query[CreditFilters]):
     )
 
 
-@api.get("/credits/{credit_id}", response={200: CreditDetailOut, **ERRORS}, tags=["credits"])
-def credit_detail(request, credit_id: int):
-    """One credit with its components and status history."""
+@api.get(
+    "/credits/{int:credit_id}",
+    response={200: CreditDetailOut, 404: ErrorOut, **ERRORS},
+    tags=["credits"],
+    summary="Get a credit",
+)
+def credit_detail(request, credit_id: ObjectId):
+    """One credit with its components and status history.
+
+    Example: `GET /api/v1/credits/42`."""
     credit = get_object_or_404(_credits(request), pk=credit_id)
     return api.create_response(request, _detail(credit), status=200)
 
@@ -114,24 +135,15 @@ def credit_detail(request, credit_id: int):
     "/credits",
     response={201: CreditDetailOut, 409: ErrorOut, **ERRORS},
     tags=["credits"],
-    openapi_extra={
-        "parameters": [
-            {
-                "in": "header",
-                "name": HEADER,
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Send the same key again to get the first response back "
-                "instead of a second credit.",
-            }
-        ]
-    },
+    summary="Enter a credit",
+    openapi_extra={"parameters": [IDEMPOTENCY_PARAMETER]},
 )
 def credit_create(request, payload: CreditIn):
-    """Enter a credit and deliver it (offered to the verified owner of the e-mail, or held)."""
+    """Enter a credit and deliver it (offered to the verified owner of the e-mail, or held).
+
+    An unknown `course_id` is a 422; the same person and course on the same day again is a
+    409 naming the existing credit. Example body: see the request example."""
     org = _org(request)
-    key = idempotency_key_from(request)
-    fingerprint = request_fingerprint("POST", "/credits", payload.model_dump(mode="json"))
 
     def work():
         course = (
@@ -154,25 +166,23 @@ def credit_create(request, payload: CreditIn):
             source=Credit.Source.API,
             notify=payload.notify,
         )
-        body = _detail(_credits(request).get(pk=credit.pk))
-        return 201, api.renderer.render(request, body, response_status=201)
+        return _detail(_credits(request).get(pk=credit.pk))
 
-    status, content, replayed = idempotent_run(
-        organization=org, key=key, fingerprint=fingerprint, work=work
+    return idempotent_response(
+        request, path="/credits", payload=payload.model_dump(mode="json"), work=work
     )
-    response = HttpResponse(content, status=status, content_type=api.get_content_type())
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
 
 
 @api.post(
-    "/credits/{credit_id}/revoke",
-    response={200: CreditDetailOut, 409: ErrorOut, **ERRORS},
+    "/credits/{int:credit_id}/revoke",
+    response={200: CreditDetailOut, 404: ErrorOut, 409: ErrorOut, **ERRORS},
     tags=["credits"],
+    summary="Revoke a credit",
 )
-def credit_revoke(request, credit_id: int, payload: RevokeIn):
-    """Revoke a credit with a reason the recipient sees."""
+def credit_revoke(request, credit_id: ObjectId, payload: CreditRevokeIn):
+    """Revoke a credit with a reason the recipient sees; an already revoked one is a 409.
+
+    Example body: `{"reason": "Entered in error."}`."""
     credit = get_object_or_404(_credits(request), pk=credit_id)
     services.credit_revoke(actor=_actor(request), credit=credit, reason=payload.reason)
     return api.create_response(request, _detail(_credits(request).get(pk=credit.pk)), status=200)

@@ -459,7 +459,7 @@ def certificate_revoke(*, actor: Actor, certificate: Certificate, reason: str) -
         status=Certificate.Status.REVOKED, revoke_reason=reason, revoked_at=timezone.now()
     )
     if not updated:
-        raise ServiceError("Only a valid certificate can be revoked.")
+        raise ServiceError("Only a valid certificate can be revoked.", code="state")
     certificate.refresh_from_db()
     audit_record(
         actor=actor,
@@ -547,6 +547,10 @@ def job_request(
         .order_by("serial_number")
         .values_list("pk", flat=True)
     )
+    if not ids and certificate_ids:
+        # Ids that name nothing here are a lookup that found nothing (an API 404), not a
+        # malformed request.
+        raise ServiceError("None of those certificates is in this organization.", code="not_found")
     if not ids:
         raise ServiceError("Select at least one certificate.")
     if kind not in CertificateJob.Kind.values:

@@ -8,33 +8,34 @@ a ``str()`` naming the key for the audit trail); every lookup is scoped to that 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from django.conf import settings
-from ninja import File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from laurel.accounts.services import ServiceError
+from laurel.api.contract import MAX_PAGE, ObjectId, page_of
+from laurel.api.errors import ErrorOut, error_body
+from laurel.api.schemas import FormBool
 from laurel.audit.services import Actor
 from laurel.imports import selectors, services
 from laurel.imports.models import ImportJob, ImportRow
 
+ROWS_PAGE_SIZE = 100
 ROWS_MAX = 500
 
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    details: dict | None = None
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
+ImportKind = Literal[tuple(ImportJob.Kind.values)]  # type: ignore[valid-type]
+ImportStatus = Literal[tuple(ImportJob.Status.values)]  # type: ignore[valid-type]
+RowCategory = Literal[tuple(ImportRow.Category.values)]  # type: ignore[valid-type]
+# "" is a row not committed yet.
+RowOutcome = Literal[tuple(ImportRow.Outcome.values)]  # type: ignore[valid-type]
 
 
 class ImportCreated(Schema):
     id: int
-    status: str
-    existing: bool
+    status: ImportStatus
+    existing: bool = Field(..., description="True when this file was uploaded before.")
 
 
 class Progress(Schema):
@@ -45,9 +46,9 @@ class Progress(Schema):
 
 class ImportOut(Schema):
     id: int
-    kind: str
+    kind: ImportKind
     file_name: str
-    status: str
+    status: ImportStatus
     verify_only: bool
     suppress_notifications: bool
     counts: dict[str, int]
@@ -59,8 +60,8 @@ class ImportOut(Schema):
 
 class RowOut(Schema):
     number: int
-    category: str
-    outcome: str
+    category: RowCategory
+    outcome: RowOutcome
     included: bool
     course_id: str
     email: str
@@ -73,12 +74,21 @@ class RowOut(Schema):
 
 class RowsOut(Schema):
     count: int
-    offset: int
-    rows: list[RowOut]
+    next: str | None = Field(None, description="URL of the next page; null on the last.")
+    previous: str | None = Field(None, description="URL of the previous page.")
+    items: list[RowOut]
+
+
+class RowFilters(Schema):
+    outcome: Literal[tuple(v for v in ImportRow.Outcome.values if v)] | None = None  # type: ignore[misc]
+    category: RowCategory | None = None
+    q: str = Field("", description="A row number, or part of an e-mail, course ID or name.")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(ROWS_PAGE_SIZE, ge=1, le=ROWS_MAX)
 
 
 def _error(code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details}}
+    return error_body(code, message, details)
 
 
 def _actor(request) -> Actor:
@@ -123,18 +133,25 @@ def build_router() -> Router:
     """A fresh router (a ninja Router can be mounted on one API only)."""
     router = Router(tags=["imports"])
 
-    @router.post("", response={201: ImportCreated, 200: ImportCreated, 400: ErrorOut})
+    @router.post(
+        "",
+        response={201: ImportCreated, 200: ImportCreated, 413: ErrorOut, 422: ErrorOut},
+        summary="Upload an import file",
+    )
     def import_upload(
         request,
         file: UploadedFile = File(...),  # noqa: B008 (ninja's declaration style)
-        kind: str = Form("credits"),
-        verify_only: bool = Form(False),
-        suppress_notifications: bool = Form(False),
+        kind: ImportKind = Form("credits"),  # noqa: B008
+        verify_only: FormBool = Form(False),  # noqa: B008
+        suppress_notifications: FormBool = Form(False),  # noqa: B008
     ):
-        """Upload a CSV, TSV or XLSX file; validation starts in the background."""
+        """Upload a CSV, TSV or XLSX file (multipart, field `file`); validation starts in the
+        background. The same file again answers 200 with the earlier import.
+
+        Example: `curl -F file=@credits.csv -F kind=credits …/api/v1/imports`."""
         if file.size > settings.LAUREL_IMPORT_MAX_BYTES:
             return Status(
-                400,
+                413,
                 _error(
                     "too_large",
                     f"The largest file accepted is {settings.LAUREL_IMPORT_MAX_BYTES // 10**6} MB.",
@@ -151,68 +168,67 @@ def build_router() -> Router:
                 suppress_notifications=suppress_notifications,
             )
         except ServiceError as exc:
-            return Status(400, _error(exc.code or "invalid", exc.message, {"field": exc.field}))
+            return Status(422, _error(exc.code or "invalid", exc.message, {"field": exc.field}))
         return Status(
             (200 if earlier else 201), {"id": job.pk, "status": job.status, "existing": earlier}
         )
 
-    @router.get("/{import_id}", response={200: ImportOut, 404: ErrorOut})
-    def import_status(request, import_id: int):
-        """Status, counts per category and outcome, and progress."""
+    @router.get(
+        "/{int:import_id}", response={200: ImportOut, 404: ErrorOut}, summary="Get an import"
+    )
+    def import_status(request, import_id: ObjectId):
+        """Status, counts per category and outcome, and progress; poll it while it works.
+
+        Example: `GET /api/v1/imports/12`."""
         job = _job(request, import_id)
         if job is None:
             return Status(404, _error("not_found", NOT_FOUND))
         return Status(200, _job_out(job))
 
-    @router.get("/{import_id}/rows", response={200: RowsOut, 404: ErrorOut, 400: ErrorOut})
-    def import_rows(
-        request,
-        import_id: int,
-        outcome: str = "",
-        category: str = "",
-        q: str = "",
-        offset: int = 0,
-        limit: int = 100,
-    ):
-        """Rows filtered by outcome (offered, held, skipped_duplicate, excluded, failed) or
-        preview category; ``limit`` at most 500."""
+    @router.get(
+        "/{int:import_id}/rows",
+        response={200: RowsOut, 404: ErrorOut},
+        summary="List an import's rows",
+    )
+    def import_rows(request, import_id: ObjectId, filters: Query[RowFilters]):
+        """Rows by number, filtered by outcome once committed or by preview category before.
+
+        Example: `GET /api/v1/imports/12/rows?category=unknown_course&page_size=500`."""
         job = _job(request, import_id)
         if job is None:
             return Status(404, _error("not_found", NOT_FOUND))
-        if outcome and outcome not in ImportRow.Outcome.values:
-            return Status(400, _error("invalid", f"Unknown outcome {outcome!r}."))
-        if category and category not in ImportRow.Category.values:
-            return Status(400, _error("invalid", f"Unknown category {category!r}."))
-        rows = selectors.rows_for(job, category=category, outcome=outcome, q=q)
-        offset, limit = max(offset, 0), min(max(limit, 1), ROWS_MAX)
-        page = rows[offset : offset + limit]
-        return Status(
-            200,
-            {
-                "count": rows.count(),
-                "offset": offset,
-                "rows": [
-                    {
-                        "number": r.number,
-                        "category": r.category,
-                        "outcome": r.outcome,
-                        "included": r.included,
-                        "course_id": r.course_ref,
-                        "email": r.email,
-                        "completion_date": r.completion_date,
-                        "column": r.column,
-                        "value": r.value,
-                        "reason": r.reason,
-                        "credit_id": r.credit_id,
-                    }
-                    for r in page
-                ],
-            },
+        rows = selectors.rows_for(
+            job, category=filters.category or "", outcome=filters.outcome or "", q=filters.q
         )
+        page = page_of(request, rows, page=filters.page, size=filters.page_size)
+        page["items"] = [
+            {
+                "number": r.number,
+                "category": r.category,
+                "outcome": r.outcome,
+                "included": r.included,
+                "course_id": r.course_ref,
+                "email": r.email,
+                "completion_date": r.completion_date,
+                "column": r.column,
+                "value": r.value,
+                "reason": r.reason,
+                "credit_id": r.credit_id,
+            }
+            for r in page["items"]
+        ]
+        return Status(200, page)
 
-    @router.post("/{import_id}/commit", response={202: ImportOut, 404: ErrorOut, 409: ErrorOut})
-    def import_commit(request, import_id: int):
-        """Commit the checked rows in the background; poll the status for progress."""
+    @router.post(
+        "/{int:import_id}/commit",
+        response={202: ImportOut, 404: ErrorOut, 409: ErrorOut},
+        summary="Commit an import",
+    )
+    def import_commit(request, import_id: ObjectId):
+        """Commit the checked rows in the background; poll the status for progress. An
+        import not ready to commit (still validating, already committed) is a 409.
+
+        Example: `POST /api/v1/imports/12/commit` with no body."""
         job = _job(request, import_id)
         if job is None:
             return Status(404, _error("not_found", NOT_FOUND))

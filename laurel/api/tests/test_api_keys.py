@@ -135,7 +135,7 @@ def test_missing_or_wrong_key_is_401_in_the_error_shape(client, org, header):
     headers = {"Authorization": header} if header else {}
     response = client.get("/api/v1/courses", headers=headers)
     assert response.status_code == 401
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
 
 
 def test_key_with_right_prefix_but_wrong_secret_is_401(client, org):

@@ -75,7 +75,8 @@ def test_upload_status_rows_and_commit_through_the_api(keys, courses, committed)
         f"/imports/{import_id}/rows?category=unknown_course", headers={"X-API-Key": "north"}
     ).json()
     assert unknown["count"] == 1
-    assert unknown["rows"][0]["number"] == 4
+    assert unknown["items"][0]["number"] == 4
+    assert unknown["next"] is None
     with committed():
         started = client.post(f"/imports/{import_id}/commit", headers={"X-API-Key": "north"})
     assert started.status_code == 202
@@ -85,8 +86,8 @@ def test_upload_status_rows_and_commit_through_the_api(keys, courses, committed)
     held = client.get(
         f"/imports/{import_id}/rows?outcome=held", headers={"X-API-Key": "north"}
     ).json()
-    assert [r["email"] for r in held["rows"]] == ["ann@example.org", "bob@example.org"]
-    assert all(r["credit_id"] for r in held["rows"])
+    assert [r["email"] for r in held["items"]] == ["ann@example.org", "bob@example.org"]
+    assert all(r["credit_id"] for r in held["items"])
     assert Credit.objects.count() == 2
     again = client.post(f"/imports/{import_id}/commit", headers={"X-API-Key": "north"})
     assert again.status_code == 409
@@ -116,7 +117,7 @@ def test_another_organizations_import_is_not_found(keys, courses, committed):
 def test_an_oversized_upload_is_refused(keys, settings):
     settings.LAUREL_IMPORT_MAX_BYTES = 10
     response = post_file("north")
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
 
 
