@@ -38,7 +38,11 @@ class RefuseNulMiddleware:
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             try:
                 return any("\x00" in v for _, vs in request.POST.lists() for v in vs)
-            except Exception:  # a malformed body: the view reports it as it always did
+            except Exception:
+                # A malformed or oversized body: forget the failed parse so that the view meets
+                # the same error and reports it in its own way (the API: 400 or 413 as JSON).
+                for attr in ("_post", "_files"):
+                    request.__dict__.pop(attr, None)
                 return False
         if "json" in content_type:
             length = request.META.get("CONTENT_LENGTH") or "0"
