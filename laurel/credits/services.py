@@ -527,3 +527,32 @@ def certificate_revoke_for_credit(credit: Credit, *, actor: Actor, reason: str) 
     from laurel.certificates import services as certificates
 
     certificates.certificate_revoke_for_credit(credit, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def credit_reenter(*, actor: Actor, credit: Credit, email: str) -> Credit:
+    """Void an orphan sent to a wrong address and enter the same credit for ``email``, in
+    one step: the pair is entered anew as the credit-locker help tells staff to do."""
+    email = normalize_email(email or "")
+    if not email or email == credit.recipient_email:
+        raise ServiceError("Give the corrected e-mail address.", field="email")
+    if not credit.can_be_voided() or credit.course is None:
+        raise ServiceError("Only a course credit nobody has answered can be entered again.")
+    components = list(credit.components.all())
+    offered = sum((c.amount_offered for c in components), Decimal(0))
+    earned = sum((c.amount_earned for c in components), Decimal(0))
+    credit_void(actor=actor, credit=credit, reason=f"Entered again for {email}")
+    return credit_enter(
+        actor=actor,
+        organization=credit.organization,
+        entry=CreditEntry(
+            course=credit.course,
+            email=email,
+            completion_date=credit.completion_date,
+            amount_earned=None if earned == offered else earned,
+            name=credit.recipient_name,
+            note=credit.note,
+        ),
+        source=credit.source,
+        source_ref=credit.source_ref,
+    )

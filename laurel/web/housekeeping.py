@@ -29,6 +29,8 @@ DUTIES = (
     Duty("laurel.imports.services.import_resume_stale", 30),
     Duty("laurel.certificates.tasks.job_resume_stale", 30),
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),
+    Duty("laurel.notifications.mailbox.bounce_mailbox_poll", 60),
+    Duty("laurel.notifications.services.notice_digests_send", 3600),
 )
 
 
