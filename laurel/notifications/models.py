@@ -106,6 +106,8 @@ class Suppression(models.Model):
         SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
         COMPLAINT = "complaint", "Spam complaint"
 
+    BOUNCE_REASONS = (Reason.HARD_BOUNCE, Reason.SOFT_BOUNCES)
+
     email = models.EmailField(unique=True)
     reason = models.CharField(max_length=16, choices=Reason.choices)
     # The DSN's status code and diagnostic text ("5.1.1 user unknown"), shown to staff.
