@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from laurel.accounts.models import Organization, normalize_email
@@ -15,7 +16,7 @@ from laurel.accounts.services import ServiceError, connection_connect, connectio
 from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
-from laurel.notifications.services import outbox_enqueue
+from laurel.notifications.services import outbox_enqueue, unsubscribe_url
 
 CENT = Decimal("0.01")
 
@@ -197,9 +198,68 @@ def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | Non
         to=credit.recipient_email,
         template=template,
         organization=credit.organization,
-        context={"credit": credit, "components": list(credit.components.all()), "invite": invite},
+        context={
+            "credit": credit,
+            "components": list(credit.components.all()),
+            "invite": invite,
+            "preferences_url": unsubscribe_url(
+                email=credit.recipient_email, organization=credit.organization
+            ),
+        },
         dedupe_key=dedupe_key,
     )
+
+
+INVITATION_REMINDERS = (timedelta(days=7), timedelta(days=21))
+
+
+def invitation_reminders_send(*, now=None) -> int:
+    """Remind an address that never signed up of its held credit: at most twice (a week and
+    three weeks after the invitation), each once (dedupe keys), then never again."""
+    from laurel.accounts.models import Connection
+
+    now = now or timezone.now()
+    first, last = INVITATION_REMINDERS
+    waiting = Credit.objects.filter(
+        organization=OuterRef("organization"),
+        recipient_email=OuterRef("email"),
+        status=Credit.Status.HELD,
+    )
+    connections = (
+        Connection.objects.filter(
+            status=Connection.Status.INVITED, holder__isnull=True, invited_at__lte=now - first
+        )
+        .filter(Exists(waiting))
+        .select_related("organization")
+        .order_by("pk")[:2000]
+    )
+    sent = 0
+    for conn in connections:
+        number = 2 if conn.invited_at <= now - last else 1
+        with transaction.atomic():
+            credits = list(
+                Credit.objects.filter(
+                    organization=conn.organization,
+                    recipient_email=conn.email,
+                    status=Credit.Status.HELD,
+                )[:20]
+            )
+            queued = outbox_enqueue(
+                to=conn.email,
+                template="invitation_reminder",
+                organization=conn.organization,
+                context={
+                    "email": conn.email,
+                    "credits": credits,
+                    "number": number,
+                    "preferences_url": unsubscribe_url(
+                        email=conn.email, organization=conn.organization
+                    ),
+                },
+                dedupe_key=f"invite-reminder:{conn.pk}:{number}",
+            )
+            sent += queued is not None
+    return sent
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ DUTIES = (
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),
     Duty("laurel.notifications.mailbox.bounce_mailbox_poll", 60),
     Duty("laurel.notifications.services.notice_digests_send", 3600),
+    Duty("laurel.credits.services.invitation_reminders_send", 3600),
 )
 
 

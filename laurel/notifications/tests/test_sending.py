@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
@@ -145,3 +146,37 @@ def test_the_send_rate_defers_an_organization_s_mail_and_the_outbox_page_counts_
     # Sent, queued, deferred, bounced, suppressed, failed.
     assert f"<td>{today}</td><td>2</td><td>1</td><td>1</td><td>1</td><td>0</td><td>0</td>" in page
     assert "p0@example.com" in page and "no such user" in page
+
+
+def test_an_invitation_is_reminded_at_most_twice_and_don_t_email_me_again_stops_it(org, committed):
+    from laurel.accounts.models import Connection
+    from laurel.credits.services import invitation_reminders_send
+
+    with committed():
+        enter_credit(org, make_course(org, title="Sepsis"), "never@example.com")
+    (invitation,) = mail.outbox
+    stop = next(
+        line.split(": ", 1)[1]
+        for line in invitation.body.splitlines()
+        if line.startswith("Don't email me again")
+    )
+    conn = Connection.objects.get(email="never@example.com")
+    now = timezone.now()
+    with committed():
+        assert invitation_reminders_send(now=now) == 0  # not a week yet
+        assert invitation_reminders_send(now=now + timedelta(days=8)) == 1
+        assert invitation_reminders_send(now=now + timedelta(days=9)) == 0
+        assert invitation_reminders_send(now=now + timedelta(days=22)) == 1
+        assert invitation_reminders_send(now=now + timedelta(days=60)) == 0
+    reminders = [m for m in mail.outbox if m.subject.startswith("Reminder")]
+    assert len(reminders) == 2
+    assert "reminder 2 of 2" in reminders[1].body
+    assert conn.invited_at <= now
+
+    # The link in the invitation works without a login; nothing more is sent.
+    Client().post(urlparse(stop).path)
+    assert MailPreference.objects.get(email="never@example.com").choice == "none"
+    mail.outbox.clear()
+    with committed():
+        enter_credit(org, make_course(org, title="Wound care"), "never@example.com")
+    assert mail.outbox == []
