@@ -32,7 +32,10 @@ class CreditQuerySet(models.QuerySet):
 
         return self.annotate(
             undeliverable=models.Exists(
-                Suppression.objects.filter(email=models.OuterRef("recipient_email"))
+                Suppression.objects.filter(
+                    email=models.OuterRef("recipient_email"),
+                    reason__in=Suppression.BOUNCE_REASONS,
+                )
             )
         )
 

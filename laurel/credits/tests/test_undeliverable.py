@@ -81,3 +81,29 @@ def test_enter_again_refuses_the_same_address_and_changes_nothing(client, world)
     orphan.refresh_from_db()
     assert orphan.status == Credit.Status.HELD
     assert Credit.objects.count() == 2
+
+
+def test_a_complaint_is_shown_as_such_not_as_undeliverable(client, world):
+    org, _, fine = world
+    bounce_record(report=BounceReport("fine@example.com", "complaint", "ARF"), source="file")
+    text = client.get(reverse("credits:org_credit_detail", args=[org.slug, fine.pk])).content
+    assert b"reported Laurel's mail as spam" in text
+    assert b"Undeliverable" not in text
+
+
+def test_a_certificate_to_a_bounced_address_shows_it(client, world):
+    from laurel.audit.services import Actor
+    from laurel.certificates.services import certificate_issue
+
+    org, orphan, _ = world
+    cert = certificate_issue(
+        actor=Actor.system("test"),
+        organization=org,
+        recipient_name="Jane Doe",
+        recipient_email=orphan.recipient_email,
+        title="Sepsis",
+        completion_date=date(2025, 5, 1),
+        notify=False,
+    )
+    page = client.get(reverse("certificates:detail", args=[org.slug, cert.pk]))
+    assert b"Undeliverable" in page.content and b"User unknown" in page.content
