@@ -31,6 +31,9 @@ class BounceReport:
     kind: str  # hard | soft | complaint | unknown
     status_text: str = ""
     message_id: int | None = None  # the outbox message named by the VERP address
+    # The report's own identity (the bounce's Message-ID, SES's feedback ID): the same report
+    # read twice (two workers, a re-run of the CLI) is recorded once.
+    report_id: str = ""
 
 
 # --- VERP ---------------------------------------------------------------------------------
@@ -81,9 +84,10 @@ def parse(raw: bytes) -> list[BounceReport]:
     """Every address ``raw`` reports as failing or complaining (empty: not a bounce)."""
     msg = message_from_bytes(raw, policy=compat32)
     message_id = _verp_in(msg)
+    report_id = str(msg.get("Message-ID", "")).strip()[:200]
     complaint = _complaint(msg)
     if complaint is not None:
-        return [BounceReport(complaint, "complaint", "spam complaint (ARF)", message_id)]
+        return [BounceReport(complaint, "complaint", "spam complaint (ARF)", message_id, report_id)]
     statuses = _delivery_status(msg)
     try:
         temporary, permanent = all_failures(msg)
@@ -108,7 +112,7 @@ def parse(raw: bytes) -> list[BounceReport]:
             kind = "soft"
         elif status.startswith("5") and kind == "soft" and addr in statuses:
             kind = "hard"
-        reports.append(BounceReport(addr, kind, _status_line(status, text), message_id))
+        reports.append(BounceReport(addr, kind, _status_line(status, text), message_id, report_id))
     return reports
 
 

@@ -157,6 +157,8 @@ class Bounce(models.Model):
         OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
     )
     received_at = models.DateTimeField(default=timezone.now)
+    # "<report id> <address>": one report names several addresses, and is recorded once.
+    report_key = models.CharField(max_length=500, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-received_at"]

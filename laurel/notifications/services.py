@@ -124,7 +124,8 @@ def bounce_record(*, report: BounceReport, source: str) -> str:
     """Record one bounce or complaint and suppress the address when the rules say so.
 
     Returns the action taken: ``suppressed``, ``already suppressed``, ``recorded`` (a soft
-    bounce under the limit) or ``ignored`` (nothing to act on).
+    bounce under the limit), ``already recorded`` (this report was read before) or
+    ``ignored`` (nothing to act on).
     """
     message = None
     email = normalize_email(report.recipient)
@@ -136,13 +137,21 @@ def bounce_record(*, report: BounceReport, source: str) -> str:
             email = normalize_email(message.to_email)
     if not email or report.kind == Bounce.Kind.UNKNOWN:
         return "ignored"
-    bounce = Bounce.objects.create(
-        email=email,
-        kind=report.kind,
-        status_text=report.status_text[:500],
-        source=source,
-        message=message,
-    )
+    key = f"{report.report_id} {email}"[:500] if report.report_id else None
+    if key and Bounce.objects.filter(report_key=key).exists():
+        return "already recorded"
+    try:
+        with transaction.atomic():
+            bounce = Bounce.objects.create(
+                email=email,
+                kind=report.kind,
+                status_text=report.status_text[:500],
+                source=source,
+                message=message,
+                report_key=key,
+            )
+    except IntegrityError:  # another worker recorded the same report just now
+        return "already recorded"
     reason = None
     if report.kind == Bounce.Kind.HARD:
         reason = Suppression.Reason.HARD_BOUNCE

@@ -112,6 +112,7 @@ def reports(event: dict) -> list[BounceReport]:
                 )[:500]
                 or f"{bounce_type} / {bounce.get('bounceSubType', '')}",
                 message_id=message_id,
+                report_id=f"ses:{bounce.get('feedbackId', '')}" if bounce.get("feedbackId") else "",
             )
             for r in bounce.get("bouncedRecipients", [])
         ]
@@ -120,7 +121,11 @@ def reports(event: dict) -> list[BounceReport]:
         feedback = complaint.get("complaintFeedbackType") or "abuse"
         return [
             BounceReport(
-                r.get("emailAddress", ""), "complaint", f"SES complaint ({feedback})", message_id
+                r.get("emailAddress", ""),
+                "complaint",
+                f"SES complaint ({feedback})",
+                message_id,
+                f"ses:{complaint['feedbackId']}" if complaint.get("feedbackId") else "",
             )
             for r in complaint.get("complainedRecipients", [])
         ]

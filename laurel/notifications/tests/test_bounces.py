@@ -204,3 +204,13 @@ def test_the_worker_reads_the_bounce_mailbox_and_empties_it(settings):
     assert client.messages == {}
     assert client.logged_out
     assert bounce_mailbox_poll(client=client) == 0
+
+
+def test_the_same_report_read_twice_counts_once():
+    out = StringIO()
+    for _ in range(3):
+        call_command("bounces", "ingest", str(DSN / "postfix_soft.eml"), "--json", stdout=out)
+    actions = [json.loads(line)["action"] for line in out.getvalue().splitlines()]
+    assert actions == ["recorded", "already recorded", "already recorded"]
+    assert Bounce.objects.count() == 1
+    assert not Suppression.objects.exists()  # one soft bounce, not three
