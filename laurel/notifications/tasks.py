@@ -113,7 +113,7 @@ def build_email(message: OutboxMessage) -> EmailMultiAlternatives:
         "Message-ID": make_msgid(idstring=f"outbox{message.pk}", domain=_domain_of(message)),
         "Auto-Submitted": "auto-generated",
     }
-    if not is_essential(message.kind):
+    if message.organization_id and not is_essential(message.kind):
         url = unsubscribe_url(email=message.to_email, organization=message.organization)
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -70,12 +70,13 @@ def unsubscribe(request, token: str):
 def ses_events(request):
     try:
         body = json.loads(request.body)
+        # The topic first: nothing is fetched for a message no one configured.
+        if not isinstance(body, dict) or body.get("TopicArn") not in settings.SES_SNS_TOPIC_ARNS:
+            return HttpResponse("unknown topic", status=403)
         sns.verify(body)
     except (ValueError, sns.InvalidMessage) as exc:
         log.warning("refused an SNS message: %s", exc)
         return HttpResponse("invalid signature", status=403)
-    if body.get("TopicArn") not in settings.SES_SNS_TOPIC_ARNS:
-        return HttpResponse("unknown topic", status=403)
     if body["Type"] == "SubscriptionConfirmation":
         # Only on an AWS SNS host, checked like the certificate's.
         sns.open_aws_url(body.get("SubscribeURL", ""))

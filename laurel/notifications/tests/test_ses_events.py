@@ -141,3 +141,4 @@ def test_an_unknown_topic_is_refused(signer):
     body = signer({**notification(SES_BOUNCE), "TopicArn": "arn:aws:sns:eu-west-1:9:other"})
     assert post(body).status_code == 403
     assert not Bounce.objects.exists()
+    assert signer.fetched == []
