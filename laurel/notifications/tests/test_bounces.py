@@ -159,51 +159,66 @@ def test_only_a_platform_admin_removes_an_address_and_it_is_audited(client):
     assert event.actor.email == "root@laurel.example"
 
 
-class FakeIMAP:
-    """The part of imapclient.IMAPClient the bounce duty uses, over a list of raw messages."""
+@pytest.fixture
+def imap_server():
+    """A real IMAP server (pymap, in-memory) on a free local port, with one mailbox user."""
+    import imaplib
+    import socket
+    import subprocess
+    import sys
+    import time
 
-    def __init__(self, messages: list[bytes]):
-        self.messages = dict(enumerate(messages, start=1))
-        self.deleted: set[int] = set()
-        self.folder = None
-        self.logged_out = False
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pymap = Path(sys.executable).with_name("pymap")
+    args = [str(pymap), "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict"]
+    server = subprocess.Popen(
+        [*args, "--demo-user", "bounces", "--demo-password", "secret"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            imaplib.IMAP4("127.0.0.1", port).logout()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.1)
 
-    def select_folder(self, name):
-        self.folder = name
+    def mailbox():
+        client = imaplib.IMAP4("127.0.0.1", port)
+        client.login("bounces", "secret")
+        return client
 
-    def search(self, criteria):
-        assert criteria == ["NOT", "DELETED"]
-        return [uid for uid in self.messages if uid not in self.deleted]
-
-    def fetch(self, uids, parts):
-        assert parts == ["RFC822"]
-        return {uid: {b"RFC822": self.messages[uid]} for uid in uids}
-
-    def add_flags(self, uids, flags):
-        assert flags == [b"\\Deleted"]
-        self.deleted.update(uids)
-
-    def expunge(self):
-        for uid in self.deleted:
-            self.messages.pop(uid, None)
-        self.deleted.clear()
-
-    def logout(self):
-        self.logged_out = True
+    try:
+        yield port, mailbox
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
-def test_the_worker_reads_the_bounce_mailbox_and_empties_it(settings):
-    settings.BOUNCE_IMAP_URL = "imaps://bounces:secret@imap.example.org/Bounces"
-    client = FakeIMAP([raw("exim_hard.eml"), raw("office365_hard.eml"), b"garbage"])
-    assert bounce_mailbox_poll(client=client) == 3
+def test_the_worker_reads_the_bounce_mailbox_over_imap_and_empties_it(settings, imap_server):
+    port, mailbox = imap_server
+    box = mailbox()
+    for message in (raw("exim_hard.eml"), raw("office365_hard.eml"), b"Subject: hi\r\n\r\nhi"):
+        box.append("INBOX", None, None, message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    box.logout()
+    settings.BOUNCE_IMAP_URL = f"imap://bounces:secret@127.0.0.1:{port}/INBOX"
+
+    assert bounce_mailbox_poll() == 3
     assert set(Suppression.objects.values_list("email", flat=True)) == {
         "old.nurse@hospital.example",
         "a.kowalski@contoso.com",
     }
-    assert client.folder == "Bounces"
-    assert client.messages == {}
-    assert client.logged_out
-    assert bounce_mailbox_poll(client=client) == 0
+    box = mailbox()
+    box.select("INBOX")
+    assert box.search(None, "ALL")[1] == [b""]  # read, recorded and deleted
+    box.logout()
+    assert bounce_mailbox_poll() == 0
 
 
 def test_the_same_report_read_twice_counts_once():
