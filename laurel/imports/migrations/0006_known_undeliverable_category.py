@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('imports', '0004_undoing'),
+        ('imports', '0005_shared_job_contract'),
     ]
 
     operations = [
