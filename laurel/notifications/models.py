@@ -83,6 +83,7 @@ ESSENTIAL_KINDS = frozenset(
         "import_committed",
         "import_verified",
         "certificate_file_ready",
+        "job_failed",
     }
 )
 # Verification of a new sign-up's address: sent once even to a suppressed address, since the
