@@ -128,7 +128,7 @@ def _print_demo_logins() -> None:
 
 
 def worker(rest: list[str]) -> int:
-    """One task worker, plus the periodic duties (resume stale jobs, expiry reminders)."""
+    """One task worker, plus the periodic duties (see laurel.web.housekeeping)."""
     import threading
 
     import django

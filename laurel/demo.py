@@ -36,6 +36,8 @@ from laurel.credits.services import (
     credit_void,
     dashboard_create,
 )
+from laurel.notifications.bounces import BounceReport
+from laurel.notifications.services import bounce_record
 
 SEED = 2026
 ANCHOR = date(2026, 6, 30)  # the "today" of the story; completion dates count back from it
@@ -398,6 +400,14 @@ class _Loader:
                     # Only held credits are revoked here: revoking a delivered one e-mails its
                     # holder, and loading demo data sends no mail.
                     credit_revoke(actor=actor, credit=credit, reason="Course completion withdrawn.")
+        # The last of them mistyped their address: it bounced ("Undeliverable" in the ledger,
+        # "enter again with a corrected address" on the credit page).
+        bounce_record(
+            report=BounceReport(
+                people[-1][0], "hard", "550 5.1.1 Recipient address rejected: User unknown"
+            ),
+            source="file",
+        )
         # Some of them sign up later: verifying the address offers what was held for them.
         late = self.users(people[: max(1, len(people) // 4)])
         for user in late:

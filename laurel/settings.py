@@ -298,6 +298,17 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Laurel <no-reply@laurel.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Bounces (docs/mail.md): the VERP envelope sender's base address, a mailbox the worker reads
+# bounces from (imaps://user:password@host/INBOX), and the SNS topics whose SES events count.
+BOUNCE_ADDRESS = env("BOUNCE_ADDRESS", "") or ""
+if BOUNCE_ADDRESS and "@" not in BOUNCE_ADDRESS:
+    raise ImproperlyConfigured(f"BOUNCE_ADDRESS must be an e-mail address, not {BOUNCE_ADDRESS!r}")
+BOUNCE_IMAP_URL = env("BOUNCE_IMAP_URL", "") or ""
+if BOUNCE_IMAP_URL and not BOUNCE_IMAP_URL.startswith(("imap://", "imaps://")):
+    raise ImproperlyConfigured("BOUNCE_IMAP_URL must start with imaps:// or imap://")
+SES_SNS_TOPIC_ARNS = env_list("SES_SNS_TOPIC_ARNS", "")
+# Messages one organization sends per minute at most (0: no limit); essential mail is exempt.
+LAUREL_MAIL_RATE_PER_MINUTE = env_int("LAUREL_MAIL_RATE_PER_MINUTE", 600)
 
 # --- Background tasks -----------------------------------------------------------------------
 TASKS = {
@@ -374,6 +385,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},
+        # One line per detector per bounce at INFO: noise.
+        "flufl.bounce": {"level": "WARNING"},
     },
 }
 

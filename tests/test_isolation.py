@@ -104,6 +104,8 @@ ORG_PAGES: dict[str, Page] = {
     "credits:org_credit_revoke": Page("post", {"reason": "isolation"}, pk=credit_pk),
     "credits:org_credit_void": Page("post", {"reason": "isolation"}, pk=credit_pk),
     "credits:org_credit_resend": Page("post", pk=credit_pk),
+    "credits:org_credit_reenter": Page("post", {"email": "fixed@example.com"}, pk=credit_pk),
+    "mail:org_outbox": Page(),
     "accounts:member_role": Page("post", {"role": "staff"}, pk=lambda w: w.membership.pk),
     "accounts:member_remove": Page("post", pk=lambda w: w.membership.pk),
     "accounts:invitation_resend": Page("post", pk=lambda w: w.invitation.pk),

@@ -125,6 +125,13 @@ class CreditOut(Schema):
     revoked_at: datetime | None
     revoke_reason: str
     components: list[CreditComponentOut]
+    undeliverable: bool = Field(
+        False, description="Mail to the recipient bounced: the address is on the suppression list."
+    )
+
+    @staticmethod
+    def resolve_undeliverable(credit) -> bool:
+        return bool(getattr(credit, "undeliverable", False))
 
     @staticmethod
     def resolve_course_id(credit) -> str | None:
@@ -196,6 +203,9 @@ class CreditFilters(Schema):
     email: str | None = Field(None, description="Part of the recipient's e-mail address.")
     completed_from: IsoDate | None = None
     completed_to: IsoDate | None = None
+    undeliverable: bool | None = Field(
+        None, description="true: only credits whose recipient address bounced."
+    )
 
 
 class CreditRevokeIn(Schema):

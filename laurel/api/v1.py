@@ -57,6 +57,7 @@ def _credits(request):
     components = CreditComponent.objects.select_related("credit_type")
     return (
         Credit.objects.for_org(_org(request))
+        .with_delivery()
         .select_related("course")
         .prefetch_related(Prefetch("components", queryset=components))
         .order_by("-completion_date", "-id")
@@ -114,6 +115,7 @@ def credit_list(request, filters: Query[CreditFilters]):
         email=filters.email or "",
         date_from=filters.completed_from,
         date_to=filters.completed_to,
+        delivery="undeliverable" if filters.undeliverable else "",
     )
 
 

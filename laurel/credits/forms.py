@@ -32,6 +32,11 @@ class LedgerFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
     course = forms.CharField(required=False, label="Course ID or title")
     email = forms.CharField(required=False, label="E-mail contains")
+    delivery = forms.ChoiceField(
+        choices=[("", "Any delivery"), ("undeliverable", "Undeliverable address")],
+        required=False,
+        label="Delivery",
+    )
     date_from = forms.DateField(
         required=False, label="Completed from", widget=forms.DateInput(attrs={"type": "date"})
     )

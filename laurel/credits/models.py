@@ -26,6 +26,19 @@ class CreditQuerySet(models.QuerySet):
     def pending_for(self, user):
         return self.filter(holder=user, status=Credit.Status.OFFERED)
 
+    def with_delivery(self):
+        """Annotate ``undeliverable``: the recipient address is on the suppression list."""
+        from laurel.notifications.models import Suppression
+
+        return self.annotate(
+            undeliverable=models.Exists(
+                Suppression.objects.filter(
+                    email=models.OuterRef("recipient_email"),
+                    reason__in=Suppression.BOUNCE_REASONS,
+                )
+            )
+        )
+
 
 class Credit(models.Model):
     """One delivery of credit to one recipient. Never edited silently: every change of

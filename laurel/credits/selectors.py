@@ -77,8 +77,17 @@ def dashboard_progress(dashboard: Dashboard) -> list[Progress]:
 
 
 def ledger_filter(
-    credits, *, status: str = "", course: str = "", email: str = "", date_from=None, date_to=None
+    credits,
+    *,
+    status: str = "",
+    course: str = "",
+    email: str = "",
+    date_from=None,
+    date_to=None,
+    delivery: str = "",
 ):
+    if delivery == "undeliverable":
+        credits = credits.with_delivery().filter(undeliverable=True)
     if status:
         credits = credits.filter(status=status)
     if course and course.strip():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from laurel.accounts.models import Organization, normalize_email
@@ -16,7 +17,7 @@ from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
 from laurel.lib import emails, ratelimit
-from laurel.notifications.services import outbox_enqueue
+from laurel.notifications.services import outbox_enqueue, unsubscribe_url
 
 CENT = Decimal("0.01")
 
@@ -203,9 +204,68 @@ def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | Non
         to=credit.recipient_email,
         template=template,
         organization=credit.organization,
-        context={"credit": credit, "components": list(credit.components.all()), "invite": invite},
+        context={
+            "credit": credit,
+            "components": list(credit.components.all()),
+            "invite": invite,
+            "preferences_url": unsubscribe_url(
+                email=credit.recipient_email, organization=credit.organization
+            ),
+        },
         dedupe_key=dedupe_key,
     )
+
+
+INVITATION_REMINDERS = (timedelta(days=7), timedelta(days=21))
+
+
+def invitation_reminders_send(*, now=None) -> int:
+    """Remind an address that never signed up of its held credit: at most twice (a week and
+    three weeks after the invitation), each once (dedupe keys), then never again."""
+    from laurel.accounts.models import Connection
+
+    now = now or timezone.now()
+    first, last = INVITATION_REMINDERS
+    waiting = Credit.objects.filter(
+        organization=OuterRef("organization"),
+        recipient_email=OuterRef("email"),
+        status=Credit.Status.HELD,
+    )
+    connections = (
+        Connection.objects.filter(
+            status=Connection.Status.INVITED, holder__isnull=True, invited_at__lte=now - first
+        )
+        .filter(Exists(waiting))
+        .select_related("organization")
+        .order_by("pk")[:2000]
+    )
+    sent = 0
+    for conn in connections:
+        number = 2 if conn.invited_at <= now - last else 1
+        with transaction.atomic():
+            credits = list(
+                Credit.objects.filter(
+                    organization=conn.organization,
+                    recipient_email=conn.email,
+                    status=Credit.Status.HELD,
+                )[:20]
+            )
+            queued = outbox_enqueue(
+                to=conn.email,
+                template="invitation_reminder",
+                organization=conn.organization,
+                context={
+                    "email": conn.email,
+                    "credits": credits,
+                    "number": number,
+                    "preferences_url": unsubscribe_url(
+                        email=conn.email, organization=conn.organization
+                    ),
+                },
+                dedupe_key=f"invite-reminder:{conn.pk}:{number}",
+            )
+            sent += queued is not None
+    return sent
 
 
 @transaction.atomic
@@ -536,3 +596,32 @@ def certificate_revoke_for_credit(credit: Credit, *, actor: Actor, reason: str) 
     from laurel.certificates import services as certificates
 
     certificates.certificate_revoke_for_credit(credit, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def credit_reenter(*, actor: Actor, credit: Credit, email: str) -> Credit:
+    """Void an orphan sent to a wrong address and enter the same credit for ``email``, in
+    one step: the pair is entered anew as the credit-locker help tells staff to do."""
+    email = normalize_email(email or "")
+    if not email or email == credit.recipient_email:
+        raise ServiceError("Give the corrected e-mail address.", field="email")
+    if not credit.can_be_voided() or credit.course is None:
+        raise ServiceError("Only a course credit nobody has answered can be entered again.")
+    components = list(credit.components.all())
+    offered = sum((c.amount_offered for c in components), Decimal(0))
+    earned = sum((c.amount_earned for c in components), Decimal(0))
+    credit_void(actor=actor, credit=credit, reason=f"Entered again for {email}")
+    return credit_enter(
+        actor=actor,
+        organization=credit.organization,
+        entry=CreditEntry(
+            course=credit.course,
+            email=email,
+            completion_date=credit.completion_date,
+            amount_earned=None if earned == offered else earned,
+            name=credit.recipient_name,
+            note=credit.note,
+        ),
+        source=credit.source,
+        source_ref=credit.source_ref,
+    )

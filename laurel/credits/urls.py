@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("o/<slug:org_slug>/credits/<int:pk>/void/", views.org_credit_void, name="org_credit_void"),
     path(
+        "o/<slug:org_slug>/credits/<int:pk>/reenter/",
+        views.org_credit_reenter,
+        name="org_credit_reenter",
+    ),
+    path(
         "o/<slug:org_slug>/credits/<int:pk>/resend/",
         views.org_credit_resend,
         name="org_credit_resend",

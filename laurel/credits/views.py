@@ -29,6 +29,7 @@ from laurel.credits.forms import (
 from laurel.credits.models import Credit, CreditComponent, Dashboard
 from laurel.lib import ratelimit
 from laurel.lib.csvfile import iter_csv, write_csv
+from laurel.notifications.models import Suppression
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
 COMPONENTS = Prefetch("components", queryset=CreditComponent.objects.select_related("credit_type"))
@@ -46,7 +47,10 @@ def _filtered_ledger(request):
     as an error next to its field; the other filters still apply)."""
     form = LedgerFilterForm(request.GET or None)
     credits = (
-        Credit.objects.for_org(request.org).select_related("course").prefetch_related(COMPONENTS)
+        Credit.objects.for_org(request.org)
+        .with_delivery()
+        .select_related("course")
+        .prefetch_related(COMPONENTS)
     )
     if form.is_bound:
         form.is_valid()
@@ -128,6 +132,7 @@ def org_credit_new(request):
 def _org_credit(request, pk) -> Credit:
     return get_object_or_404(
         Credit.objects.for_org(request.org)
+        .with_delivery()
         .select_related("course", "holder")
         .prefetch_related(COMPONENTS),
         pk=pk,
@@ -143,6 +148,7 @@ def org_credit_detail(request, pk: int):
         {
             "credit": credit,
             "history": selectors.credit_history(credit),
+            "suppression": Suppression.objects.filter(email=credit.recipient_email).first(),
             "reason_form": ReasonForm(),
             "can_act": request.membership.has_role(*ENTRY_ROLES),
         },
@@ -172,6 +178,27 @@ def org_credit_revoke(request, pk: int):
 @org_required(*ENTRY_ROLES)
 def org_credit_void(request, pk: int):
     return _org_credit_action(request, pk, services.credit_void, "Credit voided.")
+
+
+@require_POST
+@org_required(*ENTRY_ROLES)
+def org_credit_reenter(request, pk: int):
+    """Enter again with a corrected address: the orphan is voided, the pair entered anew."""
+    credit = _org_credit(request, pk)
+    try:
+        new = services.credit_reenter(
+            actor=Actor.from_request(request), credit=credit, email=request.POST.get("email", "")
+        )
+    except services.DuplicateCredit as exc:
+        messages.error(request, exc.message)
+        return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=exc.existing.pk)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
+    messages.success(
+        request, f"Entered again for {new.recipient_email}; the credit to the old address is void."
+    )
+    return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=new.pk)
 
 
 @require_POST

@@ -30,6 +30,7 @@ from laurel.imports.models import ImportRow
 from laurel.lib.dates import parse_date
 from laurel.lib.emails import normalize_email
 from laurel.lib.tabular import CREDIT_FIELDS
+from laurel.notifications.models import Suppression
 
 CENT = Decimal("0.01")
 C = ImportRow.Category
@@ -211,6 +212,11 @@ class CreditsKind(ImportKind):
             if key.startswith("course:"):
                 existing.add(hash((int(key[7:]), email, day)))
         seen: dict[int, int] = {}
+        # The suppression list is small next to an import: one read, then set lookups.
+        suppressed = {
+            s.email: s.summary
+            for s in Suppression.objects.filter(reason__in=Suppression.BOUNCE_REASONS)
+        }
         job_id = job.pk
         dup_existing, dup_file = C.DUPLICATE_EXISTING.value, C.DUPLICATE_IN_FILE.value
         invalid, unknown = C.INVALID.value, C.UNKNOWN_COURSE.value
@@ -277,6 +283,9 @@ class CreditsKind(ImportKind):
                 category, reason = dup_existing, "This credit is already in the ledger."
             elif key in seen:
                 category, reason = dup_file, f"Same credit as row {seen[key]}."
+            elif email in suppressed:
+                category = C.UNDELIVERABLE.value
+                reason = f"Mail to this address bounced: {suppressed[email]}"[:500]
             else:
                 seen[key] = number
                 category = deliverable if email in connected else invite

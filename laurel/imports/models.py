@@ -159,6 +159,9 @@ class ImportRow(models.Model):
         INVALID = "invalid", "Invalid"
         DUPLICATE_IN_FILE = "duplicate_in_file", "Repeated in this file"
         DUPLICATE_EXISTING = "duplicate_existing", "Already in the ledger"
+        # The address is on the suppression list: correct it in the file rather than record
+        # a credit nobody can be told about.
+        UNDELIVERABLE = "undeliverable", "Known undeliverable address"
 
     class Outcome(models.TextChoices):
         PENDING = "", "Not committed"

@@ -28,6 +28,7 @@ GROUPS = [
     (ImportRow.Category.INVALID, "Invalid rows"),
     (ImportRow.Category.DUPLICATE_IN_FILE, "Repeated in this file"),
     (ImportRow.Category.DUPLICATE_EXISTING, "Already in the ledger"),
+    (ImportRow.Category.UNDELIVERABLE, "Known undeliverable addresses (they bounced)"),
 ]
 
 

@@ -30,6 +30,9 @@ DUTIES = (
     Duty("laurel.certificates.tasks.job_resume_stale", 30),
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),
     Duty("laurel.api.idempotency.idempotency_records_expire", 3600),
+    Duty("laurel.notifications.mailbox.bounce_mailbox_poll", 60),
+    Duty("laurel.notifications.services.notice_digests_send", 3600),
+    Duty("laurel.credits.services.invitation_reminders_send", 3600),
 )
 
 

@@ -356,6 +356,17 @@ def test_credit_list_filters(api, ledger, course):
     assert ids(api("get", "/api/v1/credits", status="revoked")) == [c["b"].pk]
 
 
+def test_credits_to_a_bounced_address_are_marked_and_filtered(api, ledger):
+    from laurel.notifications.bounces import BounceReport
+    from laurel.notifications.services import bounce_record
+
+    bounce_record(report=BounceReport("bob@example.com", "hard", "550 5.1.1"), source="file")
+    assert ids(api("get", "/api/v1/credits", undeliverable="true")) == [ledger["b"].pk]
+    detail = api("get", f"/api/v1/credits/{ledger['b'].pk}").json()
+    assert detail["undeliverable"] is True
+    assert api("get", f"/api/v1/credits/{ledger['a'].pk}").json()["undeliverable"] is False
+
+
 def test_credit_list_rejects_an_unknown_status(api, ledger):
     error = assert_error(api("get", "/api/v1/credits", status="lost"), 422, "validation_error")
     assert error["details"][0]["loc"][-1] == "status"

@@ -72,6 +72,7 @@ def test_each_row_lands_in_the_group_an_admin_expects(org, courses, outsider, va
         "invalid": 4,
         "duplicate_in_file": 1,
         "duplicate_existing": 1,
+        "undeliverable": 0,
         "excluded": 0,
     }
     assert Credit.objects.count() == 1  # the preview changed nothing
@@ -91,3 +92,25 @@ def test_a_file_name_is_never_used_as_a_path(org, courses, validated):
     assert job.file_name == "../../etc/passwd"
     assert "passwd" not in job.file.name
     assert ".." not in job.file.name
+
+
+def test_an_address_that_bounced_is_its_own_group_and_is_not_committed(org, courses, validated):
+    from laurel.notifications.bounces import BounceReport
+    from laurel.notifications.services import bounce_record
+
+    one, _ = courses
+    bounce_record(
+        report=BounceReport("typo@exmaple.com", "hard", "550 5.1.1 User unknown"), source="file"
+    )
+    bounce_record(report=BounceReport("grumpy@example.org", "complaint", "ARF"), source="file")
+    job = validated(
+        org,
+        HEAD
+        + f"{one.course_id},typo@exmaple.com,2025-02-01,,\n"
+        + f"{one.course_id},grumpy@example.org,2025-02-01,,\n",
+    )
+    assert categories(job) == {2: C.UNDELIVERABLE, 3: C.INVITE}
+    row = ImportRow.objects.get(job=job, number=2)
+    assert not row.included
+    assert "550 5.1.1 User unknown" in row.reason
+    assert job.counts["undeliverable"] == 1

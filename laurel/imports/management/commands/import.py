@@ -27,6 +27,7 @@ LABELS = [
     ("invalid", "Invalid"),
     ("duplicate_in_file", "Repeated in this file"),
     ("duplicate_existing", "Already in the ledger"),
+    ("undeliverable", "Known undeliverable address"),
 ]
 AFTER = [
     ("offered", "Delivered, offered to an account"),
