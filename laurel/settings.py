@@ -277,6 +277,7 @@ LAUREL_LOGO_MAX_BYTES = env_int("LAUREL_LOGO_MAX_BYTES", 2 * 1024 * 1024)
 # Decoded size of an uploaded image (logos, signatures): 16 million pixels is a 4000 × 4000
 # logo, 64 MB decoded. Pillow's own bomb check is set to the same (laurel.web.apps).
 LAUREL_IMAGE_MAX_PIXELS = env_int("LAUREL_IMAGE_MAX_PIXELS", 16_000_000)
+LAUREL_PDF_MAX_BYTES = env_int("LAUREL_PDF_MAX_BYTES", 10 * 1024 * 1024)
 LAUREL_IMPORT_MAX_BYTES = env_int("LAUREL_IMPORT_MAX_BYTES", 250 * 1024 * 1024)
 
 # --- E-mail ---------------------------------------------------------------------------------

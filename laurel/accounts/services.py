@@ -50,11 +50,13 @@ def organization_create(
     date_format: str = "US",
     first_admin=None,
     first_admin_email: str = "",
+    kind: str = Organization.Kind.ISSUING,
 ) -> Organization:
     """Create a tenant. ``first_admin`` (a user) joins as admin at once; ``first_admin_email``
     joins at once only if an account has verified that address, otherwise it is invited."""
     org = Organization(
         name=name,
+        kind=kind,
         slug=slug,
         course_id_prefix=course_id_prefix,
         time_zone=time_zone,
@@ -67,7 +69,7 @@ def organization_create(
         action="organization.created",
         obj=org,
         organization=org,
-        after={"name": name, "slug": slug},
+        after={"name": name, "slug": slug, "kind": kind},
     )
     if first_admin is None and first_admin_email:
         first_admin = user_with_verified_email(first_admin_email)

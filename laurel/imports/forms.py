@@ -56,3 +56,19 @@ class MappingForm(forms.Form):
             heading: self.cleaned_data.get(f"col_{i}") or None
             for i, heading in enumerate(self.headings)
         }
+
+
+class RosterForm(forms.Form):
+    """A course provider's attendance roster for one of its approved courses."""
+
+    course = forms.ModelChoiceField(queryset=None, label="Approved course")
+    file = UploadForm.base_fields["file"]
+
+    def __init__(self, *args, courses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses
+        self.fields["course"].label_from_instance = lambda c: (
+            f"{c.course_id} {c.title} ({c.organization.name})"
+        )
+
+    clean_file = UploadForm.clean_file

@@ -198,6 +198,17 @@ class CreditsKind(ImportKind):
         org = job.organization
         today = org.today()
         courses = load_courses(org)
+        if job.submitted_by_provider_id:
+            # A provider's roster may credit only the courses approved for that provider.
+            own = set(
+                Course.objects.for_org(org)
+                .filter(submission__provider_id=job.submitted_by_provider_id)
+                .values_list("pk", flat=True)
+            )
+            not_theirs = {ref for ref, c in courses.items() if c.pk not in own}
+            courses = {ref: c for ref, c in courses.items() if c.pk in own}
+        else:
+            not_theirs = set()
         foreign: dict[str, str | None] = {}  # course IDs of other organizations, cached
         connected = set(Connection.objects.filter(organization=org).values_list("email", flat=True))
         # Keys are hashes of (course, email, date): 64-bit, so a million rows fit in ~70 MB;
@@ -252,7 +263,9 @@ class CreditsKind(ImportKind):
                         .first()
                     )
                 reason = (
-                    f"{course_ref} belongs to another organization."
+                    f"{course_ref} is not one of this provider's approved courses."
+                    if course_ref.upper() in not_theirs
+                    else f"{course_ref} belongs to another organization."
                     if foreign[course_ref]
                     else f"No course {course_ref} in this organization."
                 )

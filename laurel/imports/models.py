@@ -41,6 +41,7 @@ class ImportJob(BackgroundJob):
         FAILED = "failed", "Failed"
         UNDOING = "undoing", "Undoing"
         UNDONE = "undone", "Undone"
+        RETURNED = "returned", "Returned to the provider"
 
     RUNNING = (
         Status.UPLOADED,
@@ -57,6 +58,15 @@ class ImportJob(BackgroundJob):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A roster a course provider sent: the organization's staff commit it or return it.
+    submitted_by_provider = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rosters_sent",
+    )
+    return_reason = models.TextField(blank=True)
     # Who started it when no user did (an API key, the command line).
     actor_label = models.CharField(max_length=200, blank=True)
     file_name = models.CharField(max_length=255, help_text="As uploaded; display only.")

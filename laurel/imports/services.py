@@ -78,12 +78,16 @@ def import_create(
     verify_only: bool = False,
     suppress_notifications: bool = False,
     start: bool = True,
+    submitted_by_provider: Organization | None = None,
 ) -> tuple[ImportJob, bool]:
     """Store an upload and (with ``start``) queue its validation.
 
     Returns ``(job, False)``, or ``(earlier job, True)`` when the same file (same content
-    hash) was already imported as this kind for this organization.
+    hash) was already imported as this kind for this organization. A course provider's
+    roster (``submitted_by_provider``) waits for the organization's staff to commit it.
     """
+    if submitted_by_provider is not None and kind != ImportJob.Kind.CREDITS:
+        raise ServiceError("A provider sends attendance rosters (credits) only.", field="kind")
     try:
         kind_for(kind)
     except KeyError:
@@ -113,6 +117,7 @@ def import_create(
     job = ImportJob(
         organization=organization,
         kind=kind,
+        submitted_by_provider=submitted_by_provider,
         uploaded_by=actor.user,
         actor_label="" if actor.user else actor.label,
         file_name=(file_name or "upload")[:255],
@@ -133,7 +138,13 @@ def import_create(
         action="import.uploaded",
         obj=job,
         organization=organization,
-        after={"kind": kind, "file_name": job.file_name, "size": size, "sha256": sha256},
+        after={
+            "kind": kind,
+            "file_name": job.file_name,
+            "size": size,
+            "sha256": sha256,
+            "provider": submitted_by_provider.name if submitted_by_provider else None,
+        },
     )
     if start:
         _enqueue_validate(job.pk)
@@ -467,6 +478,37 @@ def import_commit_start(*, actor: Actor, job: ImportJob, enqueue: bool = True) -
     )
     if enqueue:
         _enqueue_commit(job.pk)
+    return job
+
+
+@transaction.atomic
+def import_return(*, actor: Actor, job: ImportJob, reason: str) -> ImportJob:
+    """Send a provider's roster back uncommitted, with a reason the provider reads."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why the roster goes back.", field="reason")
+    if job.submitted_by_provider_id is None:
+        raise ServiceError("Only a provider's roster can be returned.", code="state")
+    returnable = [S.VALIDATED, S.NEEDS_MAPPING, S.FAILED]
+    if not ImportJob.objects.filter(pk=job.pk, status__in=returnable).update(
+        status=S.RETURNED, return_reason=reason, finished_at=timezone.now()
+    ):
+        raise ServiceError("Only a roster not yet committed can be returned.", code="state")
+    job.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="import.returned",
+        obj=job,
+        organization=job.organization,
+        after={"reason": reason, "provider": job.submitted_by_provider.name},
+    )
+    if job.uploaded_by_id:
+        outbox_enqueue(
+            to=job.uploaded_by.email,
+            template="roster_returned",
+            organization=job.organization,
+            context={"job": job},
+        )
     return job
 
 

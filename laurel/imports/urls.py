@@ -13,6 +13,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/imports/<int:pk>/mapping/", views.import_mapping, name="mapping"),
     path("o/<slug:org_slug>/imports/<int:pk>/commit/", views.import_commit, name="commit"),
     path("o/<slug:org_slug>/imports/<int:pk>/undo/", views.import_undo, name="undo"),
+    path("o/<slug:org_slug>/imports/<int:pk>/return/", views.import_return, name="return"),
     path("o/<slug:org_slug>/imports/<int:pk>/report/", views.import_report, name="report"),
     path("o/<slug:org_slug>/imports/<int:pk>/problems.csv", views.import_problems, name="problems"),
 ]

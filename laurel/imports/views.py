@@ -34,7 +34,9 @@ GROUPS = [
 
 @org_required(*IMPORT_ROLES)
 def import_list(request):
-    jobs = ImportJob.objects.for_org(request.org).select_related("uploaded_by")
+    jobs = ImportJob.objects.for_org(request.org).select_related(
+        "uploaded_by", "submitted_by_provider"
+    )
     page = Paginator(jobs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "imports/import_list.html", {"page": page})
 
@@ -182,6 +184,22 @@ def import_commit(request, pk: int):
         services.import_commit_start(actor=Actor.from_request(request), job=job)
     except ServiceError as exc:
         messages.error(request, exc.message)
+    return redirect("imports:detail", request.org.slug, job.pk)
+
+
+@org_required(*IMPORT_ROLES)
+@require_POST
+def import_return(request, pk: int):
+    """Send a provider's roster back uncommitted, with a reason."""
+    job = selectors.job_for_org(request.org, pk)
+    try:
+        services.import_return(
+            actor=Actor.from_request(request), job=job, reason=request.POST.get("reason", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Returned to {job.submitted_by_provider.name}.")
     return redirect("imports:detail", request.org.slug, job.pk)
 
 
