@@ -12,7 +12,6 @@ from laurel.catalog.models import (
     Audience,
     Course,
     CreditType,
-    InstructionText,
 )
 
 
@@ -221,7 +220,7 @@ class ApplicationForm(forms.Form):
 
 
 def parse_credit(text: str) -> dict[str, str]:
-    """"CE 2.5, ETH 1" → {"CE": "2.5", "ETH": "1"}."""
+    """ "CE 2.5, ETH 1" → {"CE": "2.5", "ETH": "1"}."""
     out = {}
     for item in text.replace(";", ",").split(","):
         if not item.strip():
@@ -326,7 +325,6 @@ class CribSheetForm(forms.Form):
 
 
 class InstructionTextForm(forms.Form):
-    area = forms.ChoiceField(choices=InstructionText.Area.choices, widget=forms.HiddenInput)
     markdown = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,

@@ -26,11 +26,9 @@ from laurel.catalog.forms import (
 )
 from laurel.catalog.models import (
     Attachment,
-    Audience,
     CourseApplication,
     InstructionText,
     Submission,
-    SubmissionComment,
 )
 from laurel.imports.forms import RosterForm
 from laurel.imports.services import import_create
@@ -160,13 +158,17 @@ def attachment_download(request, pk: int):
 
 
 def _pdf(file, name: str) -> FileResponse:
-    return FileResponse(file.open("rb"), as_attachment=True, filename=name, content_type="application/pdf")
+    return FileResponse(
+        file.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+    )
 
 
 @provider_required
 def application_submit(request, pk: int):
     app = _application(request, pk)
-    organizations = list(selectors.accrediting_organizations().prefetch_related("application_questions"))
+    organizations = list(
+        selectors.accrediting_organizations().prefetch_related("application_questions")
+    )
     groups = [
         (org, [(q, answer_field(q)) for q in org.application_questions.all() if not q.removed_at])
         for org in organizations
@@ -284,7 +286,9 @@ def _previous_answers(sub: Submission) -> dict:
 @provider_required
 @require_POST
 def provider_approval(request):
-    org = get_object_or_404(selectors.accrediting_organizations(), pk=request.POST.get("organization"))
+    org = get_object_or_404(
+        selectors.accrediting_organizations(), pk=request.POST.get("organization")
+    )
     try:
         services.provider_approval_request(
             actor=Actor.from_request(request), provider=request.org, organization=org
@@ -319,9 +323,7 @@ def provider_roster(request):
             if earlier:
                 messages.info(request, "This file was sent already; nothing new was sent.")
             else:
-                messages.success(
-                    request, f"Roster sent to {course.organization.name} for review."
-                )
+                messages.success(request, f"Roster sent to {course.organization.name} for review.")
             return redirect("catalog:provider_home", request.org.slug)
     rosters = selectors.rosters_sent(request.org)
     return render(request, "catalog/provider_roster.html", {"form": form, "rosters": rosters})
@@ -331,5 +333,3 @@ def provider_roster(request):
 def provider_crib_sheet(request, pk: int):
     sheet = get_object_or_404(selectors.crib_sheets_for_provider(), pk=pk)
     return _pdf(sheet.file, f"{sheet.title}.pdf")
-
-

@@ -76,9 +76,9 @@ def crib_sheets_for_member(membership):
 
 
 def crib_sheets_for_holder(user):
-    orgs = Connection.objects.filter(
-        holder=user, status=Connection.Status.CONNECTED
-    ).values("organization")
+    orgs = Connection.objects.filter(holder=user, status=Connection.Status.CONNECTED).values(
+        "organization"
+    )
     return (
         CribSheet.objects.current()
         .filter(audience=Audience.HOLDERS, organization__in=orgs)
@@ -90,8 +90,10 @@ def crib_sheets_for_holder(user):
 def instructions(*, area: str, organization=None, holder=None) -> list[tuple[Organization, str]]:
     """(organization, safe HTML) for an area: one organization's, a holder's connected
     organizations', or (providers) every accrediting organization's."""
-    qs = InstructionText.objects.filter(area=area).exclude(markdown="").select_related(
-        "organization"
+    qs = (
+        InstructionText.objects.filter(area=area)
+        .exclude(markdown="")
+        .select_related("organization")
     )
     if organization is not None:
         qs = qs.filter(organization=organization)

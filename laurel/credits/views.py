@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
+from laurel.catalog import selectors as catalog_selectors
 from laurel.catalog.models import Course
 from laurel.credits import selectors, services
 from laurel.credits.forms import (
@@ -126,7 +127,15 @@ def org_credit_new(request):
                 return redirect(
                     "credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk
                 )
-    return render(request, "credits/org_credit_new.html", {"form": form, "duplicate": duplicate})
+    context = {"form": form, "duplicate": duplicate, **_guidance_for_entry(request)}
+    return render(request, "credits/org_credit_new.html", context)
+
+
+def _guidance_for_entry(request) -> dict:
+    return {
+        "instructions": catalog_selectors.instructions(area="entry", organization=request.org),
+        "sheets": catalog_selectors.crib_sheets_for_member(request.membership),
+    }
 
 
 def _org_credit(request, pk) -> Credit:
@@ -293,8 +302,14 @@ def _locker_context(request) -> dict:
 
 @login_required
 def locker(request):
-    template = "credits/locker.html#locker-body" if request.htmx else "credits/locker.html"
-    return render(request, template, _locker_context(request))
+    if request.htmx:
+        return render(request, "credits/locker.html#locker-body", _locker_context(request))
+    context = {
+        **_locker_context(request),
+        "instructions": catalog_selectors.instructions(area="locker", holder=request.user),
+        "sheets": catalog_selectors.crib_sheets_for_holder(request.user),
+    }
+    return render(request, "credits/locker.html", context)
 
 
 def _pending_credits(request, ids) -> list[Credit]:

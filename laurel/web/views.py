@@ -13,6 +13,9 @@ def home(request):
             last = request.session.get(LAST_ORG_SESSION_KEY)
             slugs = [m.organization.slug for m in memberships]
             slug = last if last in slugs else slugs[0]
+            kind = next(m.organization.kind for m in memberships if m.organization.slug == slug)
+            if kind == "provider":
+                return redirect("catalog:provider_home", org_slug=slug)
             return redirect("credits:org_ledger", org_slug=slug)
         return redirect("credits:locker")
     return render(request, "web/home.html")
