@@ -159,6 +159,10 @@ def review_decide(request, pk: int):
                 actor=Actor.from_request(request), submission=sub, **form.cleaned_data
             )
         except (ServiceError, ValidationError) as exc:
+            if getattr(exc, "code", "") == "state":
+                # Decided meanwhile (another reviewer was quicker): say so on the fresh page.
+                messages.error(request, exc.message)
+                return redirect("catalog:review_detail", request.org.slug, sub.pk)
             add_service_errors(form, exc)
         else:
             if sub.course:
