@@ -24,6 +24,23 @@ from laurel.api.services import api_key_create
 from laurel.api.v1 import api as api_v1
 from laurel.audit.models import AuditEvent
 from laurel.audit.services import Actor
+from laurel.catalog.models import (
+    CourseApplication,
+    CribSheet,
+    InstructionText,
+    Submission,
+    SubmissionComment,
+)
+from laurel.catalog.services import (
+    application_save,
+    application_submit,
+    attachment_add,
+    crib_sheet_add,
+    provider_create,
+    question_add,
+    submission_comment,
+    submission_decide,
+)
 from laurel.certificates.models import Certificate, CertificateJob, CertificateTemplate
 from laurel.certificates.services import certificate_issue, default_template, job_request
 from laurel.credits.models import Credit
@@ -44,12 +61,22 @@ class Page:
         method: str = "get",
         data: dict | None = None,
         fixed: dict | None = None,
+        provider: bool = False,
+        shared: bool = False,
         **kwargs: Make,
     ):
         self.method = method
         self.data = data or {}
         self.fixed = fixed or {}  # URL arguments that name no object (a file format, say)
+        # A course provider's page: its slug is the world's provider, not the organization.
+        self.provider = provider
+        # Its object is shared with every provider by design (an organization's crib
+        # sheets for providers): only another provider's slug must be a 404.
+        self.shared = shared
         self.kwargs = kwargs
+
+    def slug(self, world) -> str:
+        return world.provider.slug if self.provider else world.slug
 
     def url(self, name: str, slug: str, world) -> str:
         args = {key: make(world) for key, make in self.kwargs.items()}
@@ -71,8 +98,10 @@ class Op:
         refused: int = 404,
         own_only: bool = False,
         multipart: Make | None = None,
+        provider: bool = False,
         **path_args: Make,
     ):
+        self.provider = provider  # called with the world's provider's key
         self.body = body
         self.own_only = own_only
         self.multipart = multipart
@@ -150,11 +179,54 @@ ORG_PAGES: dict[str, Page] = {
     "api_keys:api_key_list": Page(),
     "api_keys:api_key_create": Page("post", {"name": "isolation"}),
     "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
+    # Course providers' own pages (the slug is the provider's).
+    "catalog:provider_home": Page(provider=True),
+    "catalog:provider_roster": Page(provider=True),
+    "catalog:provider_approval": Page("post", provider=True),
+    "catalog:application_new": Page(provider=True),
+    "catalog:application_edit": Page(provider=True, pk=lambda w: w.application.pk),
+    "catalog:application_submit": Page(provider=True, pk=lambda w: w.application.pk),
+    "catalog:application_attachment": Page("post", provider=True, pk=lambda w: w.application.pk),
+    "catalog:attachment_download": Page(provider=True, pk=lambda w: w.attachment.pk),
+    "catalog:provider_submission": Page(provider=True, pk=lambda w: w.submission.pk),
+    "catalog:provider_resubmit": Page("post", provider=True, pk=lambda w: w.changes_sub.pk),
+    "catalog:provider_retry": Page("post", provider=True, pk=lambda w: w.submission.pk),
+    "catalog:provider_crib_sheet": Page(
+        provider=True, shared=True, pk=lambda w: w.provider_sheet.pk
+    ),
+    # The accrediting organization's review, crib sheets and instruction text.
+    "catalog:review_queue": Page(),
+    "catalog:review_settings": Page(),
+    "catalog:question_remove": Page("post", pk=lambda w: w.question.pk),
+    "catalog:review_detail": Page(pk=lambda w: w.submission.pk),
+    "catalog:review_assign": Page("post", pk=lambda w: w.submission.pk),
+    "catalog:review_decide": Page(
+        "post", {"decision": "request_changes", "reason": "isolation"}, pk=lambda w: w.submission.pk
+    ),
+    "catalog:review_attachment": Page(
+        pk=lambda w: w.submission.pk, attachment_pk=lambda w: w.attachment.pk
+    ),
+    "catalog:crib_sheets": Page(),
+    "catalog:crib_sheet_download": Page(pk=lambda w: w.provider_sheet.pk),
+    "catalog:crib_sheet_remove": Page("post", pk=lambda w: w.provider_sheet.pk),
+    "catalog:instructions": Page(),
+    "imports:return": Page("post", {"reason": "isolation"}, pk=lambda w: w.import_job.pk),
 }
 
 # Organization routes that are public on purpose: an issuer's DID document and its revocation
 # list must be readable by any verifier. They hold public keys and bits, nothing private.
 PUBLIC_BY_DESIGN = {"certificates:did_json", "certificates:status_list"}
+
+APP_BODY = {
+    "title": "Isolation draft",
+    "description": "d",
+    "objectives": "o",
+    "delivery_format": "self_paced",
+    "agenda": [{"part": "All", "minutes": 60}],
+    "instructors": [{"name": "I. Solation"}],
+    "target_audience": "everyone",
+    "requested_credit": {"CE": "1"},
+}
 
 # One row per API operation: "METHOD /path/{arg}" → how to call it.
 API_OPERATIONS: dict[str, Op] = {
@@ -204,6 +276,32 @@ API_OPERATIONS: dict[str, Op] = {
             "completion_date": "2025-03-02",
         },
     ),
+    # Applications: a provider's key; submissions: either side's key.
+    "GET /api/v1/applications": Op(provider=True, hidden=lambda w: w.application.title),
+    "POST /api/v1/applications": Op(provider=True, own_only=True, body=lambda w: APP_BODY),
+    "GET /api/v1/applications/{application_id}": Op(
+        provider=True, application_id=lambda w: w.application.pk
+    ),
+    "PUT /api/v1/applications/{application_id}": Op(
+        provider=True, application_id=lambda w: w.application.pk, body=lambda w: APP_BODY
+    ),
+    "POST /api/v1/applications/{application_id}/submit": Op(
+        provider=True,
+        application_id=lambda w: w.application.pk,
+        body=lambda w: {"organizations": [w.slug]},
+    ),
+    "GET /api/v1/submissions": Op(hidden=lambda w: w.submission.title),
+    "GET /api/v1/submissions/{submission_id}": Op(submission_id=lambda w: w.submission.pk),
+    "POST /api/v1/submissions/{submission_id}/comments": Op(
+        submission_id=lambda w: w.submission.pk, body=lambda w: {"body": "isolation"}
+    ),
+    "POST /api/v1/submissions/{submission_id}/decision": Op(
+        submission_id=lambda w: w.submission.pk,
+        body=lambda w: {"decision": "request_changes", "reason": "isolation"},
+    ),
+    "POST /api/v1/submissions/{submission_id}/resubmit": Op(
+        provider=True, submission_id=lambda w: w.changes_sub.pk
+    ),
 }
 
 
@@ -246,7 +344,9 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             upload=SimpleUploadedFile(f"{slug}.csv", csv.encode()),
             file_name=f"{slug}.csv",
         )
+    provider_world = make_provider_world(org, admin, slug)
     return SimpleNamespace(
+        **provider_world,
         certificate=certificate,
         job=job,
         import_job=import_job,
@@ -264,6 +364,47 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
     )
 
 
+def make_provider_world(org, admin, slug: str) -> dict:
+    """The world's course provider (its admin is the organization's admin too, so the
+    control requests work) with an application submitted to the organization, an internal
+    comment, a question, a crib sheet for providers and the provider's API key."""
+    provider = provider_create(
+        actor=Actor(user=admin), user=admin, name=f"Provider {slug}", slug=f"{slug}-prov"
+    )
+    actor = Actor(user=admin)
+    application = application_save(
+        actor=actor, provider=provider, **{**APP_BODY, "title": f"Application of {slug}"}
+    )
+    attachment = attachment_add(actor=actor, application=application, upload=_pdf())
+    question = question_add(
+        actor=actor, organization=org, label=f"Question {slug}", kind="text", required=False
+    )
+    [submission] = application_submit(actor=actor, application=application, organizations=[org])
+    submission_comment(actor=actor, submission=submission, body=f"internal {slug}", internal=True)
+    [changes_sub] = application_submit(actor=actor, application=application, organizations=[org])
+    submission_decide(
+        actor=actor, submission=changes_sub, decision="request_changes", reason="isolation"
+    )
+    sheet = crib_sheet_add(
+        actor=actor, organization=org, audience="providers", title=f"Sheet {slug}", upload=_pdf()
+    )
+    key = api_key_create(actor=actor, organization=provider, name=f"{slug} provider key")
+    return {
+        "provider": provider,
+        "application": application,
+        "attachment": attachment,
+        "question": question,
+        "submission": submission,
+        "changes_sub": changes_sub,
+        "provider_sheet": sheet,
+        "provider_key": key.full_key,
+    }
+
+
+def _pdf():
+    return SimpleUploadedFile("x.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+
+
 def state_of(world) -> tuple:
     """What any write to an organization would change: its audit trail and its ledger."""
     org = world.org
@@ -278,6 +419,13 @@ def state_of(world) -> tuple:
         list(CertificateTemplate.objects.filter(organization=org).values_list("pk", "is_default")),
         list(CertificateJob.objects.filter(organization=org).values_list("pk", "status")),
         list(ImportJob.objects.filter(organization=org).values_list("pk", "status")),
+        list(Submission.objects.filter(organization=org).values_list("pk", "status", "round")),
+        list(SubmissionComment.objects.filter(submission__organization=org).values_list("pk")),
+        list(CourseApplication.objects.filter(provider=world.provider).values_list("title")),
+        list(CribSheet.objects.filter(organization=org).values_list("pk", "removed_at")),
+        list(org.application_questions.values_list("pk", "removed_at")),
+        list(InstructionText.objects.filter(organization=org).values_list("area", "markdown")),
+        AuditEvent.objects.filter(organization=world.provider).count(),
     )
 
 
@@ -351,16 +499,16 @@ def test_organization_page_is_404_for_an_admin_of_another_organization(client, a
     before = state_of(a)
 
     # A's slug, A's objects.
-    response = send(client, page, page.url(name, a.slug, a))
+    response = send(client, page, page.url(name, page.slug(a), a))
     assert response.status_code == 404, f"{name} with A's slug answered {response.status_code}"
-    if page.kwargs:
+    if page.kwargs and not page.shared:
         # B's own slug, A's objects.
-        response = send(client, page, page.url(name, b.slug, a))
+        response = send(client, page, page.url(name, page.slug(b), a))
         assert response.status_code == 404, f"{name} with A's object: {response.status_code}"
     assert state_of(a) == before, f"{name} changed organization A"
 
     # Control: the same request about B's own things works, so the 404s above are isolation.
-    response = send(client, page, page.url(name, b.slug, b))
+    response = send(client, page, page.url(name, page.slug(b), b))
     assert response.status_code != 404, f"{name} is a 404 even for B's own things"
 
 
@@ -368,7 +516,7 @@ def test_organization_page_is_404_for_an_admin_of_another_organization(client, a
 def test_api_operation_does_not_reach_another_organization(client, a, b, key):
     op = API_OPERATIONS[key]
     method, path = key.split(" ", 1)
-    headers = {"Authorization": f"Bearer {b.full_key}"}
+    headers = {"Authorization": f"Bearer {b.provider_key if op.provider else b.full_key}"}
 
     def call(world):
         url = op.url(path, world)

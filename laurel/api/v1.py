@@ -21,6 +21,7 @@ from laurel.api.schemas import (
     HistoryOut,
 )
 from laurel.audit.services import Actor, client_ip
+from laurel.catalog.api import router as submissions_router
 from laurel.catalog.models import Course, CourseComponent
 from laurel.certificates.api import router as certificates_router
 from laurel.credits import selectors, services
@@ -39,6 +40,7 @@ api = LaurelApi(
 install_error_handlers(api)
 api.add_router("/certificates", certificates_router)
 api.add_router("/imports", build_imports_router())
+api.add_router("", submissions_router)
 
 ERRORS = {401: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50

@@ -286,9 +286,15 @@ def _previous_answers(sub: Submission) -> dict:
 @provider_required
 @require_POST
 def provider_approval(request):
-    org = get_object_or_404(
-        selectors.accrediting_organizations(), pk=request.POST.get("organization")
+    chosen = request.POST.get("organization", "")
+    org = (
+        selectors.accrediting_organizations().filter(pk=chosen).first()
+        if chosen.isdigit()
+        else None
     )
+    if org is None:
+        messages.error(request, "Choose an organization.")
+        return redirect("catalog:provider_home", request.org.slug)
     try:
         services.provider_approval_request(
             actor=Actor.from_request(request), provider=request.org, organization=org

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -246,6 +247,7 @@ def application_save(
         if name not in APPLICATION_FIELDS:
             raise ValueError(f"unknown application field {name}")
         setattr(app, name, value)
+    _normalize(app)
     app.requested_credit = {
         str(k).strip().upper(): str(Decimal(str(v))) for k, v in app.requested_credit.items()
     }
@@ -261,6 +263,31 @@ def application_save(
         after=_application_state(app),
     )
     return app
+
+
+def _normalize(app: CourseApplication) -> None:
+    """Lists keep one shape whatever wrote them (the form, the API, the demo)."""
+    try:
+        app.sessions = [
+            {
+                "date": str(date.fromisoformat(str(s["date"]))),
+                "location": str(s.get("location", "")),
+            }
+            for s in app.sessions
+        ]
+        app.agenda = [{"part": str(p["part"]), "minutes": int(p["minutes"])} for p in app.agenda]
+        app.instructors = [
+            {
+                "name": str(i["name"]),
+                "credentials": str(i.get("credentials", "")),
+                "bio": str(i.get("bio", "")),
+            }
+            for i in app.instructors
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ServiceError(f"The application's lists are malformed ({exc}).")
+    if any(p["minutes"] <= 0 for p in app.agenda):
+        raise ServiceError("Each part of the agenda lasts at least a minute.", field="agenda")
 
 
 def attachment_store(*, provider: Organization, upload, application=None) -> Attachment:
