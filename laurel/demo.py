@@ -20,6 +20,7 @@ from django.db import transaction
 from laurel.accounts.models import Organization, Role, User
 from laurel.accounts.services import membership_add, organization_create
 from laurel.audit.services import Actor
+from laurel.catalog.demo import load as demo_providers
 from laurel.catalog.models import Course
 from laurel.catalog.services import course_create, course_id_allocate, credit_type_create
 from laurel.certificates.demo import load as demo_certificates
@@ -322,6 +323,7 @@ class _Loader:
             self.answer(holder, self.enter(lks, by_lk_admin, course, holder.email))
         for org in (nnw, lks):
             demo_certificates(org)
+        demo_providers(nnw, reviewer=staff[1], admin=admin)
 
     def nurse_story(self, nurse, nnw, courses, by_admin, lks, lk_courses, by_lk_admin):
         """The demo holder: a license dashboard with requirements, credits to answer."""

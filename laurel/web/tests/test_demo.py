@@ -40,11 +40,21 @@ def test_demo_has_two_organizations_courses_and_credits_in_every_state():
     assert northwind.name == "Northwind Nursing Association"
     assert (northwind.course_id_prefix, northwind.time_zone) == ("NNA", "America/New_York")
     assert list(
-        Course.objects.filter(organization=northwind)
+        Course.objects.filter(organization=northwind, submission__isnull=True)
         .order_by("course_id")
         .values_list("course_id", flat=True)
     ) == [f"NNA-26-{n:05d}" for n in range(1, 13)]
     assert Credit.objects.filter(organization__slug="lakeside").exists()
+    # Brightpath's applications in every state; the approved one became a Northwind course.
+    brightpath = Organization.objects.get(slug="brightpath")
+    assert brightpath.kind == Organization.Kind.PROVIDER
+    assert brightpath.course_applications.filter(submissions__isnull=True).exists()  # draft
+    states = set(brightpath.submissions_sent.values_list("status", flat=True))
+    assert states == {"submitted", "in_review", "changes_requested", "approved", "denied"}
+    assert brightpath.submissions_sent.filter(previous__status="denied").exists()
+    assert Course.objects.get(submission__provider=brightpath).organization == northwind
+    assert northwind.crib_sheets.filter(audience="providers").count() == 2
+    assert northwind.instruction_texts.count() == 4
     for status in Credit.Status.values:
         assert Credit.objects.filter(organization=northwind, status=status).exists(), status
     # Through the services: every credit has its audit event; and nothing was e-mailed.
@@ -62,6 +72,7 @@ def test_demo_people_log_in_with_the_demo_password_and_see_their_own_part(client
         "staff@northwind.example",
         "admin@lakeside.example",
         "nurse@example.com",
+        "provider@brightpath.example",
     ]:
         user = authenticate(email=email, password=settings.LAUREL_DEMO_PASSWORD)
         assert user is not None, email
