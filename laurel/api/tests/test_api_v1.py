@@ -39,6 +39,16 @@ ENDPOINTS = {
     ("GET", "/api/v1/imports/{import_id}"),
     ("GET", "/api/v1/imports/{import_id}/rows"),
     ("POST", "/api/v1/imports/{import_id}/commit"),
+    ("GET", "/api/v1/applications"),
+    ("POST", "/api/v1/applications"),
+    ("GET", "/api/v1/applications/{application_id}"),
+    ("PUT", "/api/v1/applications/{application_id}"),
+    ("POST", "/api/v1/applications/{application_id}/submit"),
+    ("GET", "/api/v1/submissions"),
+    ("GET", "/api/v1/submissions/{submission_id}"),
+    ("POST", "/api/v1/submissions/{submission_id}/comments"),
+    ("POST", "/api/v1/submissions/{submission_id}/resubmit"),
+    ("POST", "/api/v1/submissions/{submission_id}/decision"),
 }
 
 
