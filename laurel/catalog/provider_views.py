@@ -173,7 +173,7 @@ def application_submit(request, pk: int):
         (org, [(q, answer_field(q)) for q in org.application_questions.all() if not q.removed_at])
         for org in organizations
     ]
-    error = None
+    error, chosen = None, []
     if request.method == "POST":
         chosen = [o for o in organizations if str(o.pk) in request.POST.getlist("organizations")]
         answers = {
@@ -202,6 +202,7 @@ def application_submit(request, pk: int):
         {
             "application": app,
             "groups": groups,
+            "chosen": {o.pk for o in chosen},
             "error": error,
             "missing": services.application_problems(app),
         },

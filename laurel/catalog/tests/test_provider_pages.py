@@ -305,3 +305,21 @@ def test_provider_roster_only_credits_its_own_courses(northwind, committed):
     assert job.status == ImportJob.Status.COMMITTED
     credit = northwind.credits.get()
     assert credit.course == mine and credit.organization == northwind
+
+
+def test_submit_page_says_what_is_wrong_and_submits_nothing(client, northwind):
+    provider, user = make_provider("brightpath")
+    services.question_add(
+        actor=Actor.system("t"), organization=northwind, label="Commercial support?", kind="yes_no"
+    )
+    app = make_application(provider, user)
+    client.force_login(user)
+    url = reverse("catalog:application_submit", args=["brightpath", app.pk])
+    page = client.get(url).content.decode()
+    assert "Commercial support?" in page and "Northwind" in page
+    nothing = client.post(url, {}).content.decode()
+    assert "Choose at least one organization." in nothing
+    unanswered = client.post(url, {"organizations": [str(northwind.pk)]}).content.decode()
+    assert "Commercial support?: an answer is required." in unanswered
+    assert f'value="{northwind.pk}" checked' in unanswered  # the choice is kept
+    assert not Submission.objects.exists()
