@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
 from django.utils.safestring import mark_safe
 
 from laurel.accounts.models import Connection, Organization, Role
@@ -44,7 +43,6 @@ def review_queue(org, *, status: str = "", assigned: str = "", user=None, kind: 
         Submission.objects.for_org(org)
         .select_related("provider", "previous")
         .prefetch_related("reviewers")
-        .annotate(approvals=Count("decisions", filter=Q(decisions__decision="approve")))
     )
     if status == "open" or not status:
         qs = qs.open()

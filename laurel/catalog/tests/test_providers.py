@@ -288,3 +288,51 @@ def test_provider_approval_first_when_the_organization_requires_it(brightpath, n
     approve(request, reviewer, credit=None)
     [sub] = submit(app, user, northwind)
     assert sub.status == S.SUBMITTED
+
+
+def test_every_step_is_audited_and_the_people_concerned_are_emailed(
+    brightpath, northwind, reviewer, committed
+):
+    provider, user = brightpath
+    admin = make_member(northwind, Role.ADMIN, "boss@northwind.example")
+    with committed():
+        [sub] = submit(make_application(provider, user), user, northwind)
+    new = {m.to[0] for m in mail.outbox if "New submission from Brightpath" in m.subject}
+    assert new == {reviewer.email, admin.email}  # nobody assigned yet: every reviewer and admin
+    with committed():
+        services.submission_assign(actor=Actor(user=admin), submission=sub, reviewers=[reviewer])
+        services.submission_decide(
+            actor=Actor(user=reviewer), submission=sub, decision="request_changes", reason="More"
+        )
+    mail.outbox.clear()
+    with committed():
+        services.submission_resubmit(actor=Actor(user=user), submission=sub)
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]  # now only the assigned reviewer
+    assert "again (round 2)" in mail.outbox[0].subject
+    approve(sub, reviewer)
+    actions = list(
+        AuditEvent.objects.filter(object_type="catalog.submission", object_id=str(sub.pk))
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "submission.submitted",
+        "submission.assigned",
+        "submission.changes_requested",
+        "submission.resubmitted",
+        "submission.approved",
+    ]
+    assert AuditEvent.objects.filter(action="application.created", organization=provider).exists()
+
+
+def test_review_queue_reads_a_fixed_number_of_queries(
+    client, brightpath, northwind, reviewer, django_assert_max_num_queries
+):
+    provider, user = brightpath
+    for n in range(8):
+        [sub] = submit(make_application(provider, user, title=f"Course {n}"), user, northwind)
+        services.submission_assign(actor=Actor.system("t"), submission=sub, reviewers=[reviewer])
+    client.force_login(reviewer)
+    with django_assert_max_num_queries(12):
+        response = client.get(f"/o/{northwind.slug}/review/")
+    assert response.content.decode().count("Course ") >= 8
