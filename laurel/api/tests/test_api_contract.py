@@ -375,4 +375,5 @@ def test_docs_api_md_lists_every_operation(schema):
         short = path.removeprefix("/api/v1").replace("_id}", "}")
         short = short.replace("{credit}", "{id}").replace("{cert}", "{id}")
         short = short.replace("{job}", "{id}").replace("{import}", "{id}")
+        short = short.replace("{application}", "{id}").replace("{submission}", "{id}")
         assert f"`{method.upper()} {short}`" in text, (method, short)

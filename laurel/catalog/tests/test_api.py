@@ -49,7 +49,7 @@ def test_provider_key_submits_and_organization_key_approves(client):
     )
     assert submitted.status_code == 201, submitted.content
     sub_id = submitted.json()[0]["id"]
-    listed = client.get("/api/v1/submissions", headers=okey).json()
+    listed = client.get("/api/v1/submissions", headers=okey).json()["items"]
     assert [s["id"] for s in listed] == [sub_id]
     _post(client, f"/api/v1/submissions/{sub_id}/comments", {"body": "INTERNAL-X"}, okey)
     _post(
@@ -106,7 +106,7 @@ def test_another_providers_key_sees_nothing(client):
     )
     make_reviewer(northwind)
     key = _key(other)
-    assert client.get("/api/v1/applications", headers=key).json() == []
-    assert client.get("/api/v1/submissions", headers=key).json() == []
+    assert client.get("/api/v1/applications", headers=key).json()["items"] == []
+    assert client.get("/api/v1/submissions", headers=key).json()["items"] == []
     assert client.get(f"/api/v1/applications/{app.pk}", headers=key).status_code == 404
     assert client.get(f"/api/v1/submissions/{sub.pk}", headers=key).status_code == 404
