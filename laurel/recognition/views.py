@@ -20,7 +20,7 @@ from laurel.certificates.models import Certificate, CertificateJob
 from laurel.lib import pdf as pdflib
 from laurel.recognition import selectors, services
 from laurel.recognition.forms import CanvasForm, DetailsForm, PinsMailedForm, RangeForm
-from laurel.recognition.ics import ceremony_ics
+from laurel.recognition import ics
 from laurel.recognition.models import Ceremony, Cohort, CourseTaker, SyncReport
 from laurel.web.tenancy import ANY_MEMBER, org_required
 
@@ -284,7 +284,7 @@ def ceremony_ics(request, pk: int):
     ceremony = _ceremony(request, pk)
     if ceremony.starts_at is None:
         raise Http404("This ceremony has no date yet")
-    response = HttpResponse(ceremony_ics(ceremony), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(ics.ceremony_ics(ceremony), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ceremony-{ceremony.pk}.ics"'
     return response
 
