@@ -190,7 +190,8 @@ def _day(value: str | None) -> date | None:
 def course_records(client: CanvasClient, course_id: str, passing_score: Decimal):
     """(lms user id, email, name, percent, completed date, certified) per student."""
     progress = {}
-    for item in client.get_all(f"/api/v1/courses/{course_id}/bulk_user_progress"):
+    path = f"/api/v1/courses/{course_id}/bulk_user_progress"
+    for item in client.get_all(path, {"per_page": PER_PAGE}):
         progress[str(item.get("id"))] = item.get("progress") or {}
     params = [("type[]", "StudentEnrollment"), ("per_page", PER_PAGE)]
     for enrollment in client.get_all(f"/api/v1/courses/{course_id}/enrollments", params):
