@@ -181,7 +181,7 @@ class Ceremony(models.Model):
     tracking_number = models.CharField(max_length=100, blank=True)
     pins_mailed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_job = models.ForeignKey(

@@ -134,6 +134,13 @@ def models_q_id_or_lms(ids, refs):
     return Q(pk__in=ids) | Q(lms_course_id__in=refs)
 
 
+class ProgressRejected(ServiceError):
+    def __init__(self, errors: list[tuple[int, str]]):
+        n = len(errors)
+        super().__init__(f"{n} record{'s' if n != 1 else ''} cannot be applied; nothing was.")
+        self.errors = errors
+
+
 @transaction.atomic
 def progress_apply(
     *,
@@ -141,9 +148,11 @@ def progress_apply(
     organization: Organization,
     records: list[ProgressRecord],
     cohorts: dict[str, Cohort] | None = None,
+    all_or_nothing: bool = False,
 ) -> ProgressResult:
     """Record progress; applying the same records twice changes nothing the second time.
-    A bad record is reported and leaves that course-taker's last good progress alone."""
+    A bad record is reported and leaves that course-taker's last good progress alone
+    (``all_or_nothing``: any bad record refuses the whole batch)."""
     result = ProgressResult()
     if cohorts is None:
         cohorts = resolve_cohorts(organization, {r.cohort for r in records})
@@ -164,6 +173,8 @@ def progress_apply(
             result.errors.append((index, str(exc)))
             continue
         clean[(cohort.pk, email)] = (index, rec, percent)
+    if all_or_nothing and result.errors:
+        raise ProgressRejected(result.errors)
     if not clean:
         return result
     cohort_ids = {k[0] for k in clean}
