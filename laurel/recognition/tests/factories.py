@@ -73,3 +73,48 @@ def feed(issuer, cohort, rows):
             for r in rows
         ],
     )
+
+
+def make_recognition_world(org, slug: str) -> SimpleNamespace:
+    """For tests/test_isolation.py: ``org`` (issuing) with two partners; the first has a
+    cohort with a completer, a scheduled ceremony with a date, and a draft request."""
+    from datetime import UTC, datetime
+
+    from laurel.recognition.models import Ceremony, CourseTaker
+    from laurel.recognition.services import ceremony_select, ceremony_submit
+
+    partner = make_org(f"{slug}-partner", kind=Organization.Kind.PARTNER)
+    other = make_org(f"{slug}-other", kind=Organization.Kind.PARTNER)
+    partnership = partnership_create(actor=SYSTEM, issuer=org, partner=partner)
+    partnership_create(actor=SYSTEM, issuer=org, partner=other)
+    cohort = make_cohort(partnership, f"Cohort {slug}", lms=f"lms-{slug}")
+    feed(org, cohort, [(f"taker@{slug}.example", 100, date.today(), True, "Tess Taker")])
+    select = dict(
+        actor=SYSTEM,
+        organization=partner,
+        range_start=cohort.end_date,
+        range_end=cohort.end_date,
+        cohort_ids=[cohort.pk],
+    )
+    ceremony = ceremony_select(kind=Ceremony.Kind.CEREMONY, name=f"Ceremony {slug}", **select)
+    Ceremony.objects.filter(pk=ceremony.pk).update(
+        status=Ceremony.Status.SCHEDULED,
+        starts_at=datetime.now(UTC) + timedelta(days=30),
+        time_zone="America/New_York",
+        format=Ceremony.Format.ONLINE,
+        mailing_contact="Pat",
+        mailing_email=f"pat@{slug}.example",
+        mailing_address="1 Main St",
+    )
+    ceremony.refresh_from_db()
+    draft = ceremony_select(kind=Ceremony.Kind.REQUEST, name=f"Request {slug}", **select)
+    return SimpleNamespace(
+        partner=partner,
+        other_partner=other,
+        partner_admin=make_member(partner, Role.ADMIN, f"admin@{slug}-partner.example"),
+        other_partner_admin=make_member(other, Role.ADMIN, f"admin@{slug}-other.example"),
+        cohort=cohort,
+        taker=CourseTaker.objects.get(cohort=cohort),
+        ceremony=ceremony,
+        draft=draft,
+    )
