@@ -23,6 +23,8 @@ from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.catalog.services import course_create, course_id_allocate, credit_type_create
 from laurel.certificates.demo import load as demo_certificates
+from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
+from laurel.recognition.demo import load as demo_recognition
 from laurel.credits.models import Credit, Dashboard
 from laurel.credits.services import (
     CreditEntry,
@@ -322,6 +324,7 @@ class _Loader:
             self.answer(holder, self.enter(lks, by_lk_admin, course, holder.email))
         for org in (nnw, lks):
             demo_certificates(org)
+        demo_recognition(self)
 
     def nurse_story(self, nurse, nnw, courses, by_admin, lks, lk_courses, by_lk_admin):
         """The demo holder: a license dashboard with requirements, credits to answer."""
@@ -418,4 +421,5 @@ DEMO_LOGINS = [
     *(f"{email} ({role.label.lower()}, Northwind)" for email, _, role in NORTHWIND_STAFF),
     f"{LAKESIDE_ADMIN[0]} (admin, Lakeside)",
     f"{DEMO_HOLDER[0]} (a holder with a credit locker)",
+    *RECOGNITION_LOGINS,
 ]
