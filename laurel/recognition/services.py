@@ -606,7 +606,7 @@ def canvas_sync(*, organization: Organization, trigger: str = "daily", client=No
     conn = CanvasConnection.objects.filter(organization=organization).first()
     errors: list[dict] = []
     try:
-        if conn is None:
+        if client is None and conn is None:
             raise CanvasError("No Canvas connection: add its address and token.", fatal=True)
         if client is None:
             client = CanvasClient(conn.base_url, decrypt_token(conn.token_encrypted))
