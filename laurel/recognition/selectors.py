@@ -14,7 +14,7 @@ from laurel.recognition.models import Ceremony, Cohort, CourseTaker
 State = CourseTaker.State
 
 
-@dataclass
+@dataclass(slots=True)
 class TakerRow:
     pk: int
     name: str
@@ -55,9 +55,7 @@ def generation_data(ceremony: Ceremony, today: date) -> GenerationData:
             "certificate_id",
         )  # fmt: skip
     )
-    for pk, cohort_id, name, email, percent, completed_on, certified, cert_id in rows.iterator(
-        chunk_size=5000
-    ):
+    for pk, cohort_id, name, email, percent, completed_on, certified, cert_id in rows:
         cohort = cohorts[cohort_id]
         if completed_on:
             state = State.COMPLETER if certified else State.UNCERTIFIED

@@ -617,15 +617,40 @@ def canvas_sync(*, organization: Organization, trigger: str = "daily", client=No
             .order_by("pk")
         )
         report.cohorts = len(cohorts)
+        pending: list[ProgressRecord] = []
+        read: dict[str, Cohort] = {}
+
+        def flush():
+            # Cohorts read in full are applied together (fewer, larger writes); a cohort
+            # whose reading failed contributes nothing, so its last good progress stays.
+            if not pending:
+                return
+            result = progress_apply(
+                actor=actor, organization=organization, records=pending, cohorts=read
+            )
+            Cohort.objects.filter(pk__in=[c.pk for c in read.values()]).update(
+                last_synced_at=timezone.now()
+            )
+            report.added += result.added
+            report.changed += result.changed
+            report.completed += result.completed
+            for index, message in result.errors[:50]:
+                name = read[str(pending[index].cohort)].name
+                errors.append({"cohort": name, "message": f"{pending[index].email}: {message}"})
+            pending.clear()
+            read.clear()
+
         for cohort in cohorts:
             try:
                 rows = list(course_records(client, cohort.lms_course_id, cohort.passing_score))
             except CanvasError as exc:
                 errors.append({"cohort": cohort.name, "message": exc.message})
                 if exc.fatal:
+                    flush()  # what was read before the token was refused still counts
                     raise
                 continue
-            records = [
+            read[str(cohort.pk)] = cohort
+            pending.extend(
                 ProgressRecord(
                     cohort=cohort.pk,
                     email=email,
@@ -636,19 +661,10 @@ def canvas_sync(*, organization: Organization, trigger: str = "daily", client=No
                     lms_user_id=user_id,
                 )
                 for user_id, email, name, percent, completed, certified in rows
-            ]
-            result = progress_apply(
-                actor=actor,
-                organization=organization,
-                records=records,
-                cohorts={str(cohort.pk): cohort},
             )
-            Cohort.objects.filter(pk=cohort.pk).update(last_synced_at=timezone.now())
-            report.added += result.added
-            report.changed += result.changed
-            report.completed += result.completed
-            for index, message in result.errors[:50]:
-                errors.append({"cohort": cohort.name, "message": f"{records[index].email}: {message}"})
+            if len(pending) >= SYNC_BATCH:
+                flush()
+        flush()
         status = SyncReport.Status.DONE_WITH_ERRORS if errors else SyncReport.Status.DONE
     except CanvasError as exc:
         if not errors or errors[-1]["message"] != exc.message:
@@ -666,6 +682,7 @@ def canvas_sync(*, organization: Organization, trigger: str = "daily", client=No
 
 
 SYNC_EVERY_SECONDS = 24 * 3600
+SYNC_BATCH = 5000  # progress records applied per transaction during a sync
 
 
 def canvas_sync_due(*, now: datetime | None = None) -> int:
