@@ -23,8 +23,6 @@ from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.catalog.services import course_create, course_id_allocate, credit_type_create
 from laurel.certificates.demo import load as demo_certificates
-from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
-from laurel.recognition.demo import load as demo_recognition
 from laurel.credits.models import Credit, Dashboard
 from laurel.credits.services import (
     CreditEntry,
@@ -40,6 +38,8 @@ from laurel.credits.services import (
 )
 from laurel.notifications.bounces import BounceReport
 from laurel.notifications.services import bounce_record
+from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
+from laurel.recognition.demo import load as demo_recognition
 
 SEED = 2026
 ANCHOR = date(2026, 6, 30)  # the "today" of the story; completion dates count back from it

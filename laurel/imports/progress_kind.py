@@ -30,7 +30,9 @@ NO = {"", "no", "n", "false", "0"}
 
 PROGRESS_FIELDS = (
     Field("email", "Email", ("E-mail", "Email Address", "Email", "Login ID")),
-    Field("cohort", "Cohort", ("Cohort", "Cohort ID", "Course Reference", "LMS Course", "Course ID")),
+    Field(
+        "cohort", "Cohort", ("Cohort", "Cohort ID", "Course Reference", "LMS Course", "Course ID")
+    ),
     Field("percent", "Percent", ("Percent", "Progress", "Percent Complete", "Progress %")),
     Field(
         "completed_on",
@@ -76,7 +78,15 @@ class ProgressKind(ImportKind):
         "name": "Jane Doe",
     }
     row_columns = ROW_COLUMNS
-    commit_columns = ("number", "email", "course_pk", "amount_earned", "completion_date", "note", "name")
+    commit_columns = (
+        "number",
+        "email",
+        "course_pk",
+        "amount_earned",
+        "completion_date",
+        "note",
+        "name",
+    )
 
     def converters(self, organization) -> dict:
         from functools import partial
@@ -131,7 +141,11 @@ class ProgressKind(ImportKind):
             if "@" not in email:
                 problem = ("email", email, "Not an e-mail address.")
             elif done is not None and done > today:
-                problem = ("completed_on", done.isoformat(), "The completion date is in the future.")
+                problem = (
+                    "completed_on",
+                    done.isoformat(),
+                    "The completion date is in the future.",
+                )
             if problem:
                 field, value, reason = problem
                 yield (
@@ -150,7 +164,10 @@ class ProgressKind(ImportKind):
             if current.get(key) == (percent, done, certified):
                 category, reason = C.DUPLICATE_EXISTING.value, "This progress is already recorded."
             elif key in seen:
-                category, reason = C.DUPLICATE_IN_FILE.value, f"Same person and cohort as row {seen[key]}."
+                category, reason = (
+                    C.DUPLICATE_IN_FILE.value,
+                    f"Same person and cohort as row {seen[key]}.",
+                )
             else:
                 seen[key] = number
                 category, reason = C.DELIVERABLE.value, ""
@@ -170,9 +187,7 @@ class ProgressKind(ImportKind):
             actor = Actor.system(actor_label)
         cohorts = {
             str(c.pk): c
-            for c in Cohort.objects.filter(
-                partnership__issuer=org, pk__in={r[2] for r in rows}
-            )
+            for c in Cohort.objects.filter(partnership__issuer=org, pk__in={r[2] for r in rows})
         }
         records = [
             ProgressRecord(

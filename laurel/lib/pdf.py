@@ -252,7 +252,11 @@ def _render(
 
 
 def render_program(
-    *, org: str, title: str, subtitle: str, groups: Sequence[tuple[str, Sequence[str]]],
+    *,
+    org: str,
+    title: str,
+    subtitle: str,
+    groups: Sequence[tuple[str, Sequence[str]]],
     paper: str = "letter",
 ) -> bytes:
     """A printed ceremony program: names of completers grouped by certificate type."""

@@ -1,7 +1,6 @@
 """JSON API for recognition (mounted at ``/api/v1/recognition``). The key's organization is
 the tenant: an issuing organization sees all its partners' records, a partner its own."""
 
-
 import json
 from datetime import date, datetime
 

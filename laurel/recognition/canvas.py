@@ -99,7 +99,11 @@ class CanvasClient:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
-            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
+            cls = (
+                http.client.HTTPSConnection
+                if self.scheme == "https"
+                else http.client.HTTPConnection
+            )
             self._conn = cls(self.netloc, timeout=self.timeout)
         return self._conn
 
@@ -206,5 +210,7 @@ def course_records(client: CanvasClient, course_id: str, passing_score: Decimal)
         if completed is not None:
             percent = 100
         score = (enrollment.get("grades") or {}).get("final_score")
-        certified = completed is not None and score is not None and Decimal(str(score)) >= passing_score
+        certified = (
+            completed is not None and score is not None and Decimal(str(score)) >= passing_score
+        )
         yield user_id, email, user.get("name") or "", min(percent, 100), completed, certified

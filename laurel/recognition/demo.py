@@ -32,6 +32,10 @@ CERTIFICATES = (
 TAKERS_PER_COHORT = 50
 
 
+def season(n: int) -> str:
+    return "Fall" if n < 6 else "Spring"
+
+
 def load(loader) -> None:
     """``loader`` is ``laurel.demo._Loader`` (users, names and its seeded ``rng``)."""
     rng: random.Random = loader.rng
@@ -69,7 +73,7 @@ def load(loader) -> None:
             cohort_create(
                 actor=actor,
                 partnership=partnership,
-                name=f"{partnership.partner.name.split()[0]} {'Fall' if n < 6 else 'Spring'} {n + 1}",
+                name=f"{partnership.partner.name.split()[0]} {season(n)} {n + 1}",
                 course_name="Effective Teaching Practices" if n % 3 else "Online Teaching",
                 start_date=end - timedelta(days=120),
                 end_date=end,
@@ -108,7 +112,9 @@ def load(loader) -> None:
         if days_ahead is not None:
             day = today + timedelta(days=days_ahead)
             fields.update(
-                starts_at=datetime.combine(day, time(18, 0), partnership.partner.tz).astimezone(UTC),
+                starts_at=datetime.combine(day, time(18, 0), partnership.partner.tz).astimezone(
+                    UTC
+                ),
                 time_zone=partnership.partner.time_zone,
                 format=Ceremony.Format.IN_PERSON,
                 venue="Faculty Commons",

@@ -114,7 +114,11 @@ class CourseTaker(models.Model):
     certified = models.BooleanField(default=False)
     lms_user_id = models.CharField(max_length=64, blank=True)
     certificate = models.ForeignKey(
-        "certificates.Certificate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "certificates.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     updated_at = models.DateTimeField(default=timezone.now)
 

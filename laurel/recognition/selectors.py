@@ -51,7 +51,13 @@ def generation_data(ceremony: Ceremony, today: date) -> GenerationData:
         CourseTaker.objects.filter(cohort_id__in=list(cohorts))
         .order_by("cohort_id", "name", "email")
         .values_list(
-            "pk", "cohort_id", "name", "email", "percent", "completed_on", "certified",
+            "pk",
+            "cohort_id",
+            "name",
+            "email",
+            "percent",
+            "completed_on",
+            "certified",
             "certificate_id",
         )  # fmt: skip
     )

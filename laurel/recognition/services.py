@@ -229,7 +229,10 @@ def progress_apply(
         new = list(CourseTaker.objects.filter(cohort_id__in=cohort_ids, updated_at=now))
     result.added, result.changed = len(new), len(changed)
     audit_record_many(
-        actor=actor, action="course_taker.progress", objects=[*new, *changed], organization=organization
+        actor=actor,
+        action="course_taker.progress",
+        objects=[*new, *changed],
+        organization=organization,
     )
     return result
 
@@ -295,7 +298,9 @@ def ceremony_select(
 
 def _default_name(ceremony: Ceremony, cohorts) -> str:
     label = "Ceremony" if ceremony.kind == Ceremony.Kind.CEREMONY else "Certificates"
-    return f"{label}: {cohorts[0].name}" + (f" and {len(cohorts) - 1} more" if len(cohorts) > 1 else "")
+    return f"{label}: {cohorts[0].name}" + (
+        f" and {len(cohorts) - 1} more" if len(cohorts) > 1 else ""
+    )
 
 
 @dataclass
@@ -319,8 +324,9 @@ def ceremony_details_save(
     against the 14-day rule until it is submitted)."""
     if ceremony.kind != Ceremony.Kind.CEREMONY or not ceremony.is_draft:
         raise ServiceError("Only a draft ceremony can be edited.")
-    from laurel.accounts.models import validate_time_zone
     from django.core.exceptions import ValidationError
+
+    from laurel.accounts.models import validate_time_zone
 
     try:
         validate_time_zone(details.time_zone)
@@ -369,8 +375,10 @@ def ceremony_submit(
     """Draft → Scheduled / Pending (a ceremony) or Draft → Created (a request). A ceremony
     must be at least 14 days after today where the partner is, unless an issuing admin
     overrides with a reason."""
-    ceremony = Ceremony.objects.select_for_update().select_related("partnership__partner").get(
-        pk=ceremony.pk
+    ceremony = (
+        Ceremony.objects.select_for_update()
+        .select_related("partnership__partner")
+        .get(pk=ceremony.pk)
     )
     if not ceremony.is_draft:
         raise ServiceError("Only a draft can be submitted.")
@@ -450,9 +458,7 @@ def ceremony_cancel(*, actor: Actor, organization: Organization, ceremony: Cerem
     if not updated:
         raise ServiceError("This cannot be cancelled any more.")
     ceremony.refresh_from_db()
-    audit_record(
-        actor=actor, action="ceremony.cancelled", obj=ceremony, organization=organization
-    )
+    audit_record(actor=actor, action="ceremony.cancelled", obj=ceremony, organization=organization)
     return ceremony
 
 
@@ -551,9 +557,7 @@ def ceremony_file_request(
         organization=ceremony.partnership.issuer,
         kind=CertificateJob.Kind.COMBINED_PDF,
         certificate_ids=[c.pk for c in certs],
-        download_path=reverse(
-            "recognition:last_file", args=[organization.slug, ceremony.pk]
-        ),
+        download_path=reverse("recognition:last_file", args=[organization.slug, ceremony.pk]),
     )
     Ceremony.objects.filter(pk=ceremony.pk).update(last_job=job)
     ceremony.last_job = job
@@ -573,7 +577,9 @@ def canvas_connect(*, actor: Actor, organization: Organization, base_url: str, t
         raise ServiceError("Only an issuing organization connects its Canvas.")
     base_url = base_url.strip().rstrip("/")
     if not base_url.startswith(("https://", "http://")):
-        raise ServiceError("Enter the Canvas address, e.g. https://canvas.example.edu.", field="base_url")
+        raise ServiceError(
+            "Enter the Canvas address, e.g. https://canvas.example.edu.", field="base_url"
+        )
     if not token.strip():
         raise ServiceError("Enter the Canvas API token.", field="token")
     conn, _ = CanvasConnection.objects.update_or_create(

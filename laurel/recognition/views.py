@@ -3,7 +3,7 @@ queue, cohorts and the Canvas connection. Every object is looked up through ``fo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
@@ -18,9 +18,8 @@ from laurel.audit.services import Actor
 from laurel.certificates import rendering
 from laurel.certificates.models import Certificate, CertificateJob
 from laurel.lib import pdf as pdflib
-from laurel.recognition import selectors, services
+from laurel.recognition import ics, selectors, services
 from laurel.recognition.forms import CanvasForm, DetailsForm, PinsMailedForm, RangeForm
-from laurel.recognition import ics
 from laurel.recognition.models import Ceremony, Cohort, CourseTaker, SyncReport
 from laurel.web.tenancy import ANY_MEMBER, org_required
 
@@ -74,9 +73,10 @@ def dashboard(request):
 
 @org_required(*ANY_MEMBER)
 def cohort_list(request):
-    last = SyncReport.objects.filter(
-        organization__partnerships__partner=request.org
-    ).first() or SyncReport.objects.filter(organization=request.org).first()
+    last = (
+        SyncReport.objects.filter(organization__partnerships__partner=request.org).first()
+        or SyncReport.objects.filter(organization=request.org).first()
+    )
     return render(
         request,
         "recognition/cohorts.html",
@@ -328,9 +328,7 @@ def generate(request, pk: int):
                 "we e-mail you when it is ready.",
             )
             return redirect("recognition:last_file_status", org_slug=request.org.slug, pk=pk)
-    return render(
-        request, "recognition/generate.html", {"ceremony": ceremony, "data": data}
-    )
+    return render(request, "recognition/generate.html", {"ceremony": ceremony, "data": data})
 
 
 @require_POST
@@ -406,7 +404,8 @@ def pins(request):
 def pins_csv(request):
     _issuer_only(request)
     response = StreamingHttpResponse(
-        selectors.pins_csv(selectors.pins_queue(request.org)), content_type="text/csv; charset=utf-8"
+        selectors.pins_csv(selectors.pins_queue(request.org)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="pins-{date.today()}.csv"'
     return response

@@ -76,7 +76,9 @@ def test_partner_schedules_issuer_mails_pins_partner_downloads_certificates(
     menu = partner.get_by_label("Actions for Ceremony: River Spring")
     menu.focus()
     partner.keyboard.press("Enter")  # the row menu opens from the keyboard
-    partner.locator("details.row-menu[open]").get_by_role("link", name="Certificates", exact=True).click()
+    partner.locator("details.row-menu[open]").get_by_role(
+        "link", name="Certificates", exact=True
+    ).click()
     assert partner.get_by_text("Completers (3)").is_visible()
     for name in ("Ann Arbor", "Bo Beam", "Cy Cedar"):
         partner.get_by_label(f"Select {name}").check()

@@ -28,7 +28,9 @@ def make_cohort(partnership, name="Cohort A", *, end=None, closes=None, lms="", 
         start_date=end - timedelta(days=90),
         end_date=end,
         closes_on=closes or end,
-        certificate_title=kw.pop("certificate_title", "Certificate in Effective College Instruction"),
+        certificate_title=kw.pop(
+            "certificate_title", "Certificate in Effective College Instruction"
+        ),
         lms_course_id=lms,
         **kw,
     )
@@ -81,7 +83,7 @@ def make_recognition_world(org, slug: str) -> SimpleNamespace:
     from datetime import UTC, datetime
 
     from laurel.recognition.models import Ceremony, CourseTaker
-    from laurel.recognition.services import ceremony_select, ceremony_submit
+    from laurel.recognition.services import ceremony_select
 
     partner = make_org(f"{slug}-partner", kind=Organization.Kind.PARTNER)
     other = make_org(f"{slug}-other", kind=Organization.Kind.PARTNER)

@@ -95,11 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
             students = {s.id: s for s in c.courses.get(m[1], [])}
             s = students.get(int(m[2]))
             if s is None:
-                return self._send(404, b'{"errors":[{"message":"The specified resource does not exist."}]}')
+                return self._send(
+                    404, b'{"errors":[{"message":"The specified resource does not exist."}]}'
+                )
             return self._send(200, json.dumps(_progress(s)).encode(), rate)
         m = ENROLLMENTS.match(parts.path) or BULK.match(parts.path)
         if not m or m[1] not in c.courses:
-            return self._send(404, b'{"errors":[{"message":"The specified resource does not exist."}]}')
+            return self._send(
+                404, b'{"errors":[{"message":"The specified resource does not exist."}]}'
+            )
         course = m[1]
         fault = c.faults.get(course)
         if fault == "500":

@@ -26,7 +26,8 @@ def post(client, path, body, headers):
 def test_progress_batch_is_idempotent(client, cast):
     body = {"records": [
         {"cohort": cast.river_cohort.pk, "email": "Ann@River.edu", "percent": 50},
-        {"cohort": "2001", "email": "hal@hill.edu", "percent": 100, "completed_on": str(date.today()), "certified": True},
+        {"cohort": "2001", "email": "hal@hill.edu", "percent": 100,
+         "completed_on": str(date.today()), "certified": True},
     ]}  # fmt: skip
     first = post(client, "/api/v1/recognition/progress", body, cast.issuer_key)
     assert first.status_code == 200, first.content
@@ -36,7 +37,9 @@ def test_progress_batch_is_idempotent(client, cast):
     keyed = {**cast.issuer_key, "Idempotency-Key": "batch-1"}
     body["records"][0]["percent"] = 60
     assert post(client, "/api/v1/recognition/progress", body, keyed).json()["changed"] == 1
-    assert post(client, "/api/v1/recognition/progress", body, keyed).json()["changed"] == 1  # replay
+    assert (
+        post(client, "/api/v1/recognition/progress", body, keyed).json()["changed"] == 1
+    )  # replay
     assert CourseTaker.objects.get(email="ann@river.edu").percent == 60
 
 
@@ -69,7 +72,12 @@ def test_partner_keys_see_their_cohorts_only_and_the_issuer_all(client, cast):
 
 def test_a_request_is_drafted_and_created_through_the_api(client, cast):
     end = cast.river_cohort.end_date
-    body = {"kind": "request", "range_start": str(end - timedelta(days=3)), "range_end": str(end), "cohorts": [cast.river_cohort.pk]}
+    body = {
+        "kind": "request",
+        "range_start": str(end - timedelta(days=3)),
+        "range_end": str(end),
+        "cohorts": [cast.river_cohort.pk],
+    }
     created = post(client, "/api/v1/recognition/ceremonies", body, cast.river_key)
     assert created.status_code == 201, created.content
     data = created.json()
@@ -78,8 +86,15 @@ def test_a_request_is_drafted_and_created_through_the_api(client, cast):
     assert done.json()["status_label"] == "Created"
     listed = client.get("/api/v1/recognition/certificate-requests", headers=cast.river_key).json()
     assert [r["id"] for r in listed["items"]] == [data["id"]]
-    assert client.get("/api/v1/recognition/ceremonies", headers=cast.river_key).json()["items"] == []
-    assert client.get(f"/api/v1/recognition/ceremonies/{data['id']}", headers=cast.hill_key).status_code == 404
+    assert (
+        client.get("/api/v1/recognition/ceremonies", headers=cast.river_key).json()["items"] == []
+    )
+    assert (
+        client.get(
+            f"/api/v1/recognition/ceremonies/{data['id']}", headers=cast.hill_key
+        ).status_code
+        == 404
+    )
     # Hillcrest cannot pick River City's cohort.
     refused = post(client, "/api/v1/recognition/ceremonies", body, cast.hill_key)
     assert refused.status_code == 422 and Ceremony.objects.count() == 1
@@ -89,6 +104,8 @@ def test_a_ceremony_without_details_cannot_be_submitted(client, cast):
     end = cast.river_cohort.end_date
     body = {"range_start": str(end), "range_end": str(end), "cohorts": [cast.river_cohort.pk]}
     data = post(client, "/api/v1/recognition/ceremonies", body, cast.river_key).json()
-    refused = post(client, f"/api/v1/recognition/ceremonies/{data['id']}/submit", {}, cast.river_key)
+    refused = post(
+        client, f"/api/v1/recognition/ceremonies/{data['id']}/submit", {}, cast.river_key
+    )
     assert refused.status_code == 422
     assert "Complete the ceremony details" in refused.json()["error"]["message"]

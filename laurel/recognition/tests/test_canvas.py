@@ -44,7 +44,10 @@ def canvas():
 def cast(canvas):
     cast = make_cast()
     canvas_connect(
-        actor=Actor(user=cast.issuer_admin), organization=cast.issuer, base_url=canvas.base_url, token=TOKEN
+        actor=Actor(user=cast.issuer_admin),
+        organization=cast.issuer,
+        base_url=canvas.base_url,
+        token=TOKEN,
     )
     return cast
 
@@ -83,7 +86,9 @@ def test_backs_off_on_a_rate_limit_403_then_goes_on(cast, canvas):
 @pytest.mark.parametrize(
     "fault, message", [("500", "answered 500"), ("malformed", "malformed JSON"), ("loop", "loop")]
 )
-def test_a_broken_course_is_a_recorded_error_and_keeps_the_last_good_progress(cast, canvas, fault, message):
+def test_a_broken_course_is_a_recorded_error_and_keeps_the_last_good_progress(
+    cast, canvas, fault, message
+):
     canvas_sync(organization=cast.issuer)
     canvas.courses["1001"][0].completed_count = 1  # would change, if it were read
     canvas.faults["1001"] = fault
@@ -111,12 +116,17 @@ def test_closed_cohorts_are_not_read(cast, canvas):
 def test_the_daily_duty_runs_once_a_day(cast, canvas):
     assert canvas_sync_due() == 1
     assert canvas_sync_due() == 0
-    SyncReport.objects.update(started_at=SyncReport.objects.get().started_at - timedelta(days=1, minutes=1))
+    SyncReport.objects.update(
+        started_at=SyncReport.objects.get().started_at - timedelta(days=1, minutes=1)
+    )
     assert canvas_sync_due() == 1
 
 
 def test_link_header_parsing():
-    header = '<https://c.example/api/v1/x?page=1>; rel="current",<https://c.example/api/v1/x?page=2>; rel="next"'
+    header = (
+        '<https://c.example/api/v1/x?page=1>; rel="current",'
+        '<https://c.example/api/v1/x?page=2>; rel="next"'
+    )
     assert next_link(header) == "https://c.example/api/v1/x?page=2"
     assert next_link('<https://c.example/api/v1/x?page=1>; rel="last"') is None
 
@@ -136,7 +146,9 @@ def test_canvas_page_saves_shows_reports_and_syncs_on_demand(client, cast, canva
     assert "255 added" in body and "30 completed" in body
     cohorts = client.get(reverse("recognition:cohorts", args=[cast.river.slug]))
     client.force_login(cast.river_admin)
-    cohorts = client.get(reverse("recognition:cohort", args=[cast.river.slug, cast.river_cohort.pk]))
+    cohorts = client.get(
+        reverse("recognition:cohort", args=[cast.river.slug, cast.river_cohort.pk])
+    )
     assert "Last synced: never" not in cohorts.content.decode()
     # A partner has no Canvas page.
     assert client.get(reverse("recognition:canvas", args=[cast.river.slug])).status_code == 404

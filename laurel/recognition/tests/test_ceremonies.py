@@ -1,7 +1,7 @@
 import csv
 import io
-from types import SimpleNamespace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from unittest import mock
 
 import pypdf
@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from laurel.audit.models import AuditEvent
 from laurel.recognition.models import Ceremony, CourseTaker
-from laurel.recognition.tests.factories import feed, make_cast, make_cohort
+from laurel.recognition.tests.factories import feed, make_cast
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +109,9 @@ def test_save_as_draft_at_each_step(client, cast):
 
 def test_a_date_range_without_cohorts_says_so(client, cast):
     client.force_login(cast.river_admin)
-    response = client.get(url("new", cast.river), {"range_start": "2001-01-01", "range_end": "2001-02-01"})
+    response = client.get(
+        url("new", cast.river), {"range_start": "2001-01-01", "range_end": "2001-02-01"}
+    )
     assert "No cohorts end between these dates" in response.content.decode()
 
 
@@ -126,7 +128,9 @@ def test_the_14_day_rule_counts_from_today_in_the_partners_time_zone(client, cas
     # Only the organizations' clock moves (the session's must not expire).
     clock = SimpleNamespace(now=lambda: now)
     with mock.patch("laurel.accounts.models.timezone", clock):
-        response = client.post(url("details", cast.river, ceremony.pk), details(day, action="submit"))
+        response = client.post(
+            url("details", cast.river, ceremony.pk), details(day, action="submit")
+        )
     ceremony.refresh_from_db()
     if ok:
         assert ceremony.status == "scheduled"
@@ -143,7 +147,9 @@ def test_an_issuing_admin_overrides_the_14_day_rule_with_a_reason(client, cast):
     ceremony = Ceremony.objects.get()
     soon = cast.river.today() + timedelta(days=3)
     # The partner's admin has no override field; a reason they send is ignored.
-    client.post(url("details", cast.river, ceremony.pk), details(soon, action="submit", override_reason="x"))
+    client.post(
+        url("details", cast.river, ceremony.pk), details(soon, action="submit", override_reason="x")
+    )
     ceremony.refresh_from_db()
     assert ceremony.status == "draft"
     client.force_login(cast.issuer_admin)
@@ -177,15 +183,26 @@ def test_issuing_staff_mark_pins_mailed_and_the_contact_is_emailed(client, cast,
     client.force_login(cast.issuer_staff)
     page = client.get(url("pins", cast.issuer)).content.decode()
     assert ceremony.name in page and "2 × Certificate in Effective College Instruction" in page
-    rows = list(csv.reader(io.StringIO(b"".join(client.get(url("pins_csv", cast.issuer)).streaming_content).decode())))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                b"".join(client.get(url("pins_csv", cast.issuer)).streaming_content).decode()
+            )
+        )
+    )
     assert rows[1][4] == "2" and rows[1][7] == "1 River Rd / River City, PA"
     with committed():
         client.post(url("pins_mailed", cast.issuer, ceremony.pk), {"tracking_number": "1Z999"})
     ceremony.refresh_from_db()
-    assert ceremony.status == "pins_mailed" and ceremony.display_status() == "Scheduled / Pins mailed"
+    assert (
+        ceremony.status == "pins_mailed" and ceremony.display_status() == "Scheduled / Pins mailed"
+    )
     (message,) = [m for m in mail.outbox if m.to == ["pat@river.edu"]]
     assert "1Z999" in message.body
-    assert url("pins_mailed", cast.issuer, ceremony.pk) not in client.get(url("pins", cast.issuer)).content.decode()
+    assert (
+        url("pins_mailed", cast.issuer, ceremony.pk)
+        not in client.get(url("pins", cast.issuer)).content.decode()
+    )
     # Partners have no pins queue.
     client.force_login(cast.river_admin)
     assert client.get(url("pins", cast.river)).status_code == 404
@@ -216,7 +233,9 @@ def test_a_certificate_request_goes_draft_to_created(client, cast, committed):
     assert request_.display_status(datetime(2100, 1, 1, tzinfo=UTC)) == "Created"  # never expires
 
 
-def test_generation_page_lists_completers_and_approaching_and_counts_left_out(client, cast, committed):
+def test_generation_page_lists_completers_and_approaching_and_counts_left_out(
+    client, cast, committed
+):
     ceremony = _scheduled(client, cast, committed)
     page = client.get(url("generate", cast.river, ceremony.pk)).content.decode()
     assert "Completers (2)" in page and "Approaching certification (1)" in page
@@ -255,7 +274,9 @@ def test_one_certificate_pdf_then_a_combined_pdf_and_the_last_file(client, cast,
 def test_selection_csv_is_formula_safe(client, cast, committed):
     ceremony = _scheduled(client, cast, committed)
     ids = list(CourseTaker.objects.values_list("pk", flat=True))
-    response = client.post(url("generate", cast.river, ceremony.pk), {"takers": ids, "action": "csv"})
+    response = client.post(
+        url("generate", cast.river, ceremony.pk), {"takers": ids, "action": "csv"}
+    )
     text = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK(1)" in text and "Cy Nocert" not in text
 
@@ -271,7 +292,10 @@ def test_program_lists_completers_by_certificate_type(client, cast, committed):
 def test_partners_do_not_see_each_other_the_issuer_sees_both(client, cast, committed):
     ceremony = _scheduled(client, cast, committed)
     client.force_login(cast.hill_admin)
-    assert url("generate", cast.hill, ceremony.pk) not in client.get(url("dashboard", cast.hill)).content.decode()
+    assert (
+        url("generate", cast.hill, ceremony.pk)
+        not in client.get(url("dashboard", cast.hill)).content.decode()
+    )
     for name, args in [
         ("generate", [ceremony.pk]),
         ("ics", [ceremony.pk]),
@@ -285,7 +309,10 @@ def test_partners_do_not_see_each_other_the_issuer_sees_both(client, cast, commi
     client.force_login(cast.issuer_staff)
     cohorts = client.get(url("cohorts", cast.issuer)).content.decode()
     assert "Hill Spring" in cohorts and "River Spring" in cohorts
-    assert url("generate", cast.issuer, ceremony.pk) in client.get(url("dashboard", cast.issuer)).content.decode()
+    assert (
+        url("generate", cast.issuer, ceremony.pk)
+        in client.get(url("dashboard", cast.issuer)).content.decode()
+    )
 
 
 def test_dashboard_row_has_a_details_panel_and_a_menu_with_the_actions(client, cast, committed):

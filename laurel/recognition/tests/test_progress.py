@@ -17,9 +17,17 @@ def cast():
 
 def test_progress_adds_changes_and_counts_completions_once(cast):
     done = date.today() - timedelta(days=1)
-    first = feed(cast.issuer, cast.river_cohort, [("ann@x.edu", 40, None, False), ("bo@x.edu", 100, done, True)])
+    first = feed(
+        cast.issuer,
+        cast.river_cohort,
+        [("ann@x.edu", 40, None, False), ("bo@x.edu", 100, done, True)],
+    )
     assert (first.added, first.changed, first.completed) == (2, 0, 1)
-    second = feed(cast.issuer, cast.river_cohort, [("ann@x.edu", 80, None, False), ("bo@x.edu", 100, done, True)])
+    second = feed(
+        cast.issuer,
+        cast.river_cohort,
+        [("ann@x.edu", 80, None, False), ("bo@x.edu", 100, done, True)],
+    )
     assert (second.added, second.changed, second.unchanged, second.completed) == (0, 1, 1, 0)
     ann = CourseTaker.objects.get(email="ann@x.edu")
     assert ann.percent == 80
@@ -49,7 +57,9 @@ def test_the_same_batch_twice_changes_nothing(cast):
 def test_bad_records_are_reported_and_keep_the_last_good_progress(cast, record, message):
     feed(cast.issuer, cast.river_cohort, [("a@x.edu", 30, None, False)])
     record.setdefault("cohort", cast.river_cohort.pk)
-    result = progress_apply(actor=SYSTEM, organization=cast.issuer, records=[ProgressRecord(**record)])
+    result = progress_apply(
+        actor=SYSTEM, organization=cast.issuer, records=[ProgressRecord(**record)]
+    )
     assert result.errors and message in result.errors[0][1]
     assert CourseTaker.objects.get(email="a@x.edu").percent == 30
 

@@ -71,7 +71,10 @@ def test_preview_commit_and_a_repeat_that_changes_nothing(cast, committed):
     assert job.status == "committed" and job.counts["recorded"] == 2
     bo = CourseTaker.objects.get(email="bo@river.edu")
     assert (bo.cohort, bo.percent, bo.completed_on, bo.certified) == (
-        cast.hill_cohort, 100, date(2026, 2, 1), True
+        cast.hill_cohort,
+        100,
+        date(2026, 2, 1),
+        True,
     )
     assert not job.can_undo()
     again = upload(cast, content.replace("Ann again", "Ann Arbor") + "\n", committed)
