@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
@@ -218,7 +218,7 @@ def ceremony_create(request, payload: CeremonyIn):
         cohort_ids=payload.cohorts,
         name=payload.name,
     )
-    return 201, get_object_or_404(_ceremonies(request), pk=ceremony.pk)
+    return Status(201, get_object_or_404(_ceremonies(request), pk=ceremony.pk))
 
 
 @router.post("/ceremonies/{int:ceremony_id}/submit", response=CeremonyOut)
