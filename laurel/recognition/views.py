@@ -73,14 +73,9 @@ def dashboard(request):
 
 @org_required(*ANY_MEMBER)
 def cohort_list(request):
-    last = (
-        SyncReport.objects.filter(organization__partnerships__partner=request.org).first()
-        or SyncReport.objects.filter(organization=request.org).first()
-    )
+    # No sync report here: its errors name cohorts of every partner of the issuer.
     return render(
-        request,
-        "recognition/cohorts.html",
-        {"cohorts": selectors.cohort_list(request.org), "last_report": last},
+        request, "recognition/cohorts.html", {"cohorts": selectors.cohort_list(request.org)}
     )
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from laurel.audit.models import AuditEvent
 from laurel.recognition.models import Ceremony, CourseTaker
-from laurel.recognition.tests.factories import feed, make_cast
+from laurel.recognition.tests.factories import feed, make_cast, make_cohort
 
 pytestmark = pytest.mark.django_db
 
@@ -321,3 +321,28 @@ def test_dashboard_row_has_a_details_panel_and_a_menu_with_the_actions(client, c
     assert f'aria-label="Actions for {ceremony.name}"' in page
     assert page.count(url("generate", cast.river, ceremony.pk)) == 2  # panel and menu
     assert page.count(url("cancel", cast.river, ceremony.pk)) == 2
+
+
+def test_list_pages_do_not_grow_queries_with_rows(
+    client, cast, committed, django_assert_max_num_queries
+):
+    ceremony = _scheduled(client, cast, committed)
+    more = [
+        make_cohort(cast.p_river, f"Extra {n}", end=cast.river_cohort.end_date) for n in range(8)
+    ]
+    for n, cohort in enumerate(more):
+        feed(
+            cast.issuer,
+            cohort,
+            [(f"p{n}-{i}@river.edu", 100, date.today(), True) for i in range(5)],
+        )
+    ceremony.cohorts.add(*more)
+    for n in range(5):
+        step_one(client, cast, action="draft")
+    with django_assert_max_num_queries(12):
+        page = client.get(url("generate", cast.river, ceremony.pk))
+    assert "Completers (42)" in page.content.decode()
+    with django_assert_max_num_queries(12):
+        assert client.get(url("dashboard", cast.river)).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(url("cohorts", cast.river)).status_code == 200
