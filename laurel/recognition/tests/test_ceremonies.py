@@ -337,7 +337,7 @@ def test_list_pages_do_not_grow_queries_with_rows(
             [(f"p{n}-{i}@river.edu", 100, date.today(), True) for i in range(5)],
         )
     ceremony.cohorts.add(*more)
-    for n in range(5):
+    for _ in range(5):
         step_one(client, cast, action="draft")
     with django_assert_max_num_queries(12):
         page = client.get(url("generate", cast.river, ceremony.pk))
