@@ -376,7 +376,7 @@ def ceremony_submit(
     must be at least 14 days after today where the partner is, unless an issuing admin
     overrides with a reason."""
     ceremony = (
-        Ceremony.objects.select_for_update()
+        Ceremony.objects.select_for_update(of=("self",))
         .select_related("partnership__partner")
         .get(pk=ceremony.pk)
     )
