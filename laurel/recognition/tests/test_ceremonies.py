@@ -180,6 +180,7 @@ def _scheduled(client, cast, committed):
 
 def test_issuing_staff_mark_pins_mailed_and_the_contact_is_emailed(client, cast, committed):
     ceremony = _scheduled(client, cast, committed)
+    Ceremony.objects.filter(pk=ceremony.pk).update(mailing_contact="=1+2 Pat")
     client.force_login(cast.issuer_staff)
     page = client.get(url("pins", cast.issuer)).content.decode()
     assert ceremony.name in page and "2 × Certificate in Effective College Instruction" in page
@@ -191,6 +192,7 @@ def test_issuing_staff_mark_pins_mailed_and_the_contact_is_emailed(client, cast,
         )
     )
     assert rows[1][4] == "2" and rows[1][7] == "1 River Rd / River City, PA"
+    assert rows[1][5] == "'=1+2 Pat"  # formula-safe for the fulfilment house's spreadsheet
     with committed():
         client.post(url("pins_mailed", cast.issuer, ceremony.pk), {"tracking_number": "1Z999"})
     ceremony.refresh_from_db()
