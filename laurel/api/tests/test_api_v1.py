@@ -39,6 +39,15 @@ ENDPOINTS = {
     ("GET", "/api/v1/imports/{import_id}"),
     ("GET", "/api/v1/imports/{import_id}/rows"),
     ("POST", "/api/v1/imports/{import_id}/commit"),
+    ("GET", "/api/v1/recognition/cohorts"),
+    ("GET", "/api/v1/recognition/cohorts/{cohort_id}"),
+    ("GET", "/api/v1/recognition/cohorts/{cohort_id}/takers"),
+    ("POST", "/api/v1/recognition/progress"),
+    ("GET", "/api/v1/recognition/ceremonies"),
+    ("POST", "/api/v1/recognition/ceremonies"),
+    ("GET", "/api/v1/recognition/ceremonies/{ceremony_id}"),
+    ("POST", "/api/v1/recognition/ceremonies/{ceremony_id}/submit"),
+    ("GET", "/api/v1/recognition/certificate-requests"),
 }
 
 
