@@ -10,13 +10,15 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
-from laurel.api.errors import error_response
+from laurel.api.contract import ObjectId
+from laurel.api.errors import ErrorOut, error_response
 from laurel.api.idempotency import idempotency_key_from, idempotent_run, request_fingerprint
 from laurel.audit.services import Actor, client_ip
 from laurel.recognition import services
 from laurel.recognition.models import Ceremony, Cohort, CourseTaker
 
 router = Router(tags=["recognition"])
+NOT_FOUND = {404: ErrorOut}
 MAX_BATCH = 5000
 
 
@@ -67,6 +69,25 @@ class ProgressIn(Schema):
 class BatchIn(Schema):
     records: list[ProgressIn] = Field(max_length=MAX_BATCH)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "records": [
+                        {"cohort": "12345", "email": "jane@example.edu", "percent": 60},
+                        {
+                            "cohort": 7,
+                            "email": "sam@example.edu",
+                            "percent": 100,
+                            "completed_on": "2026-03-05",
+                            "certified": True,
+                        },
+                    ]
+                }
+            ]
+        }
+    }
+
 
 class BatchOut(Schema):
     added: int
@@ -112,6 +133,19 @@ class CeremonyIn(Schema):
     range_end: date
     cohorts: list[int]
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "request",
+                    "range_start": "2026-05-01",
+                    "range_end": "2026-05-31",
+                    "cohorts": [7, 8],
+                }
+            ]
+        }
+    }
+
 
 def _cohorts(request):
     return Cohort.objects.for_org(_org(request)).select_related("partnership__partner")
@@ -125,25 +159,35 @@ def _ceremonies(request):
     )
 
 
-@router.get("/cohorts", response=list[CohortOut])
+@router.get("/cohorts", response=list[CohortOut], summary="List cohorts")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def cohort_list(request):
+    """Cohorts the key's organization takes part in (a partner: its own). Example:
+    `GET /api/v1/recognition/cohorts`."""
     return _cohorts(request)
 
 
-@router.get("/cohorts/{int:cohort_id}", response=CohortOut)
-def cohort_get(request, cohort_id: int):
+@router.get(
+    "/cohorts/{int:cohort_id}", response={200: CohortOut, **NOT_FOUND}, summary="Get a cohort"
+)
+def cohort_get(request, cohort_id: ObjectId):
+    """One cohort with its dates and last sync. Example: `GET /api/v1/recognition/cohorts/7`."""
     return get_object_or_404(_cohorts(request), pk=cohort_id)
 
 
-@router.get("/cohorts/{int:cohort_id}/takers", response=list[TakerOut])
+@router.get(
+    "/cohorts/{int:cohort_id}/takers",
+    response={200: list[TakerOut], **NOT_FOUND},
+    summary="List a cohort's course-takers",
+)
 @paginate(PageNumberPagination, page_size=100, max_page_size=1000)
-def taker_list(request, cohort_id: int):
+def taker_list(request, cohort_id: ObjectId):
+    """Course-takers and their progress. Example: `GET /api/v1/recognition/cohorts/7/takers`."""
     cohort = get_object_or_404(_cohorts(request), pk=cohort_id)
     return CourseTaker.objects.filter(cohort=cohort).order_by("pk")
 
 
-@router.post("/progress", response={200: BatchOut})
+@router.post("/progress", response={200: BatchOut}, summary="Record a batch of progress")
 def progress_batch(request, payload: BatchIn):
     """Record a batch of progress (issuing organization keys). The batch is checked whole: a
     bad record refuses the batch with every problem listed, nothing applied. Sending the same
@@ -185,25 +229,34 @@ def _ceremony_list(request, kind, filters):
     return qs
 
 
-@router.get("/ceremonies", response=list[CeremonyOut])
+@router.get("/ceremonies", response=list[CeremonyOut], summary="List ceremonies")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def ceremony_list(request, filters: Query[CeremonyFilters]):
+    """Ceremonies, newest first. Example: `GET /api/v1/recognition/ceremonies?status=draft`."""
     return _ceremony_list(request, Ceremony.Kind.CEREMONY, filters)
 
 
-@router.get("/certificate-requests", response=list[CeremonyOut])
+@router.get(
+    "/certificate-requests", response=list[CeremonyOut], summary="List certificate requests"
+)
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def request_list(request, filters: Query[CeremonyFilters]):
+    """Certificate requests (they never expire). Example:
+    `GET /api/v1/recognition/certificate-requests`."""
     return _ceremony_list(request, Ceremony.Kind.REQUEST, filters)
 
 
-@router.get("/ceremonies/{int:ceremony_id}", response=CeremonyOut)
-def ceremony_get(request, ceremony_id: int):
-    """A ceremony or a certificate request."""
+@router.get(
+    "/ceremonies/{int:ceremony_id}",
+    response={200: CeremonyOut, **NOT_FOUND},
+    summary="Get a ceremony or request",
+)
+def ceremony_get(request, ceremony_id: ObjectId):
+    """A ceremony or a certificate request. Example: `GET /api/v1/recognition/ceremonies/3`."""
     return get_object_or_404(_ceremonies(request), pk=ceremony_id)
 
 
-@router.post("/ceremonies", response={201: CeremonyOut})
+@router.post("/ceremonies", response={201: CeremonyOut}, summary="Draft a ceremony or request")
 def ceremony_create(request, payload: CeremonyIn):
     """A draft ceremony (``kind`` "ceremony") or certificate request (``kind`` "request")
     over cohorts ending in the range."""
@@ -221,10 +274,15 @@ def ceremony_create(request, payload: CeremonyIn):
     return Status(201, get_object_or_404(_ceremonies(request), pk=ceremony.pk))
 
 
-@router.post("/ceremonies/{int:ceremony_id}/submit", response=CeremonyOut)
-def ceremony_submit(request, ceremony_id: int):
+@router.post(
+    "/ceremonies/{int:ceremony_id}/submit",
+    response={200: CeremonyOut, **NOT_FOUND},
+    summary="Submit a draft",
+)
+def ceremony_submit(request, ceremony_id: ObjectId):
     """Draft → Scheduled / Pending (a ceremony: its details must be complete and its date 14
-    days ahead) or Draft → Created (a request)."""
+    days ahead) or Draft → Created (a request). Example:
+    `POST /api/v1/recognition/ceremonies/3/submit`."""
     ceremony = get_object_or_404(_ceremonies(request), pk=ceremony_id)
     services.ceremony_submit(actor=_actor(request), organization=_org(request), ceremony=ceremony)
     return get_object_or_404(_ceremonies(request), pk=ceremony_id)
