@@ -39,6 +39,8 @@ from laurel.credits.services import (
 )
 from laurel.notifications.bounces import BounceReport
 from laurel.notifications.services import bounce_record
+from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
+from laurel.recognition.demo import load as demo_recognition
 
 SEED = 2026
 ANCHOR = date(2026, 6, 30)  # the "today" of the story; completion dates count back from it
@@ -324,6 +326,7 @@ class _Loader:
         for org in (nnw, lks):
             demo_certificates(org)
         demo_providers(nnw, reviewer=staff[1], admin=admin)
+        demo_recognition(self)
 
     def nurse_story(self, nurse, nnw, courses, by_admin, lks, lk_courses, by_lk_admin):
         """The demo holder: a license dashboard with requirements, credits to answer."""
@@ -420,4 +423,5 @@ DEMO_LOGINS = [
     *(f"{email} ({role.label.lower()}, Northwind)" for email, _, role in NORTHWIND_STAFF),
     f"{LAKESIDE_ADMIN[0]} (admin, Lakeside)",
     f"{DEMO_HOLDER[0]} (a holder with a credit locker)",
+    *RECOGNITION_LOGINS,
 ]

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "laurel.credits",
     "laurel.imports",
     "laurel.certificates",
+    "laurel.recognition",
     "laurel.api",
 ]
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("laurel.imports.urls")),
     path("", include("laurel.certificates.urls")),
     path("", include("laurel.notifications.urls")),
+    path("", include("laurel.recognition.urls")),
     path("api/", include("laurel.api.urls")),
     path("", include("laurel.api.page_urls")),
     path("django-admin/", admin.site.urls),

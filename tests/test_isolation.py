@@ -46,6 +46,8 @@ from laurel.certificates.services import certificate_issue, default_template, jo
 from laurel.credits.models import Credit
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
+from laurel.recognition.models import Ceremony, CourseTaker
+from laurel.recognition.tests.factories import make_recognition_world
 from tests.factories import enter_credit, make_course, make_member, make_org
 
 ORG_SLUG = "<slug:org_slug>"
@@ -176,6 +178,26 @@ ORG_PAGES: dict[str, Page] = {
     "imports:undo": Page("post", {"reason": "isolation"}, pk=lambda w: w.import_job.pk),
     "imports:report": Page(pk=lambda w: w.import_job.pk),
     "imports:problems": Page(pk=lambda w: w.import_job.pk),
+    "recognition:dashboard": Page(),
+    "recognition:cohorts": Page(),
+    "recognition:cohort": Page(pk=lambda w: w.cohort.pk),
+    "recognition:new": Page(),
+    "recognition:edit": Page(pk=lambda w: w.draft.pk),
+    "recognition:details": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:submit": Page("post", pk=lambda w: w.draft.pk),
+    "recognition:cancel": Page("post", pk=lambda w: w.draft.pk),
+    "recognition:ics": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:generate": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:taker_pdf": Page(
+        "post", pk=lambda w: w.ceremony.pk, taker_pk=lambda w: w.taker.pk
+    ),
+    "recognition:last_file_status": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:last_file": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:program": Page(pk=lambda w: w.ceremony.pk),
+    "recognition:pins": Page(),
+    "recognition:pins_csv": Page(),
+    "recognition:pins_mailed": Page("post", pk=lambda w: w.ceremony.pk),
+    "recognition:canvas": Page(),
     "api_keys:api_key_list": Page(),
     "api_keys:api_key_create": Page("post", {"name": "isolation"}),
     "api_keys:api_key_revoke": Page("post", pk=lambda w: w.api_key.pk),
@@ -263,6 +285,28 @@ API_OPERATIONS: dict[str, Op] = {
     "POST /api/v1/imports/{import_id}/commit": Op(import_id=lambda w: w.import_job.pk),
     "GET /api/v1/certificates/files/{job_id}/download": Op(job_id=lambda w: w.job.pk),
     "GET /api/v1/courses": Op(hidden=lambda w: w.course.course_id),
+    "GET /api/v1/recognition/cohorts": Op(hidden=lambda w: w.cohort.name),
+    "GET /api/v1/recognition/cohorts/{cohort_id}": Op(cohort_id=lambda w: w.cohort.pk),
+    "GET /api/v1/recognition/cohorts/{cohort_id}/takers": Op(cohort_id=lambda w: w.cohort.pk),
+    "POST /api/v1/recognition/progress": Op(
+        refused=422,
+        body=lambda w: {"records": [{"cohort": w.cohort.pk, "email": "x@y.example", "percent": 5}]},
+    ),
+    "GET /api/v1/recognition/ceremonies": Op(hidden=lambda w: w.ceremony.name),
+    "GET /api/v1/recognition/certificate-requests": Op(hidden=lambda w: w.draft.name),
+    "GET /api/v1/recognition/ceremonies/{ceremony_id}": Op(ceremony_id=lambda w: w.ceremony.pk),
+    "POST /api/v1/recognition/ceremonies": Op(
+        refused=422,
+        body=lambda w: {
+            "kind": "request",
+            "range_start": str(w.cohort.end_date),
+            "range_end": str(w.cohort.end_date),
+            "cohorts": [w.cohort.pk],
+        },
+    ),
+    "POST /api/v1/recognition/ceremonies/{ceremony_id}/submit": Op(
+        ceremony_id=lambda w: w.draft.pk
+    ),
     "GET /api/v1/credits": Op(hidden=lambda w: w.credit.recipient_email),
     "GET /api/v1/credits/{credit_id}": Op(credit_id=credit_pk),
     "POST /api/v1/credits/{credit_id}/revoke": Op(
@@ -345,8 +389,10 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             file_name=f"{slug}.csv",
         )
     provider_world = make_provider_world(org, admin, slug)
+    recognition = make_recognition_world(org, slug)
     return SimpleNamespace(
         **provider_world,
+        **vars(recognition),
         certificate=certificate,
         job=job,
         import_job=import_job,
@@ -426,6 +472,12 @@ def state_of(world) -> tuple:
         list(org.application_questions.values_list("pk", "removed_at")),
         list(InstructionText.objects.filter(organization=org).values_list("area", "markdown")),
         AuditEvent.objects.filter(organization=world.provider).count(),
+        list(Ceremony.objects.for_org(org).values_list("pk", "status").order_by("pk")),
+        list(
+            CourseTaker.objects.for_org(org)
+            .values_list("pk", "percent", "certificate_id")
+            .order_by("pk")
+        ),
     )
 
 
@@ -546,3 +598,27 @@ def test_api_operation_does_not_reach_another_organization(client, a, b, key):
         control = call(b)
         assert control.status_code < 300, f"{key} fails for B's own object: {control.content}"
     assert state_of(a) == before, f"{key} changed organization A"
+
+
+# --- Partner to partner ---------------------------------------------------------------------
+
+RECOGNITION_OBJECT_PAGES = sorted(
+    n for n, p in ORG_PAGES.items() if n.startswith("recognition:") and p.kwargs
+)
+
+
+@pytest.mark.parametrize("name", RECOGNITION_OBJECT_PAGES)
+def test_recognition_page_is_404_for_another_partner_of_the_same_issuer(client, a, name):
+    """Two partners of one issuer: the other partner's admin, under their own slug, cannot
+    reach the first partner's cohorts, ceremonies or course-takers."""
+    page = ORG_PAGES[name]
+    client.force_login(a.other_partner_admin)
+    before = state_of(a)
+    response = send(client, page, page.url(name, a.other_partner.slug, a))
+    assert response.status_code == 404, f"{name}: {response.status_code}"
+    assert state_of(a) == before, f"{name} changed the first partner's records"
+    # Control: the first partner's own admin reaches them (not a 404).
+    client.force_login(a.partner_admin)
+    if name not in {"recognition:pins_mailed"}:  # the issuer's desk only
+        response = send(client, page, page.url(name, a.partner.slug, a))
+        assert response.status_code != 404, f"{name} is a 404 for the partner itself"

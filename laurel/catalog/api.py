@@ -2,7 +2,6 @@
 writes its applications and what it submitted (never an organization's internal comments);
 an accrediting organization's key reads what it received and decides."""
 
-
 from datetime import date, datetime
 from typing import Literal
 

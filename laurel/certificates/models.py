@@ -316,6 +316,9 @@ class CertificateJob(BackgroundJob):
     chunk_size = models.PositiveIntegerField(default=BULK_CHUNK)
     chunks_done = models.JSONField(default=list)
     file = models.CharField(max_length=300, blank=True)
+    # Where the ready-file e-mail sends the requester when it is not this organization's
+    # certificates page (a partner institution downloads through its ceremony).
+    download_path = models.CharField(max_length=300, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
 
     RUNNING = (Status.QUEUED, Status.RUNNING)

@@ -538,7 +538,12 @@ def certificate_replace(
 
 @transaction.atomic
 def job_request(
-    *, actor: Actor, organization: Organization, kind: str, certificate_ids: list[int]
+    *,
+    actor: Actor,
+    organization: Organization,
+    kind: str,
+    certificate_ids: list[int],
+    download_path: str = "",
 ) -> CertificateJob:
     """Queue a combined PDF or ZIP of the given certificates (ids checked against the org)."""
     ids = list(
@@ -561,6 +566,7 @@ def job_request(
         kind=kind,
         certificate_ids=ids,
         total=len(ids),
+        download_path=download_path,
     )
     audit_record(
         actor=actor,

@@ -150,7 +150,9 @@ def _complete(job: CertificateJob, name: str, size: int) -> None:
                 transaction.on_commit(lambda f=old.file: default_storage.delete(f))
         older.update(status=CertificateJob.Status.SUPERSEDED, file="")
         if job.requested_by is not None:
-            link = reverse("certificates:job_download", args=[job.organization.slug, job.pk])
+            link = job.download_path or reverse(
+                "certificates:job_download", args=[job.organization.slug, job.pk]
+            )
             outbox_enqueue(
                 to=job.requested_by.email,
                 template="certificate_file_ready",

@@ -496,8 +496,13 @@ def _courses_by_pk(job):
 
 
 from laurel.imports.certificates_kind import CertificatesKind  # noqa: E402
+from laurel.imports.progress_kind import ProgressKind  # noqa: E402
 
-KINDS: dict[str, ImportKind] = {"credits": CreditsKind(), "certificates": CertificatesKind()}
+KINDS: dict[str, ImportKind] = {
+    "credits": CreditsKind(),
+    "certificates": CertificatesKind(),
+    "progress": ProgressKind(),
+}
 
 
 def kind_for(name: str) -> ImportKind:

@@ -29,6 +29,7 @@ class ImportJob(BackgroundJob):
     class Kind(models.TextChoices):
         CREDITS = "credits", "Credits"
         CERTIFICATES = "certificates", "Certificates earned elsewhere"
+        PROGRESS = "progress", "LMS progress of course-takers"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -154,6 +155,7 @@ class ImportJob(BackgroundJob):
         deadline = self.undo_deadline()
         return (
             self.status == self.Status.COMMITTED
+            and self.kind != self.Kind.PROGRESS  # a later feed overwrites progress anyway
             and deadline is not None
             and timezone.now() <= deadline
         )
@@ -179,6 +181,7 @@ class ImportRow(models.Model):
         HELD = "held", "Delivered (held)"
         ISSUED = "issued", "Certificate issued"
         SKIPPED_DUPLICATE = "skipped_duplicate", "Skipped: duplicate"
+        RECORDED = "recorded", "Progress recorded"
         EXCLUDED = "excluded", "Excluded"
         FAILED = "failed", "Failed"
 

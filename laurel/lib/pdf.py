@@ -43,6 +43,7 @@ __all__ = [
     "qr_svg",
     "render_many",
     "render_one",
+    "render_program",
 ]
 
 Design = Literal["classic", "modern", "minimal"]
@@ -246,6 +247,44 @@ def _render(
         pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
         if len(certs) >= _BIG_DOCUMENT:
             _drop_cached_layouts(compiler)
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def render_program(
+    *,
+    org: str,
+    title: str,
+    subtitle: str,
+    groups: Sequence[tuple[str, Sequence[str]]],
+    paper: str = "letter",
+) -> bytes:
+    """A printed ceremony program: names of completers grouped by certificate type."""
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; choose one of {PAPERS}")
+    payload = {
+        "org": org,
+        "title": title,
+        "subtitle": subtitle,
+        "paper": _TYPST_PAPER[paper],
+        "groups": [{"title": t, "names": list(names)} for t, names in groups],
+    }
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    literal = data.replace("\\", "\\\\").replace('"', '\\"')
+    main = f'#import "program.typ": program\n#program(json(bytes("{literal}")))\n'
+    return _compile(main)
+
+
+def _compile(main: str) -> bytes:
+    global _rendered_in
+    if _rendered_in not in (None, os.getpid()):
+        raise RuntimeError(
+            "laurel.lib.pdf cannot render in a process forked after its parent rendered;"
+            " start workers with multiprocessing's 'spawn' or 'forkserver' method"
+        )
+    _rendered_in = os.getpid()
+    with _lock:
+        pdf = _compiler().compile(input=main.encode(), format="pdf", pdf_tags=False)
     assert isinstance(pdf, bytes)
     return pdf
 

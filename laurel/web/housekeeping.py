@@ -33,6 +33,8 @@ DUTIES = (
     Duty("laurel.notifications.mailbox.bounce_mailbox_poll", 60),
     Duty("laurel.notifications.services.notice_digests_send", 3600),
     Duty("laurel.credits.services.invitation_reminders_send", 3600),
+    # Checks hourly; each organization's Canvas is read once a day.
+    Duty("laurel.recognition.services.canvas_sync_due", 3600),
 )
 
 

@@ -49,6 +49,15 @@ ENDPOINTS = {
     ("POST", "/api/v1/submissions/{submission_id}/comments"),
     ("POST", "/api/v1/submissions/{submission_id}/resubmit"),
     ("POST", "/api/v1/submissions/{submission_id}/decision"),
+    ("GET", "/api/v1/recognition/cohorts"),
+    ("GET", "/api/v1/recognition/cohorts/{cohort_id}"),
+    ("GET", "/api/v1/recognition/cohorts/{cohort_id}/takers"),
+    ("POST", "/api/v1/recognition/progress"),
+    ("GET", "/api/v1/recognition/ceremonies"),
+    ("POST", "/api/v1/recognition/ceremonies"),
+    ("GET", "/api/v1/recognition/ceremonies/{ceremony_id}"),
+    ("POST", "/api/v1/recognition/ceremonies/{ceremony_id}/submit"),
+    ("GET", "/api/v1/recognition/certificate-requests"),
 }
 
 

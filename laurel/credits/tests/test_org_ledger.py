@@ -188,9 +188,7 @@ def test_resend_is_limited_per_credit_with_a_429(org, course, client, committed,
         elsewhere = client.post(url("org_credit_resend", org, other.pk)).status_code
     assert codes == [302, 302, 429]
     assert elsewhere == 302  # the limit is per credit, not per person sending
-    assert sorted(m.to[0] for m in mail.outbox) == ["held@example.com"] * 2 + [
-        "other@example.com"
-    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["held@example.com"] * 2 + ["other@example.com"]
 
 
 def test_revoke_requires_a_reason(org, course, client):

@@ -1,4 +1,5 @@
-"""``laurel import credits|certificates FILE --org SLUG``: validate, preview counts, commit.
+"""``laurel import credits|certificates|progress FILE --org SLUG``: validate, preview
+counts, commit.
 
 Exit status: 0 success, 1 some rows were rejected (problems in the file), 2 unusable input.
 """
