@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "laurel.certificates",
     "laurel.recognition",
     "laurel.api",
+    "laurel.operations",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,8 @@ MIDDLEWARE = [
     "laurel.lib.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files (not worth a metric); times and logs everything after it.
+    "laurel.operations.middleware.RequestObservabilityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "laurel.web.middleware.RefuseNulMiddleware",
@@ -368,17 +371,26 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# LOG_FORMAT=json: one JSON object per line (python-json-logger), with the request id.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}
-    },
     "filters": {"request_id": {"()": "laurel.lib.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },
@@ -389,8 +401,24 @@ LOGGING = {
         "django_tasks_db": {"level": "WARNING"},
         # One line per detector per bounce at INFO: noise.
         "flufl.bounce": {"level": "WARNING"},
+        # One line per request; the plain format leaves it to gunicorn's access log.
+        "laurel.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
+
+# --- Operations (docs/operations.md) --------------------------------------------------------
+# /metrics answers only a request bearing this token; unset, /metrics does not exist.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+# Errors to Sentry or a Sentry-compatible service; personal data is not sent.
+SENTRY_DSN = env("SENTRY_DSN", "") or ""
+if SENTRY_DSN:
+    from laurel.operations.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=LAUREL_ENV,
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )
 
 # --- Laurel ---------------------------------------------------------------------------------
 LAUREL_IMPORT_UNDO_DAYS = env_int("LAUREL_IMPORT_UNDO_DAYS", 7)

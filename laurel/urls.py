@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     # Before allauth's own: an added address is confirmed only by its account (see the view).
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
+    path("", include("laurel.operations.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("laurel.accounts.urls")),
     path("", include("laurel.catalog.urls")),

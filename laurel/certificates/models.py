@@ -343,6 +343,8 @@ class CertificateJob(BackgroundJob):
     def job_resume(self) -> None:
         from laurel.certificates.tasks import job_start
 
+        # Queued until a worker's job_start claims it; finished chunks are kept.
+        CertificateJob.objects.filter(pk=self.pk).update(status=self.Status.QUEUED)
         transaction.on_commit(lambda: job_start.enqueue(self.pk))
 
     @property

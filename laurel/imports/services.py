@@ -808,13 +808,15 @@ def import_resume_stale() -> list[int]:
 
 
 def import_resume(job: ImportJob) -> None:
-    """Set a stale import up for its next attempt (``ImportJob.job_resume``)."""
-    # An undo stays "undoing": only its own task takes it up again.
-    if job.status != S.UNDOING:
-        ImportJob.objects.filter(pk=job.pk).update(status=S.RESUMING)
-    if job.status == S.UNDOING:
+    """Set a stale (or retried) import up for its next attempt (``ImportJob.job_resume``):
+    an undo goes on undoing, a checked file goes on committing, else validation restarts."""
+    if job.options.get("undo"):
+        # Stays "undoing": only its own task takes it up again.
+        ImportJob.objects.filter(pk=job.pk).update(status=S.UNDOING)
         transaction.on_commit(lambda job_id=job.pk: _enqueue_undo(job_id))
-    elif job.validated_at is None:
+        return
+    ImportJob.objects.filter(pk=job.pk).update(status=S.RESUMING)
+    if job.validated_at is None:
         _enqueue_validate(job.pk)
     else:
         _enqueue_commit(job.pk)

@@ -25,7 +25,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ class BackgroundJob(models.Model):
                 error=message,
                 worker_token="",
                 heartbeat_at=now,
-                finished_at=now,
+                # A committed import keeps its commit's time (the undo window counts from it).
+                finished_at=Coalesce(F("finished_at"), now),
             ):
                 return None
             job = cls.objects.select_related("organization").get(pk=pk)
@@ -167,6 +169,27 @@ class BackgroundJob(models.Model):
                     dedupe_key=f"job-failed:{job._meta.label_lower}:{job.pk}",
                 )
         log.error("%s %s failed: %s", job._meta.label_lower, pk, message)
+        return job
+
+    @classmethod
+    def retry(cls, pk: int, *, actor):
+        """Give a failed job a fresh set of attempts (the operator's "retry"); the job
+        continues from what it had finished. Returns the job, or ``None`` if not failed."""
+        from laurel.audit.services import audit_record
+
+        with transaction.atomic():
+            if not cls.objects.filter(pk=pk, status=cls.Status.FAILED).update(
+                resumes=0, error="", worker_token="", heartbeat_at=timezone.now()
+            ):
+                return None
+            job = cls.objects.select_related("organization").get(pk=pk)
+            audit_record(
+                actor=actor,
+                action=cls.FAILED_ACTION.replace(".failed", ".retried"),
+                obj=job,
+                organization=job.organization,
+            )
+            job.job_resume()
         return job
 
     @classmethod

@@ -26,6 +26,8 @@ class Duty:
 
 
 DUTIES = (
+    # First: /readyz and `laurel doctor` count a worker alive by this row (docs/operations.md).
+    Duty("laurel.operations.services.worker_beat", 15),
     Duty("laurel.imports.services.import_resume_stale", 30),
     Duty("laurel.certificates.tasks.job_resume_stale", 30),
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),

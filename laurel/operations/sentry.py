@@ -1,0 +1,35 @@
+"""Error reporting to Sentry (or a Sentry-compatible service) when SENTRY_DSN is set."""
+
+from __future__ import annotations
+
+import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+
+# Request parts that may carry what people typed or secrets; never sent.
+DROP_REQUEST_KEYS = ("data", "cookies", "query_string")
+
+
+def scrub(event, hint):
+    """Remove request bodies, cookies and query strings and any user fields but the id."""
+    request = event.get("request") or {}
+    for key in DROP_REQUEST_KEYS:
+        request.pop(key, None)
+    headers = request.get("headers") or {}
+    for name in list(headers):
+        if name.lower() in {"authorization", "cookie", "x-api-key"}:
+            headers.pop(name)
+    user = event.get("user")
+    if user:
+        event["user"] = {"id": user["id"]} if "id" in user else {}
+    return event
+
+
+def sentry_init(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) -> None:
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,  # no user e-mails, IPs, cookies or request bodies
+        traces_sample_rate=traces_sample_rate,
+        before_send=scrub,
+    )
