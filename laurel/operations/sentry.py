@@ -29,7 +29,10 @@ def sentry_init(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) 
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration()],
-        send_default_pii=False,  # no user e-mails, IPs, cookies or request bodies
+        # send_default_pii stays off (its default; the option is deprecated in favour of
+        # this): no user e-mails or IPs, no request bodies, no local variables of stack
+        # frames (they can hold import rows or passwords).
+        data_collection={"user_info": False, "http_bodies": [], "stack_frame_variables": False},
         traces_sample_rate=traces_sample_rate,
         before_send=scrub,
     )

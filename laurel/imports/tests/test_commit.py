@@ -421,3 +421,11 @@ def test_a_commit_that_keeps_killing_its_worker_is_failed_after_five_resumes_and
     client.force_login(admin)
     page = client.get(f"/o/{org.slug}/imports/{job.pk}/").content.decode()
     assert "not resumed again" in page
+
+    # Once the cause is gone, the operator's "retry" (Operations page) commits the file.
+    monkeypatch.undo()
+    with committed():
+        assert ImportJob.retry(job.pk, actor=Actor(user=admin)) is not None
+    job.refresh_from_db()
+    assert job.status == S.COMMITTED and job.resumes == 0
+    assert Credit.objects.filter(organization=org).count() == 4

@@ -37,9 +37,7 @@ def test_readyz_is_ok_with_database_storage_and_a_worker_that_beat_just_now(clie
 
 
 @pytest.mark.parametrize("last_beat", [None, timedelta(seconds=61), timedelta(hours=3)])
-def test_readyz_is_503_naming_the_worker_when_no_worker_beat_in_the_last_minute(
-    client, last_beat
-):
+def test_readyz_is_503_naming_the_worker_when_no_worker_beat_in_the_last_minute(client, last_beat):
     if last_beat is not None:
         beat = worker_beat()
         WorkerHeartbeat.objects.filter(pk=beat.pk).update(beat_at=timezone.now() - last_beat)
