@@ -15,3 +15,18 @@ class RequestIdFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         return True
+
+
+task_log = logging.getLogger("laurel.tasks")
+
+
+def log_task_enqueued(sender, task_result, **kwargs) -> None:
+    """One line per task a request queued, carrying the request's id and the task's id, so
+    the task's own lines (django-tasks logs its id) can be traced back to the request."""
+    if request_id_var.get() is None:
+        return
+    task_log.info(
+        "queued task %s",
+        task_result.task.module_path,
+        extra={"task_id": str(task_result.id), "task": task_result.task.module_path},
+    )

@@ -23,6 +23,7 @@ def json_log():
     config = copy.deepcopy(django_settings.LOGGING)
     config["handlers"]["console"].update(formatter="json", stream=stream)
     config["loggers"]["laurel.request"]["level"] = "INFO"
+    config["loggers"]["laurel.tasks"] = {"level": "INFO"}
     logging.config.dictConfig(config)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logging.config.dictConfig(django_settings.LOGGING)
@@ -90,3 +91,26 @@ def test_sentry_is_initialised_without_personal_data():
     for secret in ("hunter2", "sessionid", "token=t", "Bearer k", "ann@example.org", "10.0.0.1"):
         assert secret not in cleaned
     assert '"id": "7"' in cleaned
+
+
+# Real commits: the task is queued when the view's transaction commits, inside the request.
+@pytest.mark.django_db(transaction=True)
+def test_a_task_queued_by_a_request_is_logged_with_the_request_id(client, json_log):
+    from laurel.accounts.models import Role
+    from tests.factories import make_member
+
+    org = make_org("taskorg")
+    admin = make_member(org, Role.ADMIN)
+    client.force_login(admin)
+    upload = io.BytesIO(b"Course ID,Email,Date Completed\n")
+    upload.name = "credits.csv"
+    client.post(
+        f"/o/{org.slug}/imports/new/",
+        {"file": upload, "kind": "credits"},
+        headers={"X-Request-ID": "req-upload-1"},
+    )
+    queued = [x for x in json_log() if x["logger"] == "laurel.tasks"]
+    assert queued, "the upload queued no task"
+    assert queued[0]["request_id"] == "req-upload-1"
+    assert queued[0]["task"] == "laurel.imports.tasks.import_validate_task"
+    assert queued[0]["task_id"]
