@@ -1,29 +1,19 @@
-"""The id of the request being served, for log lines written while serving it."""
+"""Ties a request's id (``laurel.lib.request_id``) to the tasks the request queued."""
 
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 
-request_id_var: ContextVar[str | None] = ContextVar("laurel_request_id", default=None)
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every record (``None`` outside a request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
-        return True
-
+from laurel.lib.request_id import current_request_id
 
 task_log = logging.getLogger("laurel.tasks")
 
 
 def log_task_enqueued(sender, task_result, **kwargs) -> None:
-    """One line per task a request queued, carrying the request's id and the task's id, so
-    the task's own lines (django-tasks logs its id) can be traced back to the request."""
-    if request_id_var.get() is None:
+    """One line per task a request queued, with the request's id (added to every record by
+    ``RequestIdLogFilter``) and the task's id, so the task's own lines (django-tasks logs
+    its id) can be traced back to the request."""
+    if current_request_id() is None:
         return
     task_log.info(
         "queued task %s",
