@@ -94,6 +94,7 @@ def test_metrics_count_requests_by_view_and_read_queues_jobs_and_outbox_from_the
     assert value("laurel_http_request_queries_count", view="healthz") >= 2
     assert value("laurel_outbox_messages", status="queued") == 1
     assert value("laurel_outbox_messages", status="sent") == 0
+    assert value("laurel_outbox_messages", status="suppressed") == 0
     assert value("laurel_jobs", kind="certificate_file", state="failed") == 1
     assert value("laurel_jobs", kind="certificate_file", state="stale") == 1
     assert value("laurel_jobs", kind="certificate_file", state="running") == 1
