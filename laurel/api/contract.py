@@ -15,13 +15,16 @@ from laurel.api.errors import ERROR_REF, error_schemas
 # cannot be parsed (400), is too big (413) or of a type it does not take (415), a field is
 # not valid (422). 404 and 409 are declared by the operations that can answer them.
 COMMON_ERRORS = {
-    "400": "The body cannot be parsed (malformed JSON or multipart).",
+    "400": "The body cannot be parsed (malformed JSON or multipart), or a text value in the "
+    "query or body holds the NUL character (refused before any operation runs).",
     "401": "No valid API key; the `WWW-Authenticate` header says how to send one.",
     "413": "The body is larger than the server accepts.",
     "415": "The body's Content-Type is not one this operation takes.",
     "422": "A parameter or field is not valid; `details` lists each one.",
 }
-BODY_ONLY = {"400", "413", "415"}
+# Any operation can meet a NUL character in its query string (laurel.web.middleware), so
+# 400 is declared everywhere; only a body can be too large or of the wrong type.
+BODY_ONLY = {"413", "415"}
 MAX_PAGE = 1_000_000
 # Ids in paths and bodies: larger ones cannot name a row (and overflow SQLite's integer).
 MAX_ID = 2**63 - 1
