@@ -3,14 +3,15 @@ the tenant: an issuing organization sees all its partners' records, a partner it
 
 import json
 from datetime import date, datetime
+from typing import Literal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
-from laurel.api.contract import ObjectId
+from laurel.api.contract import LinkPagination, ObjectId
 from laurel.api.errors import ErrorOut, error_response
 from laurel.api.idempotency import idempotency_key_from, idempotent_run, request_fingerprint
 from laurel.audit.services import Actor, client_ip
@@ -160,7 +161,7 @@ def _ceremonies(request):
 
 
 @router.get("/cohorts", response=list[CohortOut], summary="List cohorts")
-@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
 def cohort_list(request):
     """Cohorts the key's organization takes part in (a partner: its own). Example:
     `GET /api/v1/recognition/cohorts`."""
@@ -180,7 +181,7 @@ def cohort_get(request, cohort_id: ObjectId):
     response={200: list[TakerOut], **NOT_FOUND},
     summary="List a cohort's course-takers",
 )
-@paginate(PageNumberPagination, page_size=100, max_page_size=1000)
+@paginate(LinkPagination, page_size=100, max_page_size=200)
 def taker_list(request, cohort_id: ObjectId):
     """Course-takers and their progress. Example: `GET /api/v1/recognition/cohorts/7/takers`."""
     cohort = get_object_or_404(_cohorts(request), pk=cohort_id)
@@ -218,8 +219,11 @@ def progress_batch(request, payload: BatchIn):
     return HttpResponse(content, status=status, content_type="application/json")
 
 
+CeremonyStatus = Literal[tuple(Ceremony.Status.values)]  # type: ignore[valid-type]
+
+
 class CeremonyFilters(Schema):
-    status: str | None = None
+    status: CeremonyStatus | None = None
 
 
 def _ceremony_list(request, kind, filters):
@@ -230,7 +234,7 @@ def _ceremony_list(request, kind, filters):
 
 
 @router.get("/ceremonies", response=list[CeremonyOut], summary="List ceremonies")
-@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
 def ceremony_list(request, filters: Query[CeremonyFilters]):
     """Ceremonies, newest first. Example: `GET /api/v1/recognition/ceremonies?status=draft`."""
     return _ceremony_list(request, Ceremony.Kind.CEREMONY, filters)
@@ -239,7 +243,7 @@ def ceremony_list(request, filters: Query[CeremonyFilters]):
 @router.get(
     "/certificate-requests", response=list[CeremonyOut], summary="List certificate requests"
 )
-@paginate(PageNumberPagination, page_size=50, max_page_size=200)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
 def request_list(request, filters: Query[CeremonyFilters]):
     """Certificate requests (they never expire). Example:
     `GET /api/v1/recognition/certificate-requests`."""
