@@ -1,0 +1,89 @@
+"""The event types Laurel emits and the ``data`` each one carries (docs/webhooks.md; a JSON
+Schema per type in ``laurel/integrations/schemas/``). An area adds its types here and calls
+``laurel.integrations.services.webhooks_emit`` in the transaction of the change."""
+
+from __future__ import annotations
+
+from laurel.accounts.models import Connection
+
+CREDIT_EVENTS = (
+    "credit.held",
+    "credit.offered",
+    "credit.accepted",
+    "credit.rejected",
+    "credit.revoked",
+    "credit.voided",
+)
+CERTIFICATE_EVENTS = ("certificate.issued", "certificate.revoked", "certificate.replaced")
+IMPORT_EVENTS = ("import.completed", "import.undone")
+EVENT_TYPES = CREDIT_EVENTS + CERTIFICATE_EVENTS + IMPORT_EVENTS
+# Sent only by "send a test event", to one endpoint, whatever it subscribes to.
+TEST_EVENT = "webhook.test"
+
+
+def member_id_of(organization, email: str) -> str | None:
+    """The person's ID in the organization's member system, where one is recorded."""
+    value = (
+        Connection.objects.filter(organization=organization, email=email)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+    return value or None
+
+
+def person(organization, email: str, name: str = "") -> dict:
+    return {"email": email, "name": name, "member_id": member_id_of(organization, email)}
+
+
+def credit_data(credit) -> dict:
+    components = {
+        c.credit_type.code: str(c.amount_earned)
+        for c in credit.components.select_related("credit_type")
+    }
+    reason = credit.revoke_reason or credit.reject_reason
+    return {
+        "organization": credit.organization.slug,
+        "credit": {
+            "id": credit.pk,
+            "status": credit.status,
+            "course_id": credit.course.course_id if credit.course_id else None,
+            "title": credit.title,
+            "completion_date": credit.completion_date.isoformat(),
+            "components": components,
+            "source": credit.source,
+            "reason": reason or "",
+        },
+        "person": person(credit.organization, credit.recipient_email, credit.recipient_name),
+    }
+
+
+def certificate_data(cert) -> dict:
+    return {
+        "organization": cert.organization.slug,
+        "certificate": {
+            "id": cert.pk,
+            "serial_number": cert.serial_number,
+            "status": cert.status,
+            "title": cert.title,
+            "completion_date": cert.completion_date.isoformat(),
+            "issue_date": cert.issue_date.isoformat(),
+            "expires_on": cert.expires_on.isoformat() if cert.expires_on else None,
+            "credit_id": cert.credit_id,
+            "reason": cert.revoke_reason or "",
+            "replaced_by": cert.replaced_by.serial_number if cert.replaced_by_id else None,
+        },
+        "person": person(cert.organization, cert.recipient_email, cert.recipient_name),
+    }
+
+
+def import_data(job) -> dict:
+    return {
+        "organization": job.organization.slug,
+        "import": {
+            "id": job.pk,
+            "kind": job.kind,
+            "file_name": job.file_name,
+            "status": job.status,
+            "counts": {k: v for k, v in sorted(job.counts.items()) if isinstance(v, int)},
+        },
+    }
