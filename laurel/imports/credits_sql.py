@@ -23,6 +23,7 @@ import json
 from django.db import connection
 
 from laurel.imports import bulk
+from laurel.integrations.services import subscriptions, webhooks_dispatch_after_commit
 
 # The chunk's rows whose course is still this organization's (``src``) are read by every
 # part of the statement.
@@ -30,7 +31,8 @@ COMMIT_SQL = """
 WITH
 src AS (
     SELECT r.number, r.email, r.course_pk, r.completion_date AS day, r.name, r.note,
-           r.amount_earned, r.credit_type, r.category, c.title, e.user_id AS holder
+           r.amount_earned, r.credit_type, r.category, c.title, c.course_id AS public_id,
+           e.user_id AS holder
     FROM imports_importrow r
     JOIN catalog_course c ON c.id = r.course_pk AND c.organization_id = %(org)s
     LEFT JOIN account_emailaddress e ON e.email = r.email AND e.verified
@@ -54,7 +56,7 @@ ins AS (
 ),
 hit AS (
     SELECT s.number, s.email, s.day, s.title, s.course_pk, s.amount_earned, s.credit_type,
-           i.id, i.status
+           s.name, s.public_id, i.id, i.status
     FROM src s
     JOIN ins i ON i.course_id = s.course_pk AND i.recipient_email = s.email
               AND i.completion_date = s.day
@@ -83,7 +85,7 @@ aud AS (
     FROM hit h JOIN shown p
       ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
      AND p.code = h.credit_type
-),
+),{webhooks}
 outcome AS (
     UPDATE imports_importrow r
     SET outcome = COALESCE(h.status, 'skipped_duplicate'), credit_id = h.id
@@ -96,13 +98,49 @@ SELECT (SELECT count(*) FROM src),
        (SELECT count(*) FROM hit WHERE status = 'held')
 """
 
+# credit.held / credit.offered webhook events and their deliveries, set-based in the same
+# statement (only when an endpoint of the organization listens): the payload is
+# ``laurel.integrations.events.credit_data``'s, built from the rows (``p.shown`` is the
+# components as the audit event has them).
+WEBHOOKS_SQL = """
+hook AS (
+    INSERT INTO integrations_webhookmessage (organization_id, event_type, payload, created_at)
+    SELECT %(org)s, 'credit.' || h.status,
+           jsonb_build_object(
+               'organization', %(org_slug)s,
+               'credit', jsonb_build_object(
+                   'id', h.id, 'status', h.status, 'course_id', h.public_id, 'title', h.title,
+                   'completion_date', to_char(h.day, 'YYYY-MM-DD'), 'components', p.shown,
+                   'source', 'import', 'reason', ''),
+               'person', jsonb_build_object(
+                   'email', h.email, 'name', h.name, 'member_id', NULLIF(cn.member_id, ''))),
+           %(now)s
+    FROM hit h JOIN shown p
+      ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
+     AND p.code = h.credit_type
+    LEFT JOIN accounts_connection cn ON cn.organization_id = %(org)s AND cn.email = h.email
+    WHERE 'credit.' || h.status = ANY(%(hook_types)s::text[])
+    ORDER BY h.number
+    RETURNING id, event_type
+),
+hook_delivery AS (
+    INSERT INTO integrations_webhookdelivery (
+        endpoint_id, message_id, status, attempts, next_attempt_at, last_status_code,
+        last_error, created_at, delivered_at)
+    SELECT e.endpoint, m.id, 'pending', 0, %(now)s, NULL, '', %(now)s, NULL
+    FROM hook m
+    JOIN unnest(%(hook_endpoints)s::bigint[], %(hook_types)s::text[]) AS e(endpoint, type)
+      ON e.type = m.event_type
+    ORDER BY m.id
+),"""
+
 # Invitations come first, for the whole import, split by e-mail hash into parts that can run
 # side by side: were they written with the credits, a range would wait for every other range
 # that invites one of its e-mails to commit, and the ranges would run one after another.
 INVITE_SQL = """
 WITH conn AS (
-    INSERT INTO accounts_connection (organization_id, email, status, invited_at)
-    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz
+    INSERT INTO accounts_connection (organization_id, email, status, invited_at, member_id)
+    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz, ''
     FROM imports_importrow r
     WHERE r.job_id = %(job)s AND r.included AND r.outcome = '' AND r.category = 'invite'
       AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s
@@ -197,7 +235,13 @@ def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, ac
         )
         cursor.execute(FAIL_GONE_SQL, params)
         failed = cursor.rowcount
-        cursor.execute(COMMIT_SQL, params)
+        hooks = subscriptions(job.organization_id, ("credit.held", "credit.offered"))
+        if hooks:
+            params["org_slug"] = job.organization.slug
+            params["hook_endpoints"] = [endpoint for endpoint, _ in hooks]
+            params["hook_types"] = [event_type for _, event_type in hooks]
+            webhooks_dispatch_after_commit()
+        cursor.execute(COMMIT_SQL.replace("{webhooks}", WEBHOOKS_SQL if hooks else ""), params)
         rows, offered, held = cursor.fetchone()
     return {
         "rows": rows + failed,

@@ -35,12 +35,16 @@ def person(organization, email: str, name: str = "") -> dict:
     return {"email": email, "name": name, "member_id": member_id_of(organization, email)}
 
 
-def credit_data(credit) -> dict:
+def credit_data(credit, *, member_id: str | None | bool = False) -> dict:
+    """``member_id`` when the caller looked it up already (bulk paths), else it is read."""
     components = {
         c.credit_type.code: str(c.amount_earned)
         for c in credit.components.select_related("credit_type")
     }
     reason = credit.revoke_reason or credit.reject_reason
+    who = {"email": credit.recipient_email, "name": credit.recipient_name, "member_id": member_id}
+    if member_id is False:
+        who = person(credit.organization, credit.recipient_email, credit.recipient_name)
     return {
         "organization": credit.organization.slug,
         "credit": {
@@ -53,8 +57,36 @@ def credit_data(credit) -> dict:
             "source": credit.source,
             "reason": reason or "",
         },
-        "person": person(credit.organization, credit.recipient_email, credit.recipient_name),
+        "person": who,
     }
+
+
+def credits_events(organization, credit_ids, event_type: str) -> list[tuple[str, dict]]:
+    """(type, data) for many credits in a few queries: the bulk paths' events."""
+    from laurel.credits.models import Credit
+
+    credits = list(
+        Credit.objects.filter(organization=organization, pk__in=credit_ids)
+        .select_related("course", "organization")
+        .prefetch_related("components__credit_type")
+        .order_by("pk")
+    )
+    member_ids = dict(
+        Connection.objects.filter(
+            organization=organization, email__in={c.recipient_email for c in credits}
+        )
+        .exclude(member_id="")
+        .values_list("email", "member_id")
+    )
+    out = []
+    for credit in credits:
+        data = credit_data(credit, member_id=member_ids.get(credit.recipient_email))
+        # Read from the prefetched components (credit_data's own query would run per row).
+        data["credit"]["components"] = {
+            c.credit_type.code: str(c.amount_earned) for c in credit.components.all()
+        }
+        out.append((event_type, data))
+    return out
 
 
 def certificate_data(cert) -> dict:

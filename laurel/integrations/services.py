@@ -77,7 +77,7 @@ def webhooks_emit(
         WebhookDelivery(endpoint_id=pk, message=message, next_attempt_at=message.created_at)
         for pk in endpoints
     )
-    _dispatch_after_commit()
+    webhooks_dispatch_after_commit()
     return message
 
 
@@ -101,7 +101,7 @@ def webhooks_emit_many(*, organization: Organization, events: list[tuple[str, di
         ],
         batch_size=2000,
     )
-    _dispatch_after_commit()
+    webhooks_dispatch_after_commit()
     return len(messages)
 
 
@@ -124,7 +124,7 @@ def _kick() -> None:
     webhooks_dispatch_task.enqueue()
 
 
-def _dispatch_after_commit() -> None:
+def webhooks_dispatch_after_commit() -> None:
     # Once per transaction, however many events it emits.
     if not any(func is _kick for _, func, _ in connection.run_on_commit):
         transaction.on_commit(_kick)
@@ -243,7 +243,7 @@ def endpoint_set_enabled(
         WebhookDelivery.objects.filter(endpoint=endpoint, status="pending").update(
             next_attempt_at=timezone.now()
         )
-        _dispatch_after_commit()
+        webhooks_dispatch_after_commit()
     audit_record(
         actor=actor,
         action="webhook_endpoint.enabled" if enabled else "webhook_endpoint.disabled",
@@ -265,7 +265,7 @@ def delivery_resend(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelive
         organization=delivery.endpoint.organization,
         after={"message": delivery.message.webhook_id, "delivery": new.pk},
     )
-    _dispatch_after_commit()
+    webhooks_dispatch_after_commit()
     return new
 
 
@@ -286,7 +286,7 @@ def endpoint_send_test(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookDel
         organization=org,
         after={"message": message.webhook_id},
     )
-    _dispatch_after_commit()
+    webhooks_dispatch_after_commit()
     return delivery
 
 
