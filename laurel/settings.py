@@ -405,6 +405,7 @@ LOGGING = {
         "flufl.bounce": {"level": "WARNING"},
         # One line per request; the plain format leaves it to gunicorn's access log.
         "laurel.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per webhook delivery otherwise
     },
 }
 
