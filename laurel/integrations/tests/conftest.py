@@ -5,6 +5,7 @@ from the code under test."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -89,10 +90,8 @@ def receiver():
                 self.send_response(status)
                 self.send_header("Content-Length", str(50 * 1024 * 1024))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     body(self.wfile)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
                 return
             self.send_response(status)
             for k, v in headers.items():

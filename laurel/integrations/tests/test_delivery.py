@@ -277,7 +277,7 @@ REFUSED = [
     ("100.64.0.7", "CGNAT"),
     ("100.100.100.200", "metadata"),
     ("224.0.0.251", "multicast"),
-    ("0.0.0.0", "unspecified"),
+    ("0.0.0.0", "unspecified"),  # noqa: S104 (an address to refuse)
     ("::1", "loopback"),
     ("fe80::1", "link-local"),
     ("fc00::5", "private"),
