@@ -139,8 +139,8 @@ hook_delivery AS (
 # that invites one of its e-mails to commit, and the ranges would run one after another.
 INVITE_SQL = """
 WITH conn AS (
-    INSERT INTO accounts_connection (organization_id, email, status, invited_at, member_id)
-    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz, ''
+    INSERT INTO accounts_connection (organization_id, email, status, invited_at)
+    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz
     FROM imports_importrow r
     WHERE r.job_id = %(job)s AND r.included AND r.outcome = '' AND r.category = 'invite'
       AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s

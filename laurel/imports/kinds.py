@@ -433,10 +433,10 @@ class CreditsKind(ImportKind):
         new_emails = sorted({r[1] for r in rows if r[8] == C.INVITE})
         invited = bulk.insert_returning(
             "accounts_connection",
-            ("organization_id", "email", "status", "invited_at", "member_id"),
-            [(org.pk, e, Connection.Status.INVITED.value, now, "") for e in new_emails],
+            ("organization_id", "email", "status", "invited_at"),
+            [(org.pk, e, Connection.Status.INVITED.value, now) for e in new_emails],
             returning=("id", "email"),
-            pg_types=("bigint", "text", "text", "timestamptz", "text"),
+            pg_types=("bigint", "text", "text", "timestamptz"),
         )
         for conn_id, email in invited:
             events.append(
