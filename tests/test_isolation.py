@@ -46,10 +46,10 @@ from laurel.certificates.services import certificate_issue, default_template, jo
 from laurel.credits.models import Credit
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
-from laurel.recognition.models import Ceremony, CourseTaker
-from laurel.recognition.tests.factories import make_recognition_world
 from laurel.integrations.models import WebhookDelivery
 from laurel.integrations.services import endpoint_create, endpoint_send_test
+from laurel.recognition.models import Ceremony, CourseTaker
+from laurel.recognition.tests.factories import make_recognition_world
 from tests.factories import enter_credit, make_course, make_member, make_org
 
 ORG_SLUG = "<slug:org_slug>"

@@ -27,8 +27,8 @@ from laurel.certificates.api import router as certificates_router
 from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
 from laurel.imports.api import build_router as build_imports_router
-from laurel.recognition.api import router as recognition_router
 from laurel.integrations.api import router as webhooks_router
+from laurel.recognition.api import router as recognition_router
 
 api = LaurelApi(
     title="Laurel API",
