@@ -235,6 +235,7 @@ ORG_PAGES: dict[str, Page] = {
     "catalog:crib_sheet_remove": Page("post", pk=lambda w: w.provider_sheet.pk),
     "catalog:instructions": Page(),
     "imports:return": Page("post", {"reason": "isolation"}, pk=lambda w: w.import_job.pk),
+    "credits:org_credit_member_id": Page("post", {"member_id": "M-9"}, pk=credit_pk),
     "integrations:endpoint_list": Page(),
     "integrations:endpoint_detail": Page(pk=lambda w: w.webhook.pk),
     "integrations:endpoint_rotate": Page("post", pk=lambda w: w.webhook.pk),
@@ -335,6 +336,9 @@ API_OPERATIONS: dict[str, Op] = {
     "POST /api/v1/webhooks/endpoints/{endpoint_id}/test": Op(endpoint_id=lambda w: w.webhook.pk),
     "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": Op(
         endpoint_id=lambda w: w.webhook.pk
+    ),
+    "POST /api/v1/webhooks/member-ids": Op(
+        body=lambda w: {"email": w.credit.recipient_email, "member_id": "M-9"}
     ),
     "POST /api/v1/webhooks/deliveries/{delivery_id}/resend": Op(
         delivery_id=lambda w: w.delivery.pk
@@ -516,6 +520,7 @@ def state_of(world) -> tuple:
         ),
         list(org.webhook_endpoints.values_list("pk", "enabled", "secret").order_by("pk")),
         WebhookDelivery.objects.for_org(org).count(),
+        list(org.connections.values_list("email", "member_id").order_by("pk")),
     )
 
 

@@ -241,3 +241,28 @@ def delivery_resend(request, delivery_id: int):
         return DeliveryOut.from_orm(new).model_dump(mode="json")
 
     return _once(request, f"/webhooks/deliveries/{delivery.pk}/resend", {}, work, status=202)
+
+
+class MemberIdIn(Schema):
+    email: str
+    member_id: str
+
+
+class MemberIdOut(Schema):
+    email: str
+    status: str
+    member_id: str
+
+
+@router.post("/member-ids", response=MemberIdOut, tags=["webhooks"])
+def member_id_set(request, payload: MemberIdIn):
+    """Record a connected person's ID in your member system; webhooks carry it as
+    ``person.member_id``. An empty ``member_id`` clears it."""
+    from laurel.accounts.services import connection_set_member_id
+
+    return connection_set_member_id(
+        actor=_actor(request),
+        organization=_org(request),
+        email=payload.email,
+        member_id=payload.member_id,
+    )

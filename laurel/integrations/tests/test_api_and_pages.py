@@ -124,3 +124,46 @@ def test_a_form_error_is_shown_next_to_the_url(client, org, admin):
     )
     assert response.status_code == 422
     assert "Enter an https:// URL." in response.content.decode()
+
+
+def test_staff_and_the_api_record_a_member_id_that_webhooks_then_carry(
+    client, headers, org, admin, course, receiver, allow_private
+):
+    from laurel.accounts.models import Role
+    from tests.factories import make_member
+
+    services.endpoint_create(
+        actor=Actor(user=admin), organization=org, url=receiver.url, event_types=["credit.revoked"]
+    )
+    credit = enter_credit(org, course, "ann@example.org")
+    staff = make_member(org, Role.STAFF, "staff@northwind.test")
+    client.force_login(staff)
+    client.post(
+        reverse("credits:org_credit_member_id", args=[org.slug, credit.pk]),
+        {"member_id": "NRDS-1"},
+    )
+    page = client.get(reverse("credits:org_credit_detail", args=[org.slug, credit.pk]))
+    assert 'value="NRDS-1"' in page.content.decode()
+
+    response = post(
+        client,
+        "/api/v1/webhooks/member-ids",
+        headers,
+        {"email": "Ann@Example.org", "member_id": "NRDS-2"},
+    )
+    assert response.json() == {
+        "email": "ann@example.org",
+        "status": "invited",
+        "member_id": "NRDS-2",
+    }
+    unknown = post(
+        client, "/api/v1/webhooks/member-ids", headers, {"email": "x@y.org", "member_id": "1"}
+    )
+    assert unknown.status_code == 404
+
+    from laurel.credits.services import credit_revoke
+
+    credit_revoke(actor=Actor.system("test"), credit=credit, reason="Wrong course")
+    services.webhooks_dispatch()
+    assert receiver.got[0].json["data"]["person"]["member_id"] == "NRDS-2"
+    assert AuditEvent.objects.filter(action="connection.member_id_set").count() == 2
