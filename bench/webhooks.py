@@ -25,7 +25,6 @@ import resource
 import sys
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,22 +43,32 @@ def log(text: str) -> None:
 
 
 def serve(port_box) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    """A minimal HTTP/1.1 receiver (asyncio, keep-alive, 204 to every POST): the benchmark
+    measures the sender, so the receiver must not be the bottleneck."""
+    import asyncio
 
-        def log_message(self, *args):
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                if length:
+                    await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        finally:
+            writer.close()
 
-        def do_POST(self):  # noqa: N802 (http.server API)
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_box.value = server.sockets[0].getsockname()[1]
+        await server.serve_forever()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port_box.value = server.server_address[1]
-    server.serve_forever()
+    asyncio.run(main())
 
 
 def queue_events(org, count: int) -> None:

@@ -131,7 +131,6 @@ hook_delivery AS (
     FROM hook m
     JOIN unnest(%(hook_endpoints)s::bigint[], %(hook_types)s::text[]) AS e(endpoint, type)
       ON e.type = m.event_type
-    ORDER BY m.id
 ),"""
 
 # Invitations come first, for the whole import, split by e-mail hash into parts that can run

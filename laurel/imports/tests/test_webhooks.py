@@ -29,7 +29,14 @@ ROWS = (
 
 @pytest.mark.parametrize("subscribed", [True, False])
 def test_an_import_emits_an_event_per_credit_and_one_when_done_and_undone(
-    org, admin, courses, validated, commit, receiver, settings, subscribed  # noqa: F811
+    org,
+    admin,
+    courses,
+    validated,
+    commit,
+    receiver,
+    settings,
+    subscribed,  # noqa: F811
 ):
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     endpoint_create(
