@@ -34,7 +34,7 @@ def test_an_import_emits_an_event_per_credit_and_one_when_done_and_undone(
     courses,
     validated,
     commit,
-    receiver,
+    receiver,  # noqa: F811 (the fixture imported above)
     settings,
     subscribed,  # noqa: F811
 ):
