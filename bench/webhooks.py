@@ -174,7 +174,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--deliveries", type=int, default=10_000)
-    parser.add_argument("--sequential", type=int, default=2_000, help="baseline deliveries")
+    parser.add_argument(
+        "--sequential", type=int, default=1_000, help="deliveries the httpx.post baseline sends"
+    )
     parser.add_argument("--endpoints", type=int, default=4)
     parser.add_argument("--import-rows", type=int, default=200_000)
     args = parser.parse_args()
