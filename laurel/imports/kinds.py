@@ -456,44 +456,20 @@ class CreditsKind(ImportKind):
         )  # fmt: skip
         bulk.update_outcomes(job.pk, outcomes)
         counts["invited"] = len(invited)
-        self._emit_webhooks(job, rows, by_key, plans, courses)
+        self._emit_webhooks(job, rows, by_key)
         return counts
 
-    def _emit_webhooks(self, job, rows, by_key, plans, courses) -> None:
+    def _emit_webhooks(self, job, rows, by_key) -> None:
         """credit.held / credit.offered for the chunk's new credits, in one batch (the
-        PostgreSQL path writes the same events inside its statement)."""
-        from laurel.integrations.services import subscriptions, webhooks_emit_many
+        PostgreSQL path writes the same rows inside its statement)."""
+        from laurel.integrations.services import webhooks_emit_credits
 
-        org = job.organization
-        if not subscriptions(org.pk, ("credit.held", "credit.offered")):
-            return
-        member_ids = dict(
-            Connection.objects.filter(organization=org, email__in={r[1] for r in rows})
-            .exclude(member_id="")
-            .values_list("email", "member_id")
-        )
         events = []
-        for _number, email, course_pk, day, name, amount, code, _note, _cat in rows:
+        for _number, email, course_pk, day, *_ in rows:
             hit = by_key.get((course_pk, email, day))
-            if hit is None:
-                continue
-            credit_id, status = hit
-            course = courses[course_pk]
-            credit = {
-                "id": credit_id,
-                "status": status,
-                "course_id": course.course_id,
-                "title": course.title,
-                "completion_date": day.isoformat(),
-                "components": json.loads(plans[(course_pk, amount, code)][1]),
-                "source": Credit.Source.IMPORT.value,
-                "reason": "",
-            }
-            person = {"email": email, "name": name, "member_id": member_ids.get(email)}
-            events.append(
-                (f"credit.{status}", {"organization": org.slug, "credit": credit, "person": person})
-            )
-        webhooks_emit_many(organization=org, events=events)
+            if hit is not None:
+                events.append((f"credit.{hit[1]}", hit[0]))
+        webhooks_emit_credits(organization=job.organization, events=events)
 
 
 def _amount_problem(course: CourseInfo, amount: Decimal | None, code: str):

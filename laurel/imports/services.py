@@ -38,8 +38,8 @@ from laurel.imports import bulk
 from laurel.imports.digest import DigestRenderer, outbox_insert
 from laurel.imports.kinds import ROW_COLUMNS, kind_for
 from laurel.imports.models import ImportJob, ImportMapping, ImportRow
-from laurel.integrations.events import credits_events, import_data
-from laurel.integrations.services import subscriptions, webhooks_emit, webhooks_emit_many
+from laurel.integrations.events import import_data
+from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
 from laurel.lib.csvfile import write_csv
 from laurel.lib.jobs import LostClaim
 from laurel.lib.tabular import FileProblem, MappingProblem, read_table
@@ -998,9 +998,7 @@ def _undo_chunk(job: ImportJob, token: str, actor: Actor, reason: str, at) -> bo
                 for pk, email, title, day, status in part
             ],
         )  # fmt: skip
-        if subscriptions(org.pk, ["credit.revoked"]):
-            events = credits_events(org, [t[0] for t in part], "credit.revoked")
-            webhooks_emit_many(organization=org, events=events)
+        webhooks_emit_credits(organization=org, events=[("credit.revoked", t[0]) for t in part])
         _advance(job, locked, {"revoked": revoked}, cursor=rows[-1][0], rows=len(rows))
     return True
 

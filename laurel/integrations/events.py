@@ -119,3 +119,31 @@ def import_data(job) -> dict:
             "counts": {k: v for k, v in sorted(job.counts.items()) if isinstance(v, int)},
         },
     }
+
+
+def render_lazy(messages) -> dict[int, dict]:
+    """``data`` of the messages stored without a payload (an import's credit events),
+    by message id, in a few queries: the credit as it is, with the event's status."""
+    lazy = [m for m in messages if m.payload is None and m.credit_id]
+    if not lazy:
+        return {}
+    out = {}
+    for organization_id in {m.organization_id for m in lazy}:
+        mine = [m for m in lazy if m.organization_id == organization_id]
+        from laurel.accounts.models import Organization
+
+        org = Organization.objects.get(pk=organization_id)
+        by_credit = {
+            data["credit"]["id"]: data
+            for _, data in credits_events(org, {m.credit_id for m in mine}, "")
+        }
+        for m in mine:
+            data = by_credit.get(m.credit_id)
+            if data is None:
+                continue
+            data = {**data, "credit": {**data["credit"]}}
+            data["credit"]["status"] = m.event_type.split(".", 1)[1]
+            if data["credit"]["status"] in ("held", "offered"):
+                data["credit"]["reason"] = ""
+            out[m.pk] = data
+    return out

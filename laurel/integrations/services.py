@@ -23,7 +23,7 @@ from django.utils import timezone
 from laurel.accounts.models import Membership, Organization, Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor, audit_record
-from laurel.integrations.events import EVENT_TYPES, TEST_EVENT
+from laurel.integrations.events import EVENT_TYPES, TEST_EVENT, render_lazy
 from laurel.integrations.models import (
     ROTATION_OVERLAP,
     WebhookAttempt,
@@ -91,6 +91,31 @@ def webhooks_emit_many(*, organization: Organization, events: list[tuple[str, di
     messages = WebhookMessage.objects.bulk_create(
         [WebhookMessage(organization=organization, event_type=t, payload=p, created_at=now)
          for t, p in events],
+        batch_size=2000,
+    )  # fmt: skip
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(endpoint_id=pk, message=m, next_attempt_at=now, created_at=now)
+            for m in messages
+            for pk in by_type[m.event_type]
+        ],
+        batch_size=2000,
+    )
+    webhooks_dispatch_after_commit()
+    return len(messages)
+
+
+def webhooks_emit_credits(*, organization: Organization, events: list[tuple[str, int]]) -> int:
+    """(type, credit id) events of a bulk path, stored without a payload: their data is made
+    from the credit when sent (``events.render_lazy``), as the import's SQL writes them."""
+    by_type = {t: _subscribed(organization.pk, t) for t in {t for t, _ in events}}
+    events = [(t, c) for t, c in events if by_type[t]]
+    if not events:
+        return 0
+    now = timezone.now()
+    messages = WebhookMessage.objects.bulk_create(
+        [WebhookMessage(organization=organization, event_type=t, credit_id=c, created_at=now)
+         for t, c in events],
         batch_size=2000,
     )  # fmt: skip
     WebhookDelivery.objects.bulk_create(
@@ -301,12 +326,17 @@ def retry_delay(attempt: int, rng: random.Random | None = None) -> timedelta:
     return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
 
 
-def body_of(message: WebhookMessage) -> bytes:
+def body_of(message: WebhookMessage, data: dict | None = None) -> bytes:
+    """The body sent; ``data`` for a message stored without a payload (``render_lazy``)."""
+    if data is None:
+        data = message.payload
+        if data is None:
+            data = render_lazy([message]).get(message.pk, {})
     return json.dumps(
         {
             "type": message.event_type,
             "timestamp": message.created_at.isoformat().replace("+00:00", "Z"),
-            "data": message.payload,
+            "data": data,
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -369,6 +399,7 @@ def _send_batch(endpoint: WebhookEndpoint, now, clock) -> list[Outcome]:
     allow = settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES
     timeout = settings.WEBHOOKS_TIMEOUT_SECONDS
     keys = endpoint.signing_secrets(now)
+    rendered = render_lazy([d.message for d in batch])
     started = time.monotonic()
     outcomes = []
     try:
@@ -384,7 +415,7 @@ def _send_batch(endpoint: WebhookEndpoint, now, clock) -> list[Outcome]:
             if time.monotonic() - started > LEASE.total_seconds() / 2:
                 break
             at = clock()
-            body = body_of(delivery.message)
+            body = body_of(delivery.message, rendered.get(delivery.message_id))
             msg_id = delivery.message.webhook_id
             stamp = int(at.timestamp())
             headers = {
