@@ -16,6 +16,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from laurel.accounts.models import Organization, Role, User
 from laurel.accounts.services import membership_add, organization_create
@@ -37,6 +38,8 @@ from laurel.credits.services import (
     credit_void,
     dashboard_create,
 )
+from laurel.integrations.models import WebhookEndpoint
+from laurel.integrations.services import endpoint_create
 from laurel.notifications.bounces import BounceReport
 from laurel.notifications.services import bounce_record
 from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
@@ -316,6 +319,13 @@ class _Loader:
         holders = self.users([DEMO_HOLDER, *self.names(self.holder_count - 1, "example.com")])
         unclaimed = self.names(self.unclaimed_count, "example.org", start=self.holder_count + 1)
 
+        hook = endpoint_create(
+            actor=by_admin,
+            organization=nnw,
+            url="https://members.northwind.invalid/laurel-webhooks",
+            description="Member database (demo: points nowhere)",
+            event_types=["credit.accepted", "credit.revoked", "certificate.issued"],
+        )
         self.nurse_story(holders[0], nnw, courses, by_admin, lks, lk_courses, by_lk_admin)
         for holder in holders[1:]:
             self.holder_story(holder, nnw, courses, by_admin)
@@ -327,6 +337,27 @@ class _Loader:
             demo_certificates(org)
         demo_providers(nnw, reviewer=staff[1], admin=admin)
         demo_recognition(self)
+        self.webhook_story(hook)
+
+    def webhook_story(self, endpoint) -> None:
+        """The endpoint points nowhere: its first delivery is tried on the real retry
+        schedule over the last three days until the endpoint is disabled, so the log shows
+        every try and the endpoint page its reason."""
+        from laurel.integrations.models import WebhookDelivery, WebhookMessage
+        from laurel.integrations.services import webhooks_dispatch
+        from laurel.notifications.models import OutboxMessage
+
+        start = timezone.now() - timedelta(hours=73)
+        queued = WebhookDelivery.objects.filter(endpoint=endpoint)
+        WebhookMessage.objects.filter(pk__in=queued.values("message_id")).update(created_at=start)
+        queued.update(created_at=start, next_attempt_at=start)
+        now = start
+        while WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).exists():
+            webhooks_dispatch(now=now)
+            head = queued.filter(status="pending").order_by("id").first()
+            now = max(head.next_attempt_at, now + timedelta(seconds=1))
+        # Loading demo data sends no mail (the admins' notice would go to demo addresses).
+        OutboxMessage.objects.filter(kind="webhook_disabled").delete()
 
     def nurse_story(self, nurse, nnw, courses, by_admin, lks, lk_courses, by_lk_admin):
         """The demo holder: a license dashboard with requirements, credits to answer."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -121,6 +122,7 @@ INSTALLED_APPS = [
     "laurel.recognition",
     "laurel.api",
     "laurel.operations",
+    "laurel.integrations",
 ]
 
 MIDDLEWARE = [
@@ -403,6 +405,7 @@ LOGGING = {
         "flufl.bounce": {"level": "WARNING"},
         # One line per request; the plain format leaves it to gunicorn's access log.
         "laurel.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per webhook delivery otherwise
     },
 }
 
@@ -440,4 +443,18 @@ LAUREL_RATE_LIMITS = {
 # allauth counts login (30/min per IP; 10 failures/min per IP, 5 per 5 min per account),
 # sign-up (20/min per IP) and password reset (20/min per IP, 5/min per address) with its
 # defaults, in the same cache and by the same client address (AccountAdapter.get_client_ip).
+# --- Webhooks (docs/webhooks.md) ---------------------------------------------------------------
+# Off by default: an endpoint URL is typed by an organization admin, and a URL that resolves
+# to 127.0.0.1, 10.x or 169.254.169.254 would let them make Laurel call its own database,
+# admin ports or the cloud's credential service (SSRF). Turn it on only for an on-premise
+# install whose receivers live on its private network. Cloud metadata addresses stay refused.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+WEBHOOKS_TIMEOUT_SECONDS = float(env("WEBHOOKS_TIMEOUT_SECONDS", "10") or 10)
+WEBHOOKS_MAX_RESPONSE_BYTES = env_int("WEBHOOKS_MAX_RESPONSE_BYTES", 64 * 1024)
+# A failing streak this long disables the endpoint (and its admins are e-mailed).
+WEBHOOKS_GIVE_UP_AFTER = timedelta(hours=env_int("WEBHOOKS_GIVE_UP_AFTER_HOURS", 72))
+# Deliveries one claim sends to an endpoint in a row, over one kept-alive connection.
+WEBHOOKS_BATCH = env_int("WEBHOOKS_BATCH", 100)
+# Endpoints sent to side by side by one dispatch (PostgreSQL; SQLite tests use one).
+WEBHOOKS_DISPATCH_THREADS = env_int("WEBHOOKS_DISPATCH_THREADS", 1 if TESTING else 4)
 LAUREL_DEMO_PASSWORD = "laurel-demo"  # noqa: S105 (local demo mode only)

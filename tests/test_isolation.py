@@ -46,6 +46,8 @@ from laurel.certificates.services import certificate_issue, default_template, jo
 from laurel.credits.models import Credit
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
+from laurel.integrations.models import WebhookDelivery
+from laurel.integrations.services import endpoint_create, endpoint_send_test
 from laurel.recognition.models import Ceremony, CourseTaker
 from laurel.recognition.tests.factories import make_recognition_world
 from tests.factories import enter_credit, make_course, make_member, make_org
@@ -233,6 +235,14 @@ ORG_PAGES: dict[str, Page] = {
     "catalog:crib_sheet_remove": Page("post", pk=lambda w: w.provider_sheet.pk),
     "catalog:instructions": Page(),
     "imports:return": Page("post", {"reason": "isolation"}, pk=lambda w: w.import_job.pk),
+    "credits:org_credit_member_id": Page("post", {"member_id": "M-9"}, pk=credit_pk),
+    "integrations:endpoint_list": Page(),
+    "integrations:endpoint_detail": Page(pk=lambda w: w.webhook.pk),
+    "integrations:endpoint_rotate": Page("post", pk=lambda w: w.webhook.pk),
+    "integrations:endpoint_enable": Page("post", {"enabled": "0"}, pk=lambda w: w.webhook.pk),
+    "integrations:endpoint_test": Page("post", pk=lambda w: w.webhook.pk),
+    "integrations:delivery_detail": Page(pk=lambda w: w.delivery.pk),
+    "integrations:delivery_resend": Page("post", pk=lambda w: w.delivery.pk),
 }
 
 # Organization routes that are public on purpose: an issuer's DID document and its revocation
@@ -312,6 +322,27 @@ API_OPERATIONS: dict[str, Op] = {
     "POST /api/v1/credits/{credit_id}/revoke": Op(
         credit_id=credit_pk, body=lambda w: {"reason": "isolation"}
     ),
+    "GET /api/v1/webhooks/endpoints": Op(hidden=lambda w: w.webhook.url),
+    "POST /api/v1/webhooks/endpoints": Op(
+        own_only=True,
+        body=lambda w: {"url": "https://hooks.own.example/in", "event_types": ["credit.held"]},
+    ),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}": Op(endpoint_id=lambda w: w.webhook.pk),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": Op(
+        endpoint_id=lambda w: w.webhook.pk
+    ),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/disable": Op(endpoint_id=lambda w: w.webhook.pk),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/enable": Op(endpoint_id=lambda w: w.webhook.pk),
+    "POST /api/v1/webhooks/endpoints/{endpoint_id}/test": Op(endpoint_id=lambda w: w.webhook.pk),
+    "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries": Op(
+        endpoint_id=lambda w: w.webhook.pk
+    ),
+    "POST /api/v1/webhooks/member-ids": Op(
+        body=lambda w: {"email": w.credit.recipient_email, "member_id": "M-9"}
+    ),
+    "POST /api/v1/webhooks/deliveries/{delivery_id}/resend": Op(
+        delivery_id=lambda w: w.delivery.pk
+    ),
     "POST /api/v1/credits": Op(
         refused=422,
         body=lambda w: {
@@ -390,9 +421,18 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         )
     provider_world = make_provider_world(org, admin, slug)
     recognition = make_recognition_world(org, slug)
+    webhook = endpoint_create(
+        actor=Actor(user=admin),
+        organization=org,
+        url=f"https://hooks.{slug}.example/in",
+        event_types=["credit.held"],
+    )
+    delivery = endpoint_send_test(actor=Actor(user=admin), endpoint=webhook)
     return SimpleNamespace(
         **provider_world,
         **vars(recognition),
+        webhook=webhook,
+        delivery=delivery,
         certificate=certificate,
         job=job,
         import_job=import_job,
@@ -478,6 +518,9 @@ def state_of(world) -> tuple:
             .values_list("pk", "percent", "certificate_id")
             .order_by("pk")
         ),
+        list(org.webhook_endpoints.values_list("pk", "enabled", "secret").order_by("pk")),
+        WebhookDelivery.objects.for_org(org).count(),
+        list(org.connections.values_list("email", "member_id").order_by("pk")),
     )
 
 

@@ -372,6 +372,38 @@ def connection_invite(
     return conn, created
 
 
+@transaction.atomic
+def connection_set_member_id(
+    *, actor: Actor, organization: Organization, email: str, member_id: str
+) -> Connection:
+    """Record the person's ID in the organization's own member system (sent with webhooks);
+    only for someone connected or invited to the organization. Empty clears it."""
+    email = normalize_email(email)
+    member_id = " ".join((member_id or "").split())
+    if len(member_id) > 64:
+        raise ServiceError("A member ID has at most 64 characters.", field="member_id")
+    conn = (
+        Connection.objects.select_for_update()
+        .filter(organization=organization, email=email)
+        .first()
+    )
+    if conn is None:
+        raise ServiceError("Nobody with that e-mail is connected to you.", code="not_found")
+    before = conn.member_id
+    if before != member_id:
+        conn.member_id = member_id
+        conn.save(update_fields=["member_id"])
+        audit_record(
+            actor=actor,
+            action="connection.member_id_set",
+            obj=conn,
+            organization=organization,
+            before={"member_id": before},
+            after={"member_id": member_id},
+        )
+    return conn
+
+
 def connection_is_connected(*, organization: Organization, email: str) -> bool:
     return Connection.objects.filter(
         organization=organization, email=normalize_email(email), status=Connection.Status.CONNECTED

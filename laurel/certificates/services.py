@@ -27,6 +27,8 @@ from laurel.certificates.models import (
     CertificateTemplateVersion,
     OrganizationSigningKey,
 )
+from laurel.integrations.events import certificate_data
+from laurel.integrations.services import webhooks_emit
 from laurel.lib import ob3
 from laurel.lib.images import ImageRefused, clean_image
 from laurel.notifications.services import outbox_enqueue
@@ -369,6 +371,9 @@ def certificate_issue(
         organization=organization,
         after=_snapshot_cert(cert),
     )
+    webhooks_emit(
+        organization=organization, type="certificate.issued", payload=lambda: certificate_data(cert)
+    )
     if notify:
         outbox_enqueue(
             to=cert.recipient_email,
@@ -469,6 +474,11 @@ def certificate_revoke(*, actor: Actor, certificate: Certificate, reason: str) -
         before={"status": Certificate.Status.VALID},
         after={"status": certificate.status, "reason": reason},
     )
+    webhooks_emit(
+        organization=certificate.organization,
+        type="certificate.revoked",
+        payload=lambda: certificate_data(certificate),
+    )
     return certificate
 
 
@@ -528,6 +538,11 @@ def certificate_replace(
         organization=old.organization,
         before={"status": Certificate.Status.VALID},
         after={"status": old.status, "reason": reason, "replaced_by": new.serial_number},
+    )
+    webhooks_emit(
+        organization=old.organization,
+        type="certificate.replaced",
+        payload=lambda: certificate_data(old),
     )
     certificate.refresh_from_db()
     return new

@@ -16,6 +16,8 @@ from laurel.accounts.services import ServiceError, connection_connect, connectio
 from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.integrations.events import credit_data
+from laurel.integrations.services import webhooks_emit
 from laurel.lib import emails, ratelimit
 from laurel.notifications.services import outbox_enqueue, unsubscribe_url
 
@@ -191,6 +193,11 @@ def credit_enter(
         },
     )
     _, newly_invited = connection_invite(actor=actor, organization=organization, email=email)
+    webhooks_emit(
+        organization=organization,
+        type=f"credit.{credit.status}",
+        payload=lambda credit=credit: credit_data(credit),
+    )
     if notify:
         credit_notify(credit=credit, invite=newly_invited)
     certificate_issue_for_credit(credit, actor=actor)
@@ -309,6 +316,12 @@ def claims_deliver_for_email(*, user, email: str) -> int:
             organization=mine[0].organization,
             after={"status": "offered", "via": "email_verified"},
         )
+        for credit in mine:
+            webhooks_emit(
+                organization=credit.organization,
+                type="credit.offered",
+                payload=lambda credit=credit: credit_data(credit),
+            )
     return len(ids)
 
 
@@ -352,6 +365,11 @@ def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         before=before,
         after=credit.snapshot(),
     )
+    webhooks_emit(
+        organization=credit.organization,
+        type="credit.accepted",
+        payload=lambda credit=credit: credit_data(credit),
+    )
     certificate_issue_for_credit(credit, actor=Actor(user=holder))
     return credit
 
@@ -388,6 +406,11 @@ def credit_reject(*, credit: Credit, holder, reason: str = "") -> Credit:
         organization=credit.organization,
         before=before,
         after={**credit.snapshot(), "reason": credit.reject_reason},
+    )
+    webhooks_emit(
+        organization=credit.organization,
+        type="credit.rejected",
+        payload=lambda credit=credit: credit_data(credit),
     )
     return credit
 
@@ -442,6 +465,9 @@ def credit_revoke(*, actor: Actor, credit: Credit, reason: str) -> Credit:
         before=before,
         after={**credit.snapshot(), "reason": credit.revoke_reason},
     )
+    webhooks_emit(
+        organization=credit.organization, type="credit.revoked", payload=lambda: credit_data(credit)
+    )
     if credit.holder_id:
         outbox_enqueue(
             to=credit.recipient_email,
@@ -473,6 +499,9 @@ def credit_void(*, actor: Actor, credit: Credit, reason: str) -> Credit:
         organization=credit.organization,
         before=before,
         after={**credit.snapshot(), "reason": credit.revoke_reason},
+    )
+    webhooks_emit(
+        organization=credit.organization, type="credit.voided", payload=lambda: credit_data(credit)
     )
     certificate_revoke_for_credit(credit, actor=actor, reason=credit.revoke_reason)
     return credit

@@ -21,6 +21,11 @@ urlpatterns = [
         name="org_credit_reenter",
     ),
     path(
+        "o/<slug:org_slug>/credits/<int:pk>/member-id/",
+        views.org_credit_member_id,
+        name="org_credit_member_id",
+    ),
+    path(
         "o/<slug:org_slug>/credits/<int:pk>/resend/",
         views.org_credit_resend,
         name="org_credit_resend",

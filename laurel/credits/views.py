@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from laurel.accounts.services import ServiceError
+from laurel.accounts.models import Connection
+from laurel.accounts.services import ServiceError, connection_set_member_id
 from laurel.audit.services import Actor
 from laurel.catalog import selectors as catalog_selectors
 from laurel.catalog.models import Course
@@ -160,8 +161,33 @@ def org_credit_detail(request, pk: int):
             "suppression": Suppression.objects.filter(email=credit.recipient_email).first(),
             "reason_form": ReasonForm(),
             "can_act": request.membership.has_role(*ENTRY_ROLES),
+            "member_id": Connection.objects.filter(
+                organization=request.org, email=credit.recipient_email
+            )
+            .values_list("member_id", flat=True)
+            .first(),
         },
     )
+
+
+@require_POST
+@org_required(*ENTRY_ROLES)
+def org_credit_member_id(request, pk: int):
+    """Staff record the recipient's member ID (their ID in the organization's member
+    system) where they see the person: on the credit."""
+    credit = _org_credit(request, pk)
+    try:
+        connection_set_member_id(
+            actor=Actor.from_request(request),
+            organization=request.org,
+            email=credit.recipient_email,
+            member_id=request.POST.get("member_id", ""),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Member ID of {credit.recipient_email} saved.")
+    return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
 
 
 def _org_credit_action(request, pk, action, done: str):

@@ -23,6 +23,7 @@ import json
 from django.db import connection
 
 from laurel.imports import bulk
+from laurel.integrations.services import subscriptions, webhooks_dispatch_after_commit
 
 # The chunk's rows whose course is still this organization's (``src``) are read by every
 # part of the statement.
@@ -83,7 +84,7 @@ aud AS (
     FROM hit h JOIN shown p
       ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
      AND p.code = h.credit_type
-),
+),{webhooks}
 outcome AS (
     UPDATE imports_importrow r
     SET outcome = COALESCE(h.status, 'skipped_duplicate'), credit_id = h.id
@@ -95,6 +96,30 @@ SELECT (SELECT count(*) FROM src),
        (SELECT count(*) FROM hit WHERE status = 'offered'),
        (SELECT count(*) FROM hit WHERE status = 'held')
 """
+
+# credit.held / credit.offered webhook events and their deliveries, set-based in the same
+# statement (only when an endpoint of the organization listens). Their data is made from
+# the credit when sent (``laurel.integrations.events.render_lazy``): ~50 bytes an event.
+WEBHOOKS_SQL = """
+hook AS (
+    INSERT INTO integrations_webhookmessage (
+        organization_id, event_type, payload, credit_id, created_at)
+    SELECT %(org)s, 'credit.' || h.status, NULL, h.id, %(now)s
+    FROM hit h
+    WHERE 'credit.' || h.status = ANY(%(hook_types)s::text[])
+    ORDER BY h.number
+    RETURNING id, event_type
+),
+hook_delivery AS (
+    INSERT INTO integrations_webhookdelivery (
+        endpoint_id, message_id, status, attempts, next_attempt_at, last_status_code,
+        last_error, created_at, delivered_at)
+    SELECT e.endpoint, m.id, 'pending', 0, %(now)s, NULL, '', %(now)s, NULL
+    FROM hook m
+    JOIN unnest(%(hook_endpoints)s::bigint[], %(hook_types)s::text[]) AS e(endpoint, type)
+      ON e.type = m.event_type
+    ORDER BY m.id  -- the dispatcher sends an endpoint's deliveries by their id
+),"""
 
 # Invitations come first, for the whole import, split by e-mail hash into parts that can run
 # side by side: were they written with the credits, a range would wait for every other range
@@ -197,7 +222,12 @@ def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, ac
         )
         cursor.execute(FAIL_GONE_SQL, params)
         failed = cursor.rowcount
-        cursor.execute(COMMIT_SQL, params)
+        hooks = subscriptions(job.organization_id, ("credit.held", "credit.offered"))
+        if hooks:
+            params["hook_endpoints"] = [endpoint for endpoint, _ in hooks]
+            params["hook_types"] = [event_type for _, event_type in hooks]
+            webhooks_dispatch_after_commit()
+        cursor.execute(COMMIT_SQL.replace("{webhooks}", WEBHOOKS_SQL if hooks else ""), params)
         rows, offered, held = cursor.fetchone()
     return {
         "rows": rows + failed,

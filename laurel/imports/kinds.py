@@ -456,7 +456,20 @@ class CreditsKind(ImportKind):
         )  # fmt: skip
         bulk.update_outcomes(job.pk, outcomes)
         counts["invited"] = len(invited)
+        self._emit_webhooks(job, rows, by_key)
         return counts
+
+    def _emit_webhooks(self, job, rows, by_key) -> None:
+        """credit.held / credit.offered for the chunk's new credits, in one batch (the
+        PostgreSQL path writes the same rows inside its statement)."""
+        from laurel.integrations.services import webhooks_emit_credits
+
+        events = []
+        for _number, email, course_pk, day, *_ in rows:
+            hit = by_key.get((course_pk, email, day))
+            if hit is not None:
+                events.append((f"credit.{hit[1]}", hit[0]))
+        webhooks_emit_credits(organization=job.organization, events=events)
 
 
 def _amount_problem(course: CourseInfo, amount: Decimal | None, code: str):

@@ -38,6 +38,8 @@ from laurel.imports import bulk
 from laurel.imports.digest import DigestRenderer, outbox_insert
 from laurel.imports.kinds import ROW_COLUMNS, kind_for
 from laurel.imports.models import ImportJob, ImportMapping, ImportRow
+from laurel.integrations.events import import_data
+from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
 from laurel.lib.csvfile import write_csv
 from laurel.lib.jobs import LostClaim
 from laurel.lib.tabular import FileProblem, MappingProblem, read_table
@@ -778,6 +780,9 @@ def _commit_finish(job: ImportJob, token: str) -> None:
             after={k: job.count(k) for k in ("offered", "held", "skipped_duplicate", "invited")},
         )
         import_report_send(job=job, verified=False)
+        webhooks_emit(
+            organization=job.organization, type="import.completed", payload=import_data(job)
+        )
         if not job.suppress_notifications and kind_for(job.kind).digests:
             transaction.on_commit(lambda: import_send_digests_task.enqueue(job.pk))
 
@@ -936,6 +941,10 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
                 organization=job.organization,
                 after={"revoked": job.count("revoked"), "reason": spec["reason"]},
             )
+            job.refresh_from_db()
+            webhooks_emit(
+                organization=job.organization, type="import.undone", payload=import_data(job)
+            )
             if notify and job.count("revoked"):
                 from laurel.imports.tasks import import_send_undo_notices_task
 
@@ -989,6 +998,7 @@ def _undo_chunk(job: ImportJob, token: str, actor: Actor, reason: str, at) -> bo
                 for pk, email, title, day, status in part
             ],
         )  # fmt: skip
+        webhooks_emit_credits(organization=org, events=[("credit.revoked", t[0]) for t in part])
         _advance(job, locked, {"revoked": revoked}, cursor=rows[-1][0], rows=len(rows))
     return True
 

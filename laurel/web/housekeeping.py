@@ -37,6 +37,7 @@ DUTIES = (
     Duty("laurel.credits.services.invitation_reminders_send", 3600),
     # Checks hourly; each organization's Canvas is read once a day.
     Duty("laurel.recognition.services.canvas_sync_due", 3600),
+    Duty("laurel.integrations.tasks.webhooks_dispatch_due", 5),
 )
 
 

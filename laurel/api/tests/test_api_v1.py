@@ -58,6 +58,16 @@ ENDPOINTS = {
     ("GET", "/api/v1/recognition/ceremonies/{ceremony_id}"),
     ("POST", "/api/v1/recognition/ceremonies/{ceremony_id}/submit"),
     ("GET", "/api/v1/recognition/certificate-requests"),
+    ("GET", "/api/v1/webhooks/endpoints"),
+    ("POST", "/api/v1/webhooks/endpoints"),
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}"),
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"),
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/disable"),
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/enable"),
+    ("POST", "/api/v1/webhooks/endpoints/{endpoint_id}/test"),
+    ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"),
+    ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/resend"),
+    ("POST", "/api/v1/webhooks/member-ids"),
 }
 
 

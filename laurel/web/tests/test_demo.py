@@ -123,3 +123,16 @@ def test_demo_refuses_to_load_in_production(settings):
     with pytest.raises(CommandError, match="never loaded"):
         call_command("demo")
     assert not Organization.objects.exists()
+
+
+def test_demo_has_a_webhook_endpoint_disabled_after_three_days_of_failed_tries():
+    from laurel.integrations.models import WebhookAttempt, WebhookEndpoint
+
+    demo.load(**SMALL)
+    endpoint = WebhookEndpoint.objects.get(organization__slug="northwind")
+    assert not endpoint.enabled
+    assert "72 hours" in endpoint.disabled_reason
+    tries = WebhookAttempt.objects.filter(delivery__endpoint=endpoint)
+    assert tries.count() >= 15
+    assert all("does not resolve" in t.error for t in tries)
+    assert endpoint.deliveries.filter(status="pending").count() > 1  # kept, not lost

@@ -1,0 +1,149 @@
+"""The event types Laurel emits and the ``data`` each one carries (docs/webhooks.md; a JSON
+Schema per type in ``laurel/integrations/schemas/``). An area adds its types here and calls
+``laurel.integrations.services.webhooks_emit`` in the transaction of the change."""
+
+from __future__ import annotations
+
+from laurel.accounts.models import Connection
+
+CREDIT_EVENTS = (
+    "credit.held",
+    "credit.offered",
+    "credit.accepted",
+    "credit.rejected",
+    "credit.revoked",
+    "credit.voided",
+)
+CERTIFICATE_EVENTS = ("certificate.issued", "certificate.revoked", "certificate.replaced")
+IMPORT_EVENTS = ("import.completed", "import.undone")
+EVENT_TYPES = CREDIT_EVENTS + CERTIFICATE_EVENTS + IMPORT_EVENTS
+# Sent only by "send a test event", to one endpoint, whatever it subscribes to.
+TEST_EVENT = "webhook.test"
+
+
+def member_id_of(organization, email: str) -> str | None:
+    """The person's ID in the organization's member system, where one is recorded."""
+    value = (
+        Connection.objects.filter(organization=organization, email=email)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+    return value or None
+
+
+def person(organization, email: str, name: str = "") -> dict:
+    return {"email": email, "name": name, "member_id": member_id_of(organization, email)}
+
+
+def credit_data(credit, *, member_id: str | None | bool = False) -> dict:
+    """``member_id`` when the caller looked it up already (bulk paths), else it is read."""
+    components = {
+        c.credit_type.code: str(c.amount_earned)
+        for c in credit.components.select_related("credit_type")
+    }
+    reason = credit.revoke_reason or credit.reject_reason
+    who = {"email": credit.recipient_email, "name": credit.recipient_name, "member_id": member_id}
+    if member_id is False:
+        who = person(credit.organization, credit.recipient_email, credit.recipient_name)
+    return {
+        "organization": credit.organization.slug,
+        "credit": {
+            "id": credit.pk,
+            "status": credit.status,
+            "course_id": credit.course.course_id if credit.course_id else None,
+            "title": credit.title,
+            "completion_date": credit.completion_date.isoformat(),
+            "components": components,
+            "source": credit.source,
+            "reason": reason or "",
+        },
+        "person": who,
+    }
+
+
+def credits_events(organization, credit_ids, event_type: str) -> list[tuple[str, dict]]:
+    """(type, data) for many credits in a few queries: the bulk paths' events."""
+    from laurel.credits.models import Credit
+
+    credits = list(
+        Credit.objects.filter(organization=organization, pk__in=credit_ids)
+        .select_related("course", "organization")
+        .prefetch_related("components__credit_type")
+        .order_by("pk")
+    )
+    member_ids = dict(
+        Connection.objects.filter(
+            organization=organization, email__in={c.recipient_email for c in credits}
+        )
+        .exclude(member_id="")
+        .values_list("email", "member_id")
+    )
+    out = []
+    for credit in credits:
+        data = credit_data(credit, member_id=member_ids.get(credit.recipient_email))
+        # Read from the prefetched components (credit_data's own query would run per row).
+        data["credit"]["components"] = {
+            c.credit_type.code: str(c.amount_earned) for c in credit.components.all()
+        }
+        out.append((event_type, data))
+    return out
+
+
+def certificate_data(cert) -> dict:
+    return {
+        "organization": cert.organization.slug,
+        "certificate": {
+            "id": cert.pk,
+            "serial_number": cert.serial_number,
+            "status": cert.status,
+            "title": cert.title,
+            "completion_date": cert.completion_date.isoformat(),
+            "issue_date": cert.issue_date.isoformat(),
+            "expires_on": cert.expires_on.isoformat() if cert.expires_on else None,
+            "credit_id": cert.credit_id,
+            "reason": cert.revoke_reason or "",
+            "replaced_by": cert.replaced_by.serial_number if cert.replaced_by_id else None,
+        },
+        "person": person(cert.organization, cert.recipient_email, cert.recipient_name),
+    }
+
+
+def import_data(job) -> dict:
+    return {
+        "organization": job.organization.slug,
+        "import": {
+            "id": job.pk,
+            "kind": job.kind,
+            "file_name": job.file_name,
+            "status": job.status,
+            "counts": {k: v for k, v in sorted(job.counts.items()) if isinstance(v, int)},
+        },
+    }
+
+
+def render_lazy(messages) -> dict[int, dict]:
+    """``data`` of the messages stored without a payload (an import's credit events),
+    by message id, in a few queries: the credit as it is, with the event's status."""
+    lazy = [m for m in messages if m.payload is None and m.credit_id]
+    if not lazy:
+        return {}
+    out = {}
+    for organization_id in {m.organization_id for m in lazy}:
+        mine = [m for m in lazy if m.organization_id == organization_id]
+        from laurel.accounts.models import Organization
+
+        org = Organization.objects.get(pk=organization_id)
+        by_credit = {
+            data["credit"]["id"]: data
+            for _, data in credits_events(org, {m.credit_id for m in mine}, "")
+        }
+        for m in mine:
+            data = by_credit.get(m.credit_id)
+            if data is None:
+                continue
+            data = {**data, "credit": {**data["credit"]}}
+            data["credit"]["status"] = m.event_type.split(".", 1)[1]
+            if data["credit"]["status"] in ("held", "offered"):
+                data["credit"]["reason"] = ""
+            out[m.pk] = data
+    return out
