@@ -34,6 +34,8 @@ from laurel.catalog.models import (
     SubmissionComment,
     SubmissionRound,
 )
+from laurel.integrations.events import submission_data
+from laurel.integrations.services import webhooks_emit
 from laurel.lib.markdown import problems as markdown_problems
 from laurel.notifications.services import outbox_enqueue
 
@@ -513,6 +515,9 @@ def _submission_open(*, actor, organization, provider, kind, title, application,
         organization=organization,
         after={"provider": provider.name, "kind": kind, "previous": previous and previous.pk},
     )
+    webhooks_emit(
+        organization=organization, type="submission.submitted", payload=lambda: submission_data(sub)
+    )
     _notify_org(sub, "submitted")
     return sub
 
@@ -549,6 +554,11 @@ def submission_resubmit(*, actor: Actor, submission: Submission) -> Submission:
         obj=submission,
         organization=submission.organization,
         after={"round": next_round},
+    )
+    webhooks_emit(
+        organization=submission.organization,
+        type="submission.submitted",
+        payload=lambda: submission_data(submission),
     )
     _notify_org(submission, "resubmitted")
     return submission
@@ -748,6 +758,12 @@ def submission_decide(
             "course_id": submission.course.course_id if submission.course else None,
         },
     )
+    if status in (S.APPROVED, S.DENIED):
+        webhooks_emit(
+            organization=submission.organization,
+            type=f"submission.{status}",
+            payload=lambda: submission_data(submission),
+        )
     _send(submission, status, to=_provider_emails(submission))
     return submission
 

@@ -16,7 +16,13 @@ CREDIT_EVENTS = (
 )
 CERTIFICATE_EVENTS = ("certificate.issued", "certificate.revoked", "certificate.replaced")
 IMPORT_EVENTS = ("import.completed", "import.undone")
-EVENT_TYPES = CREDIT_EVENTS + CERTIFICATE_EVENTS + IMPORT_EVENTS
+# To the accrediting organization that reviews the submission (docs/providers.md).
+SUBMISSION_EVENTS = ("submission.submitted", "submission.approved", "submission.denied")
+# To the issuing organization of the ceremony's partnership (docs/recognition.md).
+CEREMONY_EVENTS = ("ceremony.scheduled", "ceremony.pins_mailed")
+EVENT_TYPES = (
+    CREDIT_EVENTS + CERTIFICATE_EVENTS + IMPORT_EVENTS + SUBMISSION_EVENTS + CEREMONY_EVENTS
+)
 # Sent only by "send a test event", to one endpoint, whatever it subscribes to.
 TEST_EVENT = "webhook.test"
 
@@ -117,6 +123,54 @@ def import_data(job) -> dict:
             "file_name": job.file_name,
             "status": job.status,
             "counts": {k: v for k, v in sorted(job.counts.items()) if isinstance(v, int)},
+        },
+    }
+
+
+def submission_data(sub) -> dict:
+    """``organization`` is the accrediting organization (the receiver); the provider is named."""
+    return {
+        "organization": sub.organization.slug,
+        "submission": {
+            "id": sub.pk,
+            "kind": sub.kind,
+            "status": sub.status,
+            "title": sub.title,
+            "round": sub.round,
+            "provider": {"slug": sub.provider.slug, "name": sub.provider.name},
+            "submitted_at": sub.last_submitted_at.isoformat(),
+            "decided_at": sub.decided_at.isoformat() if sub.decided_at else None,
+            "previous_id": sub.previous_id,
+            "reason": sub.decision_reason,
+            "credit": dict(sub.approved_credit or {}),
+            "course_id": sub.course.course_id if sub.course_id else None,
+        },
+    }
+
+
+def ceremony_data(ceremony) -> dict:
+    """``organization`` is the issuing organization (the receiver); the partner is named."""
+    partner = ceremony.partnership.partner
+    return {
+        "organization": ceremony.partnership.issuer.slug,
+        "ceremony": {
+            "id": ceremony.pk,
+            "name": ceremony.name,
+            "status": ceremony.status,
+            "partner": {"slug": partner.slug, "name": partner.name},
+            "starts_at": ceremony.starts_at.isoformat() if ceremony.starts_at else None,
+            "time_zone": ceremony.time_zone,
+            "format": ceremony.format,
+            "venue": ceremony.venue,
+            "range_start": ceremony.range_start.isoformat(),
+            "range_end": ceremony.range_end.isoformat(),
+            "cohorts": sorted(ceremony.cohorts.values_list("name", flat=True)),
+            "override_reason": ceremony.override_reason,
+            "mailing_contact": ceremony.mailing_contact,
+            "tracking_number": ceremony.tracking_number,
+            "pins_mailed_at": (
+                ceremony.pins_mailed_at.isoformat() if ceremony.pins_mailed_at else None
+            ),
         },
     }
 

@@ -17,6 +17,8 @@ from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.certificates.models import Certificate, CertificateJob
 from laurel.certificates.services import certificate_issue, job_request
+from laurel.integrations.events import ceremony_data
+from laurel.integrations.services import webhooks_emit
 from laurel.notifications.services import outbox_enqueue
 from laurel.recognition.models import (
     Ceremony,
@@ -434,6 +436,12 @@ def ceremony_submit(
         organization=organization,
         after=after,
     )
+    if ceremony.status == Ceremony.Status.SCHEDULED:
+        webhooks_emit(
+            organization=ceremony.partnership.issuer,
+            type="ceremony.scheduled",
+            payload=lambda: ceremony_data(ceremony),
+        )
     if actor.user is not None:
         outbox_enqueue(
             to=actor.user.email,
@@ -484,6 +492,11 @@ def pins_mark_mailed(
         obj=ceremony,
         organization=organization,
         after={"tracking_number": tracking_number},
+    )
+    webhooks_emit(
+        organization=organization,
+        type="ceremony.pins_mailed",
+        payload=lambda: ceremony_data(ceremony),
     )
     outbox_enqueue(
         to=ceremony.mailing_email,
