@@ -114,3 +114,19 @@ def test_an_endpoint_gets_only_the_review_types_it_chose(world, receiver):  # no
     approve(sub, reviewer)
     webhooks_dispatch()
     assert [e["type"] for e in received(receiver)] == ["submission.approved"]
+
+
+def test_with_two_reviewers_only_the_second_approval_is_an_event(world, receiver):  # noqa: F811
+    from laurel.catalog.models import ReviewPolicy
+
+    org, provider, user, reviewer, admin = world
+    ReviewPolicy.objects.update_or_create(organization=org, defaults={"two_reviewers": True})
+    listen(org, admin, receiver.url, types=["submission.approved"])
+    (sub,) = submit(make_application(provider, user), user, org)
+    approve(sub, reviewer)
+    webhooks_dispatch()
+    assert receiver.got == []
+    approve(sub, make_reviewer(org, "second@northwind.example"))
+    webhooks_dispatch()
+    (approved,) = received(receiver)
+    assert approved["data"]["submission"]["course_id"].startswith("NNA-")
