@@ -40,7 +40,9 @@ class Program(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "code"], name="one_program_code_per_org")
+            models.UniqueConstraint(
+                fields=["organization", "code"], name="one_program_code_per_org"
+            )
         ]
 
     def __str__(self) -> str:
@@ -103,7 +105,9 @@ class Requirement(models.Model):
         CREDIT_HOURS = "credit_hours", "Credit hours"
         MANUAL = "manual", "Recorded by staff"
 
-    version = models.ForeignKey(ProgramVersion, on_delete=models.CASCADE, related_name="requirements")
+    version = models.ForeignKey(
+        ProgramVersion, on_delete=models.CASCADE, related_name="requirements"
+    )
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     title = models.CharField(max_length=200)
@@ -185,7 +189,11 @@ class Enrollment(models.Model):
     earned_on = models.DateField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     certificate = models.ForeignKey(
-        "certificates.Certificate", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "certificates.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

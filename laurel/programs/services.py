@@ -139,7 +139,9 @@ def _write_version(program: Program, number: int, d: Definition) -> ProgramVersi
             needs_approval=spec.needs_approval,
             needs_attachment=spec.needs_attachment,
         )
-        Offering.objects.bulk_create(Offering(requirement=req, course_id=c) for c in spec.course_ids)
+        Offering.objects.bulk_create(
+            Offering(requirement=req, course_id=c) for c in spec.course_ids
+        )
     return version
 
 
@@ -302,8 +304,9 @@ def enrollments_create(
     if not emails:
         raise ServiceError("Choose at least one person.", field="people")
     taken = sorted(
-        Enrollment.objects.filter(program=program, email__in=emails, status__in=Enrollment.OPEN)
-        .values_list("email", flat=True)
+        Enrollment.objects.filter(
+            program=program, email__in=emails, status__in=Enrollment.OPEN
+        ).values_list("email", flat=True)
     )
     if taken:
         raise ServiceError(
@@ -350,7 +353,9 @@ def enrollments_create(
         after={"program": program.code, "version": version.number, "enrolled_on": str(enrolled_on)},
     )
     for enrollment in created:
-        _, invited = connection_invite(actor=actor, organization=organization, email=enrollment.email)
+        _, invited = connection_invite(
+            actor=actor, organization=organization, email=enrollment.email
+        )
         if notify:
             _notify(enrollment, "enrolled", invite=invited)
     return created
@@ -373,9 +378,7 @@ def enrollment_self(*, holder, program: Program) -> Enrollment:
 def enrollments_deliver_for_email(*, user, email: str) -> int:
     """Give ``user``, who has just verified ``email``, the enrollments waiting for it."""
     email = normalize_email(email)
-    waiting = list(
-        Enrollment.objects.select_for_update().filter(email=email, holder__isnull=True)
-    )
+    waiting = list(Enrollment.objects.select_for_update().filter(email=email, holder__isnull=True))
     if not waiting:
         return 0
     Enrollment.objects.filter(pk__in=[e.pk for e in waiting], holder__isnull=True).update(
@@ -501,7 +504,8 @@ def _check_grade(requirement: Requirement, grade: Decimal | None) -> None:
         raise ServiceError("This requirement takes no grade.", field="grade")
     if requirement.min_grade is not None and grade < requirement.min_grade:
         raise ServiceError(
-            f"The grade is below the minimum passing grade ({requirement.min_grade.normalize():f}).",
+            "The grade is below the minimum passing grade "
+            f"({requirement.min_grade.normalize():f}).",
             field="grade",
         )
 
@@ -717,7 +721,9 @@ def enrollment_dates_set(
 
 
 @transaction.atomic
-def enrollment_cancel(*, actor: Actor, enrollment: Enrollment, by_holder: bool = False) -> Enrollment:
+def enrollment_cancel(
+    *, actor: Actor, enrollment: Enrollment, by_holder: bool = False
+) -> Enrollment:
     if by_holder and not enrollment.version.allow_cancel:
         raise ServiceError(
             "This program does not let enrollees cancel; ask the organization.", code="state"
@@ -741,9 +747,7 @@ def enrollments_purge(*, actor: Actor, program: Program, enrollments: list[Enrol
     """Remove cancelled and expired enrollments with their completions. People, their credits
     and issued certificates stay; one audit event keeps the counts."""
     ids = [e.pk for e in enrollments]
-    rows = list(
-        Enrollment.objects.select_for_update().filter(program=program, pk__in=ids)
-    )
+    rows = list(Enrollment.objects.select_for_update().filter(program=program, pk__in=ids))
     active = [e.email for e in rows if e.status not in Enrollment.INACTIVE]
     if active or len(rows) != len(set(ids)):
         raise ServiceError(
@@ -771,8 +775,64 @@ def enrollments_purge(*, actor: Actor, program: Program, enrollments: list[Enrol
     return len(rows)
 
 
+@dataclass
+class MovePreview:
+    enrollment: Enrollment
+    before: list[tuple[str, str]]  # (requirement title, status) on the enrollee's version
+    after: list[tuple[str, str]]  # the same on the current version
+    deadline_before: date | None
+    deadline_after: date | None
+
+
+def enrollments_move_preview(*, program: Program, enrollments: list[Enrollment]) -> list:
+    """What ``enrollments_move_version`` would do to each enrollee, changing nothing."""
+    program = Program.objects.select_related("current_version").get(pk=program.pk)
+    version = program.current_version
+    old = selectors.progress_for(enrollments)
+    shadows = []
+    for e in enrollments:
+        grace, expires = _dates(version, e.enrolled_on)
+        shadows.append(
+            Enrollment(
+                pk=e.pk,
+                version=version,
+                holder_id=e.holder_id,
+                enrolled_on=e.enrolled_on,
+                grace_starts_on=grace,
+                expires_on=expires,
+            )
+        )
+    new = selectors.progress_for(shadows)
+    out = []
+    for e, shadow in zip(enrollments, shadows, strict=True):
+        kept = {
+            (r.requirement.kind, r.requirement.title.casefold()): r.status
+            for r in old[e.pk].rows
+            if r.completion is not None
+        }
+        after = [
+            (
+                r.requirement.title,
+                kept.get((r.requirement.kind, r.requirement.title.casefold()), r.status),
+            )
+            for r in new[e.pk].rows
+        ]
+        out.append(
+            MovePreview(
+                enrollment=e,
+                before=[(r.requirement.title, r.status) for r in old[e.pk].rows],
+                after=after,
+                deadline_before=e.deadline,
+                deadline_after=shadow.deadline,
+            )
+        )
+    return out
+
+
 @transaction.atomic
-def enrollments_move_version(*, actor: Actor, program: Program, enrollments: list[Enrollment]) -> int:
+def enrollments_move_version(
+    *, actor: Actor, program: Program, enrollments: list[Enrollment]
+) -> int:
     """Move open enrollments to the program's current version, keeping their completions of
     requirements with the same title and kind; deadlines are computed again from the
     enrollment date."""
@@ -795,9 +855,13 @@ def enrollments_move_version(*, actor: Actor, program: Program, enrollments: lis
         for completion in Completion.objects.filter(enrollment=enrollment).select_related(
             "requirement"
         ):
-            target = new_reqs.get((completion.requirement.kind, completion.requirement.title.casefold()))
+            target = new_reqs.get(
+                (completion.requirement.kind, completion.requirement.title.casefold())
+            )
             if target is None:
-                Completion.objects.filter(pk=completion.pk).update(status=Completion.Status.SUPERSEDED)
+                Completion.objects.filter(pk=completion.pk).update(
+                    status=Completion.Status.SUPERSEDED
+                )
             else:
                 Completion.objects.filter(pk=completion.pk).update(requirement=target)
         audit_record(
@@ -837,8 +901,8 @@ def deadlines_sweep(*, today: date | None = None, notify: bool = True) -> dict:
     for src, dst, condition in _SWEEPS:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE programs_enrollment SET status = %s WHERE status = %s AND {condition} "
+                cursor.execute(  # ``condition`` is one of the constants in _SWEEPS
+                    f"UPDATE programs_enrollment SET status = %s WHERE status = %s AND {condition} "  # noqa: S608
                     "RETURNING id, program_id, organization_id, email",
                     [dst, src, today],
                 )
@@ -937,4 +1001,3 @@ def _notify(enrollment: Enrollment, kind: str, *, invite=False, days_left=None, 
         },
         dedupe_key=dedupe_key or f"program-{kind}:{enrollment.pk}:{enrollment.status}",
     )
-

@@ -96,9 +96,7 @@ def test_self_reported_credit_does_not_count_without_approval(org, nurse):
     assert selectors.progress_for([enrollment])[enrollment.pk].rows[0].hours == 0
 
 
-def test_unknown_address_waits_like_held_credit_and_reaches_the_verified_account(
-    org, committed
-):
+def test_unknown_address_waits_like_held_credit_and_reaches_the_verified_account(org, committed):
     program = make_program(org)
     with committed():
         [enrollment] = enroll(program, "New.Person@Example.com")
@@ -128,14 +126,19 @@ def test_enrolling_twice_is_refused_and_changes_nothing(org, nurse):
 def test_grade_below_minimum_is_refused_and_a_passing_grade_waits_for_approval(org, nurse):
     program = make_program(
         org,
-        requirements=[manual("Exam", needs_grade=True, min_grade=Decimal("70"), needs_approval=True)],
+        requirements=[
+            manual("Exam", needs_grade=True, min_grade=Decimal("70"), needs_approval=True)
+        ],
     )
     [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     exam = program.current_version.requirements.get()
     with pytest.raises(ServiceError, match="below the minimum passing grade"):
         completion_record(
-            actor=STAFF, enrollment=enrollment, requirement=exam,
-            completed_on=date(2025, 2, 1), grade=Decimal("69"),
+            actor=STAFF,
+            enrollment=enrollment,
+            requirement=exam,
+            completed_on=date(2025, 2, 1),
+            grade=Decimal("69"),
         )
     assert not Completion.objects.exists()
     pending = completion_record(
@@ -200,8 +203,11 @@ def test_bad_attachment_is_refused(org, nurse, name, content, size, message):
         upload.size = size
     with pytest.raises(ServiceError, match=message):
         completion_record(
-            actor=STAFF, enrollment=enrollment, requirement=program.current_version.requirements.get(),
-            completed_on=date(2025, 2, 1), attachment=upload,
+            actor=STAFF,
+            enrollment=enrollment,
+            requirement=program.current_version.requirements.get(),
+            completed_on=date(2025, 2, 1),
+            attachment=upload,
         )
     assert not Completion.objects.exists()
 
@@ -213,20 +219,29 @@ def test_completion_with_pdf_attachment_is_stored_and_a_correction_supersedes_it
     [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     req = program.current_version.requirements.get(title="Practice")
     first = completion_record(
-        actor=STAFF, enrollment=enrollment, requirement=req, completed_on=date(2025, 2, 1),
+        actor=STAFF,
+        enrollment=enrollment,
+        requirement=req,
+        completed_on=date(2025, 2, 1),
         attachment=SimpleUploadedFile("log.pdf", PDF),
     )
     assert first.attachment.read() == PDF
     second = completion_record(
-        actor=STAFF, enrollment=enrollment, requirement=req, completed_on=date(2025, 2, 3),
-        attachment=SimpleUploadedFile("log2.pdf", PDF), notes="date corrected",
+        actor=STAFF,
+        enrollment=enrollment,
+        requirement=req,
+        completed_on=date(2025, 2, 3),
+        attachment=SimpleUploadedFile("log2.pdf", PDF),
+        notes="date corrected",
     )
     first.refresh_from_db()
     assert first.status == Completion.Status.SUPERSEDED
     assert second.supersedes == first
     row = selectors.progress_for([enrollment])[enrollment.pk].row(req)
     assert (row.status, row.completion.completed_on) == ("Complete", date(2025, 2, 3))
-    assert AuditEvent.objects.filter(action="completion.superseded", object_id=str(first.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="completion.superseded", object_id=str(first.pk)
+    ).exists()
 
 
 def test_expiration_before_enrollment_is_refused(org, nurse):
@@ -234,8 +249,11 @@ def test_expiration_before_enrollment_is_refused(org, nurse):
     [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     with pytest.raises(ServiceError, match="before the enrollment date"):
         enrollment_dates_set(
-            actor=STAFF, enrollment=enrollment, enrolled_on=date(2025, 1, 1),
-            grace_starts_on=None, expires_on=date(2024, 12, 1),
+            actor=STAFF,
+            enrollment=enrollment,
+            enrolled_on=date(2025, 1, 1),
+            grace_starts_on=None,
+            expires_on=date(2024, 12, 1),
         )
     enrollment.refresh_from_db()
     assert enrollment.expires_on == date(2026, 1, 31)
@@ -274,8 +292,12 @@ def test_reminders_go_30_and_7_days_before_the_deadline_once_each(org, nurse, co
         [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     mail.outbox.clear()
     deadline = enrollment.deadline
-    for day in (deadline - timedelta(days=31), deadline - timedelta(days=30),
-                deadline - timedelta(days=29), deadline - timedelta(days=7)):
+    for day in (
+        deadline - timedelta(days=31),
+        deadline - timedelta(days=30),
+        deadline - timedelta(days=29),
+        deadline - timedelta(days=7),
+    ):
         with committed():
             deadlines_sweep(today=day)
             deadlines_sweep(today=day)
@@ -307,7 +329,9 @@ def test_purge_refuses_active_enrollments_and_keeps_people_credits_and_certifica
         Enrollment.objects.get(email=e) for e in (nurse.email, "b@example.com", "c@example.com")
     )
     completion_record(
-        actor=STAFF, enrollment=done, requirement=done.version.requirements.get(),
+        actor=STAFF,
+        enrollment=done,
+        requirement=done.version.requirements.get(),
         completed_on=date(2025, 1, 2),
     )
     accept(org, course, nurse, date(2025, 1, 3))
@@ -330,7 +354,9 @@ def test_earning_a_maintenance_program_opens_the_next_cycle(org, nurse):
     program = make_program(org, maintenance=True, window_months=24, requirements=[manual("Essay")])
     [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     completion_record(
-        actor=STAFF, enrollment=enrollment, requirement=enrollment.version.requirements.get(),
+        actor=STAFF,
+        enrollment=enrollment,
+        requirement=enrollment.version.requirements.get(),
         completed_on=date(2025, 3, 1),
     )
     cycles = list(Enrollment.objects.filter(program=program).order_by("cycle"))
@@ -349,9 +375,11 @@ def test_editing_an_active_program_makes_a_version_and_moving_keeps_matching_com
         actor=STAFF, enrollment=enrollment, requirement=essay, completed_on=date(2025, 2, 1)
     )
     v2 = program_update(
-        actor=STAFF, program=program,
-        definition=Definition(name="Program v2", window_months=6,
-                              requirements=(manual("Essay"), manual("Portfolio"))),
+        actor=STAFF,
+        program=program,
+        definition=Definition(
+            name="Program v2", window_months=6, requirements=(manual("Essay"), manual("Portfolio"))
+        ),
     )
     enrollment.refresh_from_db()
     assert enrollment.version.number == 1
@@ -362,7 +390,8 @@ def test_editing_an_active_program_makes_a_version_and_moving_keeps_matching_com
     assert enrollment.expires_on == date(2025, 7, 1)
     rows = selectors.progress_for([enrollment])[enrollment.pk].rows
     assert [(r.requirement.title, r.status) for r in rows] == [
-        ("Essay", "Complete"), ("Portfolio", "No status"),
+        ("Essay", "Complete"),
+        ("Portfolio", "No status"),
     ]
 
 
