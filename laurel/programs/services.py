@@ -931,13 +931,42 @@ def _after_sweep(rows, src: str, dst: str, *, notify: bool) -> None:
             after={"status": dst, "from": src},
         )
     if notify:
-        ids = [pk for pk, *_ in rows]
-        for chunk_start in range(0, len(ids), 2000):
-            chunk = ids[chunk_start : chunk_start + 2000]
-            for enrollment in Enrollment.objects.filter(pk__in=chunk).select_related(
-                "organization", "version"
-            ):
-                _notify(enrollment, dst)
+        _sweep_notices([pk for pk, *_ in rows], dst)
+
+
+def _sweep_notices(ids: list[int], kind: str) -> None:
+    """Queue the sweep's notices in bulk, each text rendered once per version and date (a
+    sweep may move a hundred thousand enrollments), and send them from one task per chunk."""
+    from laurel.notifications.models import OutboxMessage
+    from laurel.notifications.services import render_email
+    from laurel.programs.tasks import notices_send
+
+    rendered = {}
+    for start in range(0, len(ids), 2000):
+        messages = []
+        chunk = Enrollment.objects.filter(pk__in=ids[start : start + 2000]).select_related(
+            "organization", "version"
+        )
+        for e in chunk:
+            key = (e.version_id, e.expires_on)
+            if key not in rendered:
+                rendered[key] = render_email("program_notice", _notice_context(e, kind))
+            subject, text, html = rendered[key]
+            messages.append(
+                OutboxMessage(
+                    organization=e.organization,
+                    kind=f"program_{kind}",
+                    to_email=e.email,
+                    reply_to=e.organization.reply_to or "",
+                    subject=subject[:300],
+                    body_text=text,
+                    body_html=html,
+                    dedupe_key=f"program-{kind}:{e.pk}:{kind}",
+                )
+            )
+        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+        keys = [m.dedupe_key for m in messages]
+        transaction.on_commit(lambda keys=keys: notices_send.enqueue(keys))
 
 
 def reminders_send(*, today: date | None = None) -> int:
@@ -983,21 +1012,26 @@ _NOTICES = {
 }
 
 
-def _notify(enrollment: Enrollment, kind: str, *, invite=False, days_left=None, dedupe_key=None):
+def _notice_context(enrollment: Enrollment, kind: str, *, invite=False, days_left=None):
     name = enrollment.version.name
     headline, message = _NOTICES[kind]
     if invite:
         message += " Create a free Laurel account with this address to follow your progress."
+    return {
+        "organization": enrollment.organization,
+        "headline": headline.format(name=name, days_left=days_left),
+        "message": message,
+        "program_name": name,
+        "deadline": enrollment.deadline,
+    }
+
+
+def _notify(enrollment: Enrollment, kind: str, *, invite=False, days_left=None, dedupe_key=None):
     return outbox_enqueue(
         to=enrollment.email,
         template="program_notice",
         kind=f"program_{kind}",
         organization=enrollment.organization,
-        context={
-            "headline": headline.format(name=name, days_left=days_left),
-            "message": message,
-            "program_name": name,
-            "deadline": enrollment.deadline,
-        },
+        context=_notice_context(enrollment, kind, invite=invite, days_left=days_left),
         dedupe_key=dedupe_key or f"program-{kind}:{enrollment.pk}:{enrollment.status}",
     )

@@ -266,18 +266,25 @@ def test_deadline_is_computed_from_the_window_and_grace(org, nurse):
     assert enrollment.expires_on == date(2027, 3, 16)
 
 
-def test_sweep_moves_to_grace_then_expired_once_each_with_one_notice(org, nurse):
-    program = make_program(org, window_months=1, grace_days=10)
+def test_sweep_moves_to_grace_then_expired_once_each_with_one_notice(org, nurse, committed):
+    program = make_program(org, window_months=1, grace_days=10, name="RN certification")
     [enrollment] = enroll(program, nurse.email, on=date(2025, 1, 1))
     mail.outbox.clear()
-    assert deadlines_sweep(today=date(2025, 2, 1))["enrolled->grace"] == 1
-    assert deadlines_sweep(today=date(2025, 2, 1))["enrolled->grace"] == 0
+    with committed():
+        assert deadlines_sweep(today=date(2025, 2, 1))["enrolled->grace"] == 1
+    with committed():
+        assert deadlines_sweep(today=date(2025, 2, 1))["enrolled->grace"] == 0
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.GRACE
-    deadlines_sweep(today=date(2025, 2, 11))
-    deadlines_sweep(today=date(2025, 2, 12))
+    for day in (date(2025, 2, 11), date(2025, 2, 12)):
+        with committed():
+            deadlines_sweep(today=day)
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.EXPIRED
+    assert [m.subject for m in mail.outbox] == [
+        "RN certification: your grace period has started",
+        "RN certification has expired",
+    ]
     assert selectors.trackers(program) == selectors.trackers_recount(program)
     actions = list(
         AuditEvent.objects.filter(object_id=str(enrollment.pk)).values_list("action", flat=True)
