@@ -152,6 +152,7 @@ ORG_PAGES: dict[str, Page] = {
     "programs:approve": Page("post", pk=lambda w: w.completion.pk),
     "programs:return": Page("post", {"reason": "isolation"}, pk=lambda w: w.completion.pk),
     "programs:by_enrollee": Page(),
+    "programs:transcript": Page(),
     "programs:enrollment": Page(pk=lambda w: w.enrollment.pk),
     "programs:completion_new": Page(
         "post", {"completed_on": "2025-03-02"}, pk=lambda w: w.enrollment.pk

@@ -161,3 +161,50 @@ def trackers_recount(program: Program) -> dict[str, int]:
         "expired": counts.get(S.EXPIRED, 0),
         "cancelled": counts.get(S.CANCELLED, 0),
     }
+
+
+TRANSCRIPT_HEADER = [
+    "organization",
+    "program",
+    "version",
+    "cycle",
+    "status",
+    "enrolled_on",
+    "deadline",
+    "earned_on",
+    "requirement",
+    "requirement_status",
+    "completed_on",
+    "grade",
+    "hours",
+]
+
+
+def transcript(enrollments) -> list[Progress]:
+    """A person's programs, oldest enrollment first, each with its requirement rows."""
+    enrollments = sorted(enrollments, key=lambda e: (e.enrolled_on, e.pk))
+    progress = progress_for(enrollments)
+    return [progress[e.pk] for e in enrollments]
+
+
+def transcript_rows(items: list[Progress]):
+    """One CSV row per requirement of each enrollment."""
+    for p in items:
+        e = p.enrollment
+        for row in p.rows:
+            c = row.completion
+            yield [
+                e.organization.name,
+                e.version.name,
+                e.version.number,
+                e.cycle,
+                e.get_status_display(),
+                e.enrolled_on,
+                e.deadline or "",
+                e.earned_on or "",
+                row.requirement.title,
+                row.status,
+                c.completed_on if c else "",
+                c.grade if c and c.grade is not None else "",
+                row.hours if row.hours is not None else "",
+            ]

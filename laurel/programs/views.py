@@ -559,6 +559,32 @@ def program_purge(request, pk):
     return render(request, "programs/purge.html", {"program": program, "page": page, "q": q})
 
 
+def _transcript(request, enrollments, *, filename: str, csv_wanted: bool, title: str):
+    items = selectors.transcript(enrollments)
+    if csv_wanted:
+        rows = chain([selectors.TRANSCRIPT_HEADER], selectors.transcript_rows(items))
+        response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    return render(request, "programs/transcript.html", {"items": items, "title": title})
+
+
+TRANSCRIPT_RELATED = ("program", "version", "organization", "certificate")
+
+
+@org_required(*ANY_MEMBER)
+def enrollee_transcript(request):
+    email = request.GET.get("email", "").strip().lower()
+    enrollments = Enrollment.objects.for_org(request.org).filter(email=email)
+    return _transcript(
+        request,
+        list(enrollments.select_related(*TRANSCRIPT_RELATED)),
+        filename=f"transcript-{request.org.slug}",
+        csv_wanted=request.GET.get("format") == "csv",
+        title=f"Transcript of {email}",
+    )
+
+
 # --- The holder's side ------------------------------------------------------------------------
 
 
@@ -631,3 +657,15 @@ def my_attachment(request, pk):
         Completion.objects.filter(enrollment__holder=request.user), pk=pk
     )
     return _attachment_response(completion)
+
+
+@login_required
+def my_transcript(request):
+    enrollments = Enrollment.objects.filter(holder=request.user)
+    return _transcript(
+        request,
+        list(enrollments.select_related(*TRANSCRIPT_RELATED)),
+        filename="my-program-transcript",
+        csv_wanted=request.GET.get("format") == "csv",
+        title="My program transcript",
+    )

@@ -195,3 +195,20 @@ def test_holder_self_enrolls_sees_progress_and_cancels_when_allowed(client, org)
     client.post(reverse("programs:my_cancel", args=[enrollment.pk]))
     enrollment.refresh_from_db()
     assert enrollment.status == Enrollment.Status.CANCELLED
+
+
+def test_transcript_lists_every_program_for_staff_and_holder_with_csv(client, org, manager):
+    holder = make_user("nurse@example.com")
+    for code in ("A", "B"):
+        program = make_program(org, code=code, name=f"Program {code}")
+        enrollments_create(actor=STAFF, program=program, people=[(holder.email, "")])
+    other = make_program(make_org("lakeside"), code="L", name="Lakeside program")
+    enrollments_create(actor=STAFF, program=other, people=[(holder.email, "")])
+    client.force_login(manager)
+    page = client.get(url("transcript", org), {"email": holder.email}).content.decode()
+    assert "Program A" in page and "Program B" in page and "Lakeside" not in page
+    client.force_login(holder)
+    export = client.get(reverse("programs:my_transcript"), {"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert sorted(r["program"] for r in rows) == ["Lakeside program", "Program A", "Program B"]
+    assert {r["requirement_status"] for r in rows} == {"No status"}
