@@ -288,6 +288,28 @@ APP_BODY = {
 
 # One row per API operation: "METHOD /path/{arg}" → how to call it.
 API_OPERATIONS: dict[str, Op] = {
+    "GET /api/v1/programs": Op(hidden=lambda w: w.program.code),
+    "GET /api/v1/programs/{program_id}": Op(program_id=lambda w: w.program.pk),
+    "GET /api/v1/programs/{program_id}/enrollments": Op(program_id=lambda w: w.program.pk),
+    "POST /api/v1/programs/{program_id}/enrollments": Op(
+        program_id=lambda w: w.program.pk,
+        body=lambda w: {"people": [{"email": f"new@{w.slug}.example"}], "notify": False},
+    ),
+    "GET /api/v1/programs/enrollments/{enrollment_id}": Op(enrollment_id=lambda w: w.enrollment.pk),
+    "POST /api/v1/programs/enrollments/{enrollment_id}/completions": Op(
+        enrollment_id=lambda w: w.enrollment.pk,
+        body=lambda w: {
+            "requirement_id": w.program.current_version.requirements.get(title="Exam").pk,
+            "completed_on": "2025-03-02",
+        },
+    ),
+    "GET /api/v1/programs/approvals/queue": Op(hidden=lambda w: w.enrollment.email),
+    "POST /api/v1/programs/approvals/{completion_id}/approve": Op(
+        completion_id=lambda w: w.completion.pk
+    ),
+    "POST /api/v1/programs/approvals/{completion_id}/return": Op(
+        completion_id=lambda w: w.completion.pk, body=lambda w: {"reason": "isolation"}
+    ),
     "GET /api/v1/certificates": Op(hidden=lambda w: w.certificate.serial_number),
     "GET /api/v1/certificates/{cert_id}": Op(cert_id=lambda w: w.certificate.pk),
     "GET /api/v1/certificates/{cert_id}/pdf": Op(cert_id=lambda w: w.certificate.pk),
@@ -446,7 +468,12 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             file_name=f"{slug}.csv",
         )
     program = make_program(
-        org, requirements=[manual("Essay", needs_approval=True, needs_attachment=True)]
+        org,
+        code=f"P-{slug}".upper(),
+        requirements=[
+            manual("Essay", needs_approval=True, needs_attachment=True),
+            manual("Exam"),
+        ],
     )
     [enrollment] = enrollments_create(
         actor=Actor.system("test"),
@@ -457,7 +484,7 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
     completion = completion_record(
         actor=Actor.system("test"),
         enrollment=enrollment,
-        requirement=program.current_version.requirements.get(),
+        requirement=program.current_version.requirements.get(title="Essay"),
         completed_on=date(2025, 3, 1),
         attachment=SimpleUploadedFile("essay.pdf", b"%PDF-1.4 isolation"),
     )

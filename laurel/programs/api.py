@@ -1,0 +1,355 @@
+"""JSON API for programs: a ninja Router whose tenant is ``request.auth.organization``.
+
+Mounted on the v1 API at ``/programs``. Services raise ``ServiceError``; the API's error
+handlers turn it into the one error shape.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
+from laurel.audit.services import Actor, client_ip
+from laurel.programs import selectors, services
+from laurel.programs.models import Completion, Enrollment, Program
+
+router = Router(tags=["programs"])
+
+
+def _actor(request) -> Actor:
+    return Actor(label=request.auth.actor_label, ip=client_ip(request))
+
+
+def _org(request):
+    return request.auth.organization
+
+
+class RequirementOut(Schema):
+    id: int
+    position: int
+    kind: str
+    title: str
+    credit_type_code: str
+    hours: Decimal | None
+    needs_grade: bool
+    min_grade: Decimal | None
+    needs_approval: bool
+    needs_attachment: bool
+    course_ids: list[str]
+
+
+class ProgramOut(Schema):
+    id: int
+    code: str
+    name: str
+    status: str
+    version: int
+
+
+class ProgramDetailOut(ProgramOut):
+    description: str
+    window_months: int | None
+    window_fixed_date: date | None
+    grace_days: int
+    allow_self_enroll: bool
+    allow_cancel: bool
+    ordered: bool
+    maintenance: bool
+    requirements: list[RequirementOut]
+    trackers: dict[str, int]
+
+
+class EnrollmentOut(Schema):
+    id: int
+    program: str
+    email: str
+    name: str
+    status: str
+    cycle: int
+    version: int
+    enrolled_on: date
+    deadline: date | None
+    expires_on: date | None
+    earned_on: date | None
+    waiting_for_account: bool
+
+
+class RequirementStatusOut(Schema):
+    requirement_id: int
+    title: str
+    status: str
+    locked: bool
+    hours: Decimal | None
+
+
+class EnrollmentDetailOut(EnrollmentOut):
+    requirements: list[RequirementStatusOut]
+
+
+class PersonIn(Schema):
+    email: str
+    name: str = ""
+
+
+class EnrollIn(Schema):
+    people: list[PersonIn]
+    enrolled_on: date | None = None
+    notify: bool = True
+
+
+class CompletionIn(Schema):
+    requirement_id: int
+    completed_on: date
+    notes: str = ""
+    grade: Decimal | None = None
+
+
+class CompletionOut(Schema):
+    id: int
+    enrollment_id: int
+    email: str
+    requirement: str
+    status: str
+    completed_on: date
+    grade: Decimal | None
+    notes: str
+    return_reason: str
+
+
+class ReturnIn(Schema):
+    reason: str
+
+
+def _program_out(p: Program) -> dict:
+    return {
+        "id": p.pk,
+        "code": p.code,
+        "name": p.current_version.name,
+        "status": p.status,
+        "version": p.current_version.number,
+    }
+
+
+def _enrollment_out(e: Enrollment) -> dict:
+    return {
+        "id": e.pk,
+        "program": e.program.code,
+        "email": e.email,
+        "name": e.name,
+        "status": e.status,
+        "cycle": e.cycle,
+        "version": e.version.number,
+        "enrolled_on": e.enrolled_on,
+        "deadline": e.deadline,
+        "expires_on": e.expires_on,
+        "earned_on": e.earned_on,
+        "waiting_for_account": e.holder_id is None,
+    }
+
+
+def _completion_out(c: Completion) -> dict:
+    return {
+        "id": c.pk,
+        "enrollment_id": c.enrollment_id,
+        "email": c.enrollment.email,
+        "requirement": c.requirement.title,
+        "status": c.status,
+        "completed_on": c.completed_on,
+        "grade": c.grade,
+        "notes": c.notes,
+        "return_reason": c.return_reason,
+    }
+
+
+def _programs(request):
+    return Program.objects.for_org(_org(request)).select_related("current_version")
+
+
+def _enrollments(request):
+    return Enrollment.objects.for_org(_org(request)).select_related(
+        "program", "version", "organization"
+    )
+
+
+@router.get("", response=list[ProgramOut], summary="List programs")
+@paginate(PageNumberPagination, page_size=50)
+def program_list(request):
+    return [_program_out(p) for p in _programs(request)]
+
+
+@router.get("/{program_id}", response=ProgramDetailOut, summary="One program")
+def program_detail(request, program_id: int):
+    p = get_object_or_404(_programs(request), pk=program_id)
+    v = p.current_version
+    reqs = v.requirements.prefetch_related("offerings__course")
+    return {
+        **_program_out(p),
+        **{
+            f: getattr(v, f)
+            for f in (
+                "description",
+                "window_months",
+                "window_fixed_date",
+                "grace_days",
+                "allow_self_enroll",
+                "allow_cancel",
+                "ordered",
+                "maintenance",
+            )
+        },
+        "requirements": [
+            {
+                "id": r.pk,
+                "position": r.position,
+                "kind": r.kind,
+                "title": r.title,
+                "credit_type_code": r.credit_type_code,
+                "hours": r.hours,
+                "needs_grade": r.needs_grade,
+                "min_grade": r.min_grade,
+                "needs_approval": r.needs_approval,
+                "needs_attachment": r.needs_attachment,
+                "course_ids": [o.course.course_id for o in r.offerings.all()],
+            }
+            for r in reqs
+        ],
+        "trackers": selectors.trackers(p),
+    }
+
+
+@router.get(
+    "/{program_id}/enrollments", response=list[EnrollmentOut], summary="A program's enrollees"
+)
+@paginate(PageNumberPagination, page_size=50)
+def enrollment_list(request, program_id: int, status: str = ""):
+    p = get_object_or_404(_programs(request), pk=program_id)
+    rows = _enrollments(request).filter(program=p).order_by("email", "-cycle")
+    if status:
+        rows = rows.filter(status=status)
+    return [_enrollment_out(e) for e in rows]
+
+
+@router.post(
+    "/{program_id}/enrollments",
+    response={201: list[EnrollmentOut]},
+    summary="Enroll people (bulk)",
+    openapi_extra={
+        "parameters": [
+            {
+                "in": "header",
+                "name": HEADER,
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Send the same key again to get the first response back "
+                "instead of a refusal for people enrolled already.",
+            }
+        ]
+    },
+)
+def enrollment_create(request, program_id: int, payload: EnrollIn):
+    """Enroll everyone listed, or nobody (someone enrolled already refuses the batch)."""
+    org = _org(request)
+    p = get_object_or_404(_programs(request), pk=program_id)
+    key = idempotency_key_from(request)
+    fingerprint = request_fingerprint(
+        "POST", f"/programs/{program_id}/enrollments", payload.model_dump(mode="json")
+    )
+
+    from laurel.api.v1 import api  # the API this router is mounted on (imports us)
+
+    def work():
+        created = services.enrollments_create(
+            actor=_actor(request),
+            program=p,
+            people=[(person.email, person.name) for person in payload.people],
+            enrolled_on=payload.enrolled_on,
+            notify=payload.notify,
+        )
+        rows = _enrollments(request).filter(pk__in=[e.pk for e in created]).order_by("email")
+        body = [_enrollment_out(e) for e in rows]
+        return 201, api.renderer.render(request, body, response_status=201)
+
+    status, content, replayed = idempotent_run(
+        organization=org, key=key, fingerprint=fingerprint, work=work
+    )
+    response = HttpResponse(content, status=status, content_type=api.get_content_type())
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get("/enrollments/{enrollment_id}", response=EnrollmentDetailOut, summary="One enrollment")
+def enrollment_detail(request, enrollment_id: int):
+    e = get_object_or_404(_enrollments(request), pk=enrollment_id)
+    return _enrollment_detail(e)
+
+
+def _enrollment_detail(e: Enrollment) -> dict:
+    progress = selectors.progress_for([e])[e.pk]
+    return {
+        **_enrollment_out(e),
+        "requirements": [
+            {
+                "requirement_id": r.requirement.pk,
+                "title": r.requirement.title,
+                "status": r.status,
+                "locked": r.locked,
+                "hours": r.hours,
+            }
+            for r in progress.rows
+        ],
+    }
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/completions",
+    response={201: EnrollmentDetailOut},
+    summary="Record a completion",
+)
+def completion_create(request, enrollment_id: int, payload: CompletionIn):
+    e = get_object_or_404(_enrollments(request), pk=enrollment_id)
+    requirement = get_object_or_404(e.version.requirements, pk=payload.requirement_id)
+    services.completion_record(
+        actor=_actor(request),
+        enrollment=e,
+        requirement=requirement,
+        completed_on=payload.completed_on,
+        notes=payload.notes,
+        grade=payload.grade,
+    )
+    return 201, _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+
+def _queue(request):
+    return Completion.objects.filter(enrollment__organization=_org(request)).select_related(
+        "enrollment__organization", "enrollment__version", "requirement"
+    )
+
+
+@router.get("/approvals/queue", response=list[CompletionOut], summary="Awaiting approval")
+@paginate(PageNumberPagination, page_size=50)
+def approval_list(request):
+    rows = _queue(request).filter(status=Completion.Status.AWAITING_APPROVAL)
+    return [_completion_out(c) for c in rows.order_by("created_at")]
+
+
+@router.post(
+    "/approvals/{completion_id}/approve", response=CompletionOut, summary="Approve a completion"
+)
+def approval_approve(request, completion_id: int):
+    c = get_object_or_404(_queue(request), pk=completion_id)
+    services.completion_approve(actor=_actor(request), completion=c)
+    return _completion_out(c)
+
+
+@router.post(
+    "/approvals/{completion_id}/return", response=CompletionOut, summary="Return a completion"
+)
+def approval_return(request, completion_id: int, payload: ReturnIn):
+    c = get_object_or_404(_queue(request), pk=completion_id)
+    services.completion_return(actor=_actor(request), completion=c, reason=payload.reason)
+    return _completion_out(c)
