@@ -140,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000,000 enrollments")
     parser.add_argument("--sample", type=int, default=10_000, help="rows of the ORM loop")
+    parser.add_argument("--profile", help="write a cProfile of the sweep to this file")
     args = parser.parse_args()
     n = int(1_000_000 * args.scale)
 
@@ -211,7 +212,14 @@ def main() -> None:
     log(f"trackers p95 {tracker_ms:.2f} ms; four COUNTs p95 {counts_ms:.1f} ms")
 
     t = time.perf_counter()
-    moved = deadlines_sweep(today=today)
+    if args.profile:
+        import cProfile
+
+        with cProfile.Profile() as profile:
+            moved = deadlines_sweep(today=today)
+        profile.dump_stats(args.profile)
+    else:
+        moved = deadlines_sweep(today=today)
     sweep_s = time.perf_counter() - t
     changed = sum(v for k, v in moved.items() if "->" in k)
     log(f"sweep moved {changed:,} in {sweep_s:.1f} s ({moved})")

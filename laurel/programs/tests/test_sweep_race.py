@@ -32,13 +32,13 @@ def test_two_sweeps_at_once_move_each_enrollment_once(monkeypatch):
     late = org.today() - timedelta(days=35)
     enrollments_create(actor=STAFF, program=program, people=people[60:], enrolled_on=late)
 
-    real = services._after_sweep
+    real = services._track
 
     def slow(*args, **kwargs):
         real(*args, **kwargs)
         time.sleep(0.3)  # keep the rows locked while the twin's UPDATE arrives
 
-    monkeypatch.setattr(services, "_after_sweep", slow)
+    monkeypatch.setattr(services, "_track", slow)
     barrier = threading.Barrier(2)
     results = []
 
@@ -73,3 +73,6 @@ def test_two_sweeps_at_once_move_each_enrollment_once(monkeypatch):
     )
     assert len(notices) == 120 and set(notices.values()) == {1}
     assert selectors.trackers(program) == selectors.trackers_recount(program)
+    # Queued without a body, rendered when sent (tasks run at once in tests).
+    sent = OutboxMessage.objects.filter(kind="program_grace").first()
+    assert sent.status == "sent" and "grace period" in sent.body_text
