@@ -599,7 +599,12 @@ def enrollment_evaluate(*, actor: Actor, enrollment: Enrollment) -> bool:
 
 @transaction.atomic
 def enrollment_earn(
-    *, actor: Actor, enrollment: Enrollment, earned_on: date, issue_certificate: bool = True
+    *,
+    actor: Actor,
+    enrollment: Enrollment,
+    earned_on: date,
+    issue_certificate: bool = True,
+    notify: bool = True,
 ) -> Enrollment:
     """Mark Earned, issue the certificate (when the program says so) and, for a maintenance
     program, open the next cycle from the day it was earned."""
@@ -631,7 +636,8 @@ def enrollment_earn(
         before={"status": before},
         after={"status": "earned", "earned_on": str(earned_on)},
     )
-    _notify(enrollment, "earned")
+    if notify:
+        _notify(enrollment, "earned")
     if version.maintenance and enrollment.program.status == Program.Status.ACTIVE:
         _open_next_cycle(actor, enrollment, earned_on)
     return enrollment
