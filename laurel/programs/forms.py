@@ -37,8 +37,17 @@ class ProgramForm(forms.Form):
 
 
 class RequirementForm(forms.Form):
-    kind = forms.ChoiceField(choices=Requirement.Kind.choices)
-    title = forms.CharField(max_length=200)
+    # Blank by default so the unused extra rows of the formset submit unchanged.
+    kind = forms.ChoiceField(choices=[("", "—"), *Requirement.Kind.choices], required=False)
+    title = forms.CharField(max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("title") and not data.get("kind"):
+            self.add_error("kind", "Choose what kind of requirement this is.")
+        if data.get("kind") and not data.get("title"):
+            self.add_error("title", "Give the requirement a title.")
+        return data
     course_ids = forms.CharField(
         label="Course IDs (offering)", required=False, help_text="Comma-separated; any one counts."
     )
