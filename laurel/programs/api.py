@@ -12,12 +12,15 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from laurel.api.contract import ObjectId
+from laurel.api.errors import ErrorOut
 from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
 from laurel.audit.services import Actor, client_ip
 from laurel.programs import selectors, services
 from laurel.programs.models import Completion, Enrollment, Program
 
 router = Router(tags=["programs"])
+NOT_FOUND = {404: ErrorOut}
 
 
 def _actor(request) -> Actor:
@@ -28,7 +31,7 @@ def _org(request):
     return request.auth.organization
 
 
-class RequirementOut(Schema):
+class ProgramRequirementOut(Schema):
     id: int
     position: int
     kind: str
@@ -59,7 +62,7 @@ class ProgramDetailOut(ProgramOut):
     allow_cancel: bool
     ordered: bool
     maintenance: bool
-    requirements: list[RequirementOut]
+    requirements: list[ProgramRequirementOut]
     trackers: dict[str, int]
 
 
@@ -90,27 +93,27 @@ class EnrollmentDetailOut(EnrollmentOut):
     requirements: list[RequirementStatusOut]
 
 
-class PersonIn(Schema):
+class EnrolleeIn(Schema):
     email: str
     name: str = ""
 
 
-class EnrollIn(Schema):
-    people: list[PersonIn]
+class EnrollmentsIn(Schema):
+    people: list[EnrolleeIn]
     enrolled_on: date | None = None
     notify: bool = True
 
 
-class CompletionIn(Schema):
+class ProgramCompletionIn(Schema):
     requirement_id: int
     completed_on: date
     notes: str = ""
     grade: Decimal | None = None
 
 
-class CompletionOut(Schema):
+class ProgramCompletionOut(Schema):
     id: int
-    enrollment_id: int
+    enrollment_id: ObjectId
     email: str
     requirement: str
     status: str
@@ -120,7 +123,7 @@ class CompletionOut(Schema):
     return_reason: str
 
 
-class ReturnIn(Schema):
+class CompletionReturnIn(Schema):
     reason: str
 
 
@@ -178,11 +181,16 @@ def _enrollments(request):
 @router.get("", response=list[ProgramOut], summary="List programs")
 @paginate(PageNumberPagination, page_size=50)
 def program_list(request):
+    """The organization's programs. Example: `GET /api/v1/programs`."""
     return [_program_out(p) for p in _programs(request)]
 
 
-@router.get("/{program_id}", response=ProgramDetailOut, summary="One program")
-def program_detail(request, program_id: int):
+@router.get(
+    "/{int:program_id}", response={200: ProgramDetailOut, **NOT_FOUND}, summary="One program"
+)
+def program_detail(request, program_id: ObjectId):
+    """One program: its current version's rules, requirements and the four trackers.
+    Example: `GET /api/v1/programs/3`."""
     p = get_object_or_404(_programs(request), pk=program_id)
     v = p.current_version
     reqs = v.requirements.prefetch_related("offerings__course")
@@ -222,10 +230,14 @@ def program_detail(request, program_id: int):
 
 
 @router.get(
-    "/{program_id}/enrollments", response=list[EnrollmentOut], summary="A program's enrollees"
+    "/{int:program_id}/enrollments",
+    response={200: list[EnrollmentOut], **NOT_FOUND},
+    summary="A program's enrollees",
 )
 @paginate(PageNumberPagination, page_size=50)
-def enrollment_list(request, program_id: int, status: str = ""):
+def enrollment_list(request, program_id: ObjectId, status: str = ""):
+    """A program's enrollees, filtered by ``status``. Example:
+    `GET /api/v1/programs/3/enrollments?status=grace`."""
     p = get_object_or_404(_programs(request), pk=program_id)
     rows = _enrollments(request).filter(program=p).order_by("email", "-cycle")
     if status:
@@ -234,8 +246,8 @@ def enrollment_list(request, program_id: int, status: str = ""):
 
 
 @router.post(
-    "/{program_id}/enrollments",
-    response={201: list[EnrollmentOut]},
+    "/{int:program_id}/enrollments",
+    response={201: list[EnrollmentOut], 409: ErrorOut, **NOT_FOUND},
     summary="Enroll people (bulk)",
     openapi_extra={
         "parameters": [
@@ -250,8 +262,10 @@ def enrollment_list(request, program_id: int, status: str = ""):
         ]
     },
 )
-def enrollment_create(request, program_id: int, payload: EnrollIn):
-    """Enroll everyone listed, or nobody (someone enrolled already refuses the batch)."""
+def enrollment_create(request, program_id: ObjectId, payload: EnrollmentsIn):
+    """Enroll everyone listed, or nobody (someone enrolled already refuses the batch with
+    409). Example: `POST /api/v1/programs/3/enrollments` with
+    `{"people": [{"email": "jane.doe@example.org"}], "enrolled_on": "2026-03-05"}`."""
     org = _org(request)
     p = get_object_or_404(_programs(request), pk=program_id)
     key = idempotency_key_from(request)
@@ -282,8 +296,14 @@ def enrollment_create(request, program_id: int, payload: EnrollIn):
     return response
 
 
-@router.get("/enrollments/{enrollment_id}", response=EnrollmentDetailOut, summary="One enrollment")
-def enrollment_detail(request, enrollment_id: int):
+@router.get(
+    "/enrollments/{int:enrollment_id}",
+    response={200: EnrollmentDetailOut, **NOT_FOUND},
+    summary="One enrollment",
+)
+def enrollment_detail(request, enrollment_id: ObjectId):
+    """One enrollment with each requirement's status. Example:
+    `GET /api/v1/programs/enrollments/42`."""
     e = get_object_or_404(_enrollments(request), pk=enrollment_id)
     return _enrollment_detail(e)
 
@@ -306,11 +326,14 @@ def _enrollment_detail(e: Enrollment) -> dict:
 
 
 @router.post(
-    "/enrollments/{enrollment_id}/completions",
-    response={201: EnrollmentDetailOut},
+    "/enrollments/{int:enrollment_id}/completions",
+    response={201: EnrollmentDetailOut, 409: ErrorOut, **NOT_FOUND},
     summary="Record a completion",
 )
-def completion_create(request, enrollment_id: int, payload: CompletionIn):
+def completion_create(request, enrollment_id: ObjectId, payload: ProgramCompletionIn):
+    """Record a completion (no attachment through the API). Example:
+    `POST /api/v1/programs/enrollments/42/completions` with
+    `{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}`."""
     e = get_object_or_404(_enrollments(request), pk=enrollment_id)
     requirement = get_object_or_404(e.version.requirements, pk=payload.requirement_id)
     services.completion_record(
@@ -330,26 +353,36 @@ def _queue(request):
     )
 
 
-@router.get("/approvals/queue", response=list[CompletionOut], summary="Awaiting approval")
+@router.get("/approvals/queue", response=list[ProgramCompletionOut], summary="Awaiting approval")
 @paginate(PageNumberPagination, page_size=50)
 def approval_list(request):
+    """Completions awaiting approval, oldest first. Example:
+    `GET /api/v1/programs/approvals/queue`."""
     rows = _queue(request).filter(status=Completion.Status.AWAITING_APPROVAL)
     return [_completion_out(c) for c in rows.order_by("created_at")]
 
 
 @router.post(
-    "/approvals/{completion_id}/approve", response=CompletionOut, summary="Approve a completion"
+    "/approvals/{int:completion_id}/approve",
+    response={200: ProgramCompletionOut, **NOT_FOUND},
+    summary="Approve a completion",
 )
-def approval_approve(request, completion_id: int):
+def approval_approve(request, completion_id: ObjectId):
+    """Approve a completion; the last requirement earns the enrollment. Example:
+    `POST /api/v1/programs/approvals/9/approve`."""
     c = get_object_or_404(_queue(request), pk=completion_id)
     services.completion_approve(actor=_actor(request), completion=c)
     return _completion_out(c)
 
 
 @router.post(
-    "/approvals/{completion_id}/return", response=CompletionOut, summary="Return a completion"
+    "/approvals/{int:completion_id}/return",
+    response={200: ProgramCompletionOut, **NOT_FOUND},
+    summary="Return a completion",
 )
-def approval_return(request, completion_id: int, payload: ReturnIn):
+def approval_return(request, completion_id: ObjectId, payload: CompletionReturnIn):
+    """Return a completion with a reason the enrollee reads. Example:
+    `POST /api/v1/programs/approvals/9/return` with `{"reason": "Signature missing"}`."""
     c = get_object_or_404(_queue(request), pk=completion_id)
     services.completion_return(actor=_actor(request), completion=c, reason=payload.reason)
     return _completion_out(c)
