@@ -5,22 +5,25 @@ handlers turn it into the one error shape.
 """
 
 from datetime import date
-from decimal import Decimal
+from typing import Annotated, Literal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
+from pydantic import Field
 
-from laurel.api.contract import ObjectId
+from laurel.api.contract import MAX_ID, LinkPagination, ObjectId
 from laurel.api.errors import ErrorOut
 from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
+from laurel.api.schemas import AmountIn, AmountOut, EmailIn, EmailOut, IsoDate
 from laurel.audit.services import Actor, client_ip
 from laurel.programs import selectors, services
 from laurel.programs.models import Completion, Enrollment, Program
 
 router = Router(tags=["programs"])
 NOT_FOUND = {404: ErrorOut}
+StatusFilter = Literal["enrolled", "grace", "earned", "expired", "cancelled"] | None
 
 
 def _actor(request) -> Actor:
@@ -37,9 +40,9 @@ class ProgramRequirementOut(Schema):
     kind: str
     title: str
     credit_type_code: str
-    hours: Decimal | None
+    hours: AmountOut | None
     needs_grade: bool
-    min_grade: Decimal | None
+    min_grade: AmountOut | None
     needs_approval: bool
     needs_attachment: bool
     course_ids: list[str]
@@ -51,6 +54,14 @@ class ProgramOut(Schema):
     name: str
     status: str
     version: int
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return obj["name"] if isinstance(obj, dict) else obj.current_version.name
+
+    @staticmethod
+    def resolve_version(obj) -> int:
+        return obj["version"] if isinstance(obj, dict) else obj.current_version.number
 
 
 class ProgramDetailOut(ProgramOut):
@@ -69,7 +80,7 @@ class ProgramDetailOut(ProgramOut):
 class EnrollmentOut(Schema):
     id: int
     program: str
-    email: str
+    email: EmailOut
     name: str
     status: str
     cycle: int
@@ -80,13 +91,25 @@ class EnrollmentOut(Schema):
     earned_on: date | None
     waiting_for_account: bool
 
+    @staticmethod
+    def resolve_program(obj) -> str:
+        return obj["program"] if isinstance(obj, dict) else obj.program.code
+
+    @staticmethod
+    def resolve_version(obj) -> int:
+        return obj["version"] if isinstance(obj, dict) else obj.version.number
+
+    @staticmethod
+    def resolve_waiting_for_account(obj) -> bool:
+        return obj["waiting_for_account"] if isinstance(obj, dict) else obj.holder_id is None
+
 
 class RequirementStatusOut(Schema):
     requirement_id: int
     title: str
     status: str
     locked: bool
-    hours: Decimal | None
+    hours: AmountOut | None
 
 
 class EnrollmentDetailOut(EnrollmentOut):
@@ -94,37 +117,61 @@ class EnrollmentDetailOut(EnrollmentOut):
 
 
 class EnrolleeIn(Schema):
-    email: str
-    name: str = ""
+    email: EmailIn
+    name: str = Field("", max_length=200)
 
 
 class EnrollmentsIn(Schema):
-    people: list[EnrolleeIn]
-    enrolled_on: date | None = None
+    people: list[EnrolleeIn] = Field(min_length=1, max_length=1000)
+    enrolled_on: IsoDate | None = None
     notify: bool = True
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"people": [{"email": "jane.doe@example.org"}], "enrolled_on": "2026-03-05"}
+            ]
+        }
+    }
 
 
 class ProgramCompletionIn(Schema):
-    requirement_id: int
-    completed_on: date
-    notes: str = ""
-    grade: Decimal | None = None
+    requirement_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    completed_on: IsoDate
+    notes: str = Field("", max_length=2000)
+    grade: AmountIn | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}]
+        }
+    }
 
 
 class ProgramCompletionOut(Schema):
     id: int
-    enrollment_id: ObjectId
-    email: str
+    enrollment_id: int
+    email: EmailOut
     requirement: str
     status: str
     completed_on: date
-    grade: Decimal | None
+    grade: AmountOut | None
     notes: str
     return_reason: str
 
+    @staticmethod
+    def resolve_email(obj) -> str:
+        return obj["email"] if isinstance(obj, dict) else obj.enrollment.email
+
+    @staticmethod
+    def resolve_requirement(obj) -> str:
+        return obj["requirement"] if isinstance(obj, dict) else obj.requirement.title
+
 
 class CompletionReturnIn(Schema):
-    reason: str
+    reason: str = Field(min_length=1, max_length=500)
+
+    model_config = {"json_schema_extra": {"examples": [{"reason": "Signature missing"}]}}
 
 
 def _program_out(p: Program) -> dict:
@@ -179,10 +226,10 @@ def _enrollments(request):
 
 
 @router.get("", response=list[ProgramOut], summary="List programs")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
 def program_list(request):
     """The organization's programs. Example: `GET /api/v1/programs`."""
-    return [_program_out(p) for p in _programs(request)]
+    return _programs(request).order_by("code")
 
 
 @router.get(
@@ -234,15 +281,15 @@ def program_detail(request, program_id: ObjectId):
     response={200: list[EnrollmentOut], **NOT_FOUND},
     summary="A program's enrollees",
 )
-@paginate(PageNumberPagination, page_size=50)
-def enrollment_list(request, program_id: ObjectId, status: str = ""):
+@paginate(LinkPagination, page_size=50, max_page_size=200)
+def enrollment_list(request, program_id: ObjectId, status: StatusFilter = None):
     """A program's enrollees, filtered by ``status``. Example:
     `GET /api/v1/programs/3/enrollments?status=grace`."""
     p = get_object_or_404(_programs(request), pk=program_id)
     rows = _enrollments(request).filter(program=p).order_by("email", "-cycle")
     if status:
         rows = rows.filter(status=status)
-    return [_enrollment_out(e) for e in rows]
+    return rows
 
 
 @router.post(
@@ -354,12 +401,12 @@ def _queue(request):
 
 
 @router.get("/approvals/queue", response=list[ProgramCompletionOut], summary="Awaiting approval")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
 def approval_list(request):
     """Completions awaiting approval, oldest first. Example:
     `GET /api/v1/programs/approvals/queue`."""
     rows = _queue(request).filter(status=Completion.Status.AWAITING_APPROVAL)
-    return [_completion_out(c) for c in rows.order_by("created_at")]
+    return rows.order_by("created_at", "pk")
 
 
 @router.post(

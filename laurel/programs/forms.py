@@ -48,6 +48,7 @@ class RequirementForm(forms.Form):
         if data.get("kind") and not data.get("title"):
             self.add_error("title", "Give the requirement a title.")
         return data
+
     course_ids = forms.CharField(
         label="Course IDs (offering)", required=False, help_text="Comma-separated; any one counts."
     )

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -296,11 +298,21 @@ def enrollments_create(
         raise ServiceError("Only an Active program takes enrollments.", code="state")
     organization = program.organization
     enrolled_on = enrolled_on or organization.today()
+    if not date(1900, 1, 1) <= enrolled_on <= organization.today() + timedelta(days=366):
+        raise ServiceError(
+            "The enrollment date must be between 1900 and a year from today.", field="date"
+        )
     emails = {}
     for email, name in people:
         email = normalize_email(email)
         if email:
-            emails.setdefault(email, (name or "").strip())
+            try:
+                validate_email(email)
+            except ValidationError as exc:
+                raise ServiceError(
+                    f"“{email}” is not an e-mail address. Nobody was enrolled.", field="people"
+                ) from exc
+            emails.setdefault(email, (name or "").strip()[:200])
     if not emails:
         raise ServiceError("Choose at least one person.", field="people")
     taken = sorted(
@@ -500,6 +512,8 @@ def completion_record(
 def _check_grade(requirement: Requirement, grade: Decimal | None) -> None:
     if grade is None:
         return
+    if grade < 0 or grade >= 10000:
+        raise ServiceError("A grade is between 0 and 9999.99.", field="grade")
     if not requirement.needs_grade:
         raise ServiceError("This requirement takes no grade.", field="grade")
     if requirement.min_grade is not None and grade < requirement.min_grade:
