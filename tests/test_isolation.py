@@ -48,11 +48,11 @@ from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
 from laurel.integrations.models import WebhookDelivery
 from laurel.integrations.services import endpoint_create, endpoint_send_test
-from laurel.recognition.models import Ceremony, CourseTaker
-from laurel.recognition.tests.factories import make_recognition_world
 from laurel.programs.models import Completion, Enrollment, Program
 from laurel.programs.services import completion_record, enrollments_create
 from laurel.programs.tests.helpers import make_program, manual
+from laurel.recognition.models import Ceremony, CourseTaker
+from laurel.recognition.tests.factories import make_recognition_world
 from tests.factories import enter_credit, make_course, make_member, make_org
 
 ORG_SLUG = "<slug:org_slug>"

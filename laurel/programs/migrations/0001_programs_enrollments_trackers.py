@@ -8,171 +8,449 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_org_kind_member_id'),
-        ('catalog', '0001_initial'),
-        ('certificates', '0002_shared_job_contract'),
+        ("accounts", "0003_org_kind_member_id"),
+        ("catalog", "0001_initial"),
+        ("certificates", "0002_shared_job_contract"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Program',
+            name="Program",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('inactive', 'Inactive')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="programs",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ProgramVersion',
+            name="ProgramVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('window_months', models.PositiveIntegerField(blank=True, null=True)),
-                ('window_fixed_date', models.DateField(blank=True, null=True)),
-                ('grace_days', models.PositiveIntegerField(default=0)),
-                ('allow_self_enroll', models.BooleanField(default=False)),
-                ('allow_cancel', models.BooleanField(default=False)),
-                ('ordered', models.BooleanField(default=False, help_text='Requirements in order.')),
-                ('maintenance', models.BooleanField(default=False, help_text='Recertification: earning opens the next cycle.')),
-                ('issue_on_earn', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('certificate_template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='certificates.certificatetemplate')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='programs.program')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("window_months", models.PositiveIntegerField(blank=True, null=True)),
+                ("window_fixed_date", models.DateField(blank=True, null=True)),
+                ("grace_days", models.PositiveIntegerField(default=0)),
+                ("allow_self_enroll", models.BooleanField(default=False)),
+                ("allow_cancel", models.BooleanField(default=False)),
+                ("ordered", models.BooleanField(default=False, help_text="Requirements in order.")),
+                (
+                    "maintenance",
+                    models.BooleanField(
+                        default=False, help_text="Recertification: earning opens the next cycle."
+                    ),
+                ),
+                ("issue_on_earn", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "certificate_template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="certificates.certificatetemplate",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="programs.program",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['program', '-number'],
+                "ordering": ["program", "-number"],
             },
         ),
         migrations.AddField(
-            model_name='program',
-            name='current_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.programversion'),
+            model_name="program",
+            name="current_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="programs.programversion",
+            ),
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('cycle', models.PositiveIntegerField(default=1)),
-                ('status', models.CharField(choices=[('enrolled', 'Enrolled'), ('grace', 'Grace period'), ('earned', 'Earned'), ('expired', 'Expired'), ('cancelled', 'Cancelled')], default='enrolled', max_length=10)),
-                ('enrolled_on', models.DateField()),
-                ('grace_starts_on', models.DateField(blank=True, null=True)),
-                ('expires_on', models.DateField(blank=True, null=True)),
-                ('earned_on', models.DateField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('certificate', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='certificates.certificate')),
-                ('holder', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='programs.program')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.programversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("cycle", models.PositiveIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("enrolled", "Enrolled"),
+                            ("grace", "Grace period"),
+                            ("earned", "Earned"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="enrolled",
+                        max_length=10,
+                    ),
+                ),
+                ("enrolled_on", models.DateField()),
+                ("grace_starts_on", models.DateField(blank=True, null=True)),
+                ("expires_on", models.DateField(blank=True, null=True)),
+                ("earned_on", models.DateField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "certificate",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="certificates.certificate",
+                    ),
+                ),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enrollments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enrollments",
+                        to="programs.program",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.programversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['email', '-cycle'],
+                "ordering": ["email", "-cycle"],
             },
         ),
         migrations.CreateModel(
-            name='Requirement',
+            name="Requirement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('offering', 'Offering completed'), ('credit_hours', 'Credit hours'), ('manual', 'Recorded by staff')], max_length=16)),
-                ('title', models.CharField(max_length=200)),
-                ('credit_type_code', models.CharField(blank=True, max_length=16)),
-                ('hours', models.DecimalField(blank=True, decimal_places=2, max_digits=7, null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('needs_grade', models.BooleanField(default=False)),
-                ('min_grade', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('needs_approval', models.BooleanField(default=False)),
-                ('needs_attachment', models.BooleanField(default=False)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='requirements', to='programs.programversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("offering", "Offering completed"),
+                            ("credit_hours", "Credit hours"),
+                            ("manual", "Recorded by staff"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("credit_type_code", models.CharField(blank=True, max_length=16)),
+                (
+                    "hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=7,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                ("needs_grade", models.BooleanField(default=False)),
+                (
+                    "min_grade",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                ("needs_approval", models.BooleanField(default=False)),
+                ("needs_attachment", models.BooleanField(default=False)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="requirements",
+                        to="programs.programversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'position'],
+                "ordering": ["version", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Offering',
+            name="Offering",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('course', 'Course')], default='course', max_length=10)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.course')),
-                ('requirement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offerings', to='programs.requirement')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("course", "Course")], default="course", max_length=10
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.course",
+                    ),
+                ),
+                (
+                    "requirement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="offerings",
+                        to="programs.requirement",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Completion',
+            name="Completion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('awaiting_grade', 'Awaiting grade'), ('awaiting_approval', 'Awaiting approval'), ('complete', 'Complete'), ('returned', 'Returned'), ('superseded', 'Superseded')], max_length=20)),
-                ('completed_on', models.DateField()),
-                ('notes', models.TextField(blank=True)),
-                ('grade', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('attachment', models.FileField(blank=True, upload_to='programs/completions/')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('return_reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('supersedes', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='programs.completion')),
-                ('enrollment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='completions', to='programs.enrollment')),
-                ('requirement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.requirement')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("awaiting_grade", "Awaiting grade"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("complete", "Complete"),
+                            ("returned", "Returned"),
+                            ("superseded", "Superseded"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("completed_on", models.DateField()),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "grade",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                ("attachment", models.FileField(blank=True, upload_to="programs/completions/")),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("return_reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supersedes",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="programs.completion",
+                    ),
+                ),
+                (
+                    "enrollment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="completions",
+                        to="programs.enrollment",
+                    ),
+                ),
+                (
+                    "requirement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.requirement",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Tracker',
+            name="Tracker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('enrolled', 'Enrolled'), ('grace', 'Grace period'), ('earned', 'Earned'), ('expired', 'Expired'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('count', models.BigIntegerField(default=0)),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trackers', to='programs.program')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("enrolled", "Enrolled"),
+                            ("grace", "Grace period"),
+                            ("earned", "Earned"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("count", models.BigIntegerField(default=0)),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trackers",
+                        to="programs.program",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='programversion',
-            constraint=models.UniqueConstraint(fields=('program', 'number'), name='one_program_version_number'),
+            model_name="programversion",
+            constraint=models.UniqueConstraint(
+                fields=("program", "number"), name="one_program_version_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.UniqueConstraint(fields=('organization', 'code'), name='one_program_code_per_org'),
+            model_name="program",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "code"), name="one_program_code_per_org"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['program', 'status', 'email'], name='programs_en_program_5ec0ee_idx'),
+            model_name="enrollment",
+            index=models.Index(
+                fields=["program", "status", "email"], name="programs_en_program_5ec0ee_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(condition=models.Q(('status', 'enrolled')), fields=['grace_starts_on'], name='enrollment_due_grace'),
+            model_name="enrollment",
+            index=models.Index(
+                condition=models.Q(("status", "enrolled")),
+                fields=["grace_starts_on"],
+                name="enrollment_due_grace",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(condition=models.Q(('status__in', ['enrolled', 'grace'])), fields=['expires_on'], name='enrollment_due_expiry'),
+            model_name="enrollment",
+            index=models.Index(
+                condition=models.Q(("status__in", ["enrolled", "grace"])),
+                fields=["expires_on"],
+                name="enrollment_due_expiry",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['enrolled', 'grace'])), fields=('program', 'email'), name='one_open_enrollment_per_program_email'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["enrolled", "grace"])),
+                fields=("program", "email"),
+                name="one_open_enrollment_per_program_email",
+            ),
         ),
         migrations.AddIndex(
-            model_name='completion',
-            index=models.Index(condition=models.Q(('status', 'awaiting_approval')), fields=['status'], name='completion_awaiting_approval'),
+            model_name="completion",
+            index=models.Index(
+                condition=models.Q(("status", "awaiting_approval")),
+                fields=["status"],
+                name="completion_awaiting_approval",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tracker',
-            constraint=models.UniqueConstraint(fields=('program', 'status'), name='one_tracker_per_status'),
+            model_name="tracker",
+            constraint=models.UniqueConstraint(
+                fields=("program", "status"), name="one_tracker_per_status"
+            ),
         ),
     ]
