@@ -42,6 +42,7 @@ from laurel.integrations.models import WebhookEndpoint
 from laurel.integrations.services import endpoint_create
 from laurel.notifications.bounces import BounceReport
 from laurel.notifications.services import bounce_record
+from laurel.programs.demo import load as demo_programs
 from laurel.recognition.demo import DEMO_LOGINS as RECOGNITION_LOGINS
 from laurel.recognition.demo import load as demo_recognition
 
@@ -337,6 +338,7 @@ class _Loader:
             demo_certificates(org)
         demo_providers(nnw, reviewer=staff[1], admin=admin)
         demo_recognition(self)
+        demo_programs(nnw, emails=[h.email for h in holders], courses=courses, anchor=ANCHOR)
         self.webhook_story(hook)
 
     def webhook_story(self, endpoint) -> None:

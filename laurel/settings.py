@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "laurel.imports",
     "laurel.certificates",
     "laurel.recognition",
+    "laurel.programs",
     "laurel.api",
     "laurel.operations",
     "laurel.integrations",
@@ -285,6 +286,9 @@ LAUREL_LOGO_MAX_BYTES = env_int("LAUREL_LOGO_MAX_BYTES", 2 * 1024 * 1024)
 LAUREL_IMAGE_MAX_PIXELS = env_int("LAUREL_IMAGE_MAX_PIXELS", 16_000_000)
 LAUREL_PDF_MAX_BYTES = env_int("LAUREL_PDF_MAX_BYTES", 10 * 1024 * 1024)
 LAUREL_IMPORT_MAX_BYTES = env_int("LAUREL_IMPORT_MAX_BYTES", 250 * 1024 * 1024)
+LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES = env_int(
+    "LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024
+)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Every message goes through the outbox table; the worker sends it with this backend.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("laurel.notifications.urls")),
     path("", include("laurel.recognition.urls")),
     path("", include("laurel.integrations.urls")),
+    path("", include("laurel.programs.urls")),
     path("api/", include("laurel.api.urls")),
     path("", include("laurel.api.page_urls")),
     path("django-admin/", admin.site.urls),

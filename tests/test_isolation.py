@@ -48,6 +48,9 @@ from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
 from laurel.integrations.models import WebhookDelivery
 from laurel.integrations.services import endpoint_create, endpoint_send_test
+from laurel.programs.models import Completion, Enrollment, Program
+from laurel.programs.services import completion_record, enrollments_create
+from laurel.programs.tests.helpers import make_program, manual
 from laurel.recognition.models import Ceremony, CourseTaker
 from laurel.recognition.tests.factories import make_recognition_world
 from tests.factories import enter_credit, make_course, make_member, make_org
@@ -143,6 +146,29 @@ ORG_PAGES: dict[str, Page] = {
     "accounts:member_remove": Page("post", pk=lambda w: w.membership.pk),
     "accounts:invitation_resend": Page("post", pk=lambda w: w.invitation.pk),
     "accounts:invitation_cancel": Page("post", pk=lambda w: w.invitation.pk),
+    "programs:list": Page(),
+    "programs:new": Page(),
+    "programs:approvals": Page(),
+    "programs:approve": Page("post", pk=lambda w: w.completion.pk),
+    "programs:return": Page("post", {"reason": "isolation"}, pk=lambda w: w.completion.pk),
+    "programs:by_enrollee": Page(),
+    "programs:transcript": Page(),
+    "programs:enrollment": Page(pk=lambda w: w.enrollment.pk),
+    "programs:completion_new": Page(
+        "post", {"completed_on": "2025-03-02"}, pk=lambda w: w.enrollment.pk
+    ),
+    "programs:enrollment_dates": Page(
+        "post", {"enrolled_on": "2025-01-01"}, pk=lambda w: w.enrollment.pk
+    ),
+    "programs:enrollment_cancel": Page("post", pk=lambda w: w.enrollment.pk),
+    "programs:attachment": Page(pk=lambda w: w.completion.pk),
+    "programs:detail": Page(pk=lambda w: w.program.pk),
+    "programs:edit": Page(pk=lambda w: w.program.pk),
+    "programs:status": Page("post", {"status": "inactive"}, pk=lambda w: w.program.pk),
+    "programs:export": Page(pk=lambda w: w.program.pk),
+    "programs:enroll": Page(pk=lambda w: w.program.pk),
+    "programs:move_version": Page(pk=lambda w: w.program.pk),
+    "programs:purge": Page(pk=lambda w: w.program.pk),
     "catalog:credit_type_list": Page(),
     "catalog:credit_type_new": Page("post", {"code": "ISO", "name": "Iso", "unit": "hours"}),
     "catalog:credit_type_edit": Page(pk=lambda w: w.credit_type.pk),
@@ -262,6 +288,28 @@ APP_BODY = {
 
 # One row per API operation: "METHOD /path/{arg}" → how to call it.
 API_OPERATIONS: dict[str, Op] = {
+    "GET /api/v1/programs": Op(hidden=lambda w: w.program.code),
+    "GET /api/v1/programs/{program_id}": Op(program_id=lambda w: w.program.pk),
+    "GET /api/v1/programs/{program_id}/enrollments": Op(program_id=lambda w: w.program.pk),
+    "POST /api/v1/programs/{program_id}/enrollments": Op(
+        program_id=lambda w: w.program.pk,
+        body=lambda w: {"people": [{"email": f"new@{w.slug}.example"}], "notify": False},
+    ),
+    "GET /api/v1/programs/enrollments/{enrollment_id}": Op(enrollment_id=lambda w: w.enrollment.pk),
+    "POST /api/v1/programs/enrollments/{enrollment_id}/completions": Op(
+        enrollment_id=lambda w: w.enrollment.pk,
+        body=lambda w: {
+            "requirement_id": w.program.current_version.requirements.get(title="Exam").pk,
+            "completed_on": "2025-03-02",
+        },
+    ),
+    "GET /api/v1/programs/approvals/queue": Op(hidden=lambda w: w.enrollment.email),
+    "POST /api/v1/programs/approvals/{completion_id}/approve": Op(
+        completion_id=lambda w: w.completion.pk
+    ),
+    "POST /api/v1/programs/approvals/{completion_id}/return": Op(
+        completion_id=lambda w: w.completion.pk, body=lambda w: {"reason": "isolation"}
+    ),
     "GET /api/v1/certificates": Op(hidden=lambda w: w.certificate.serial_number),
     "GET /api/v1/certificates/{cert_id}": Op(cert_id=lambda w: w.certificate.pk),
     "GET /api/v1/certificates/{cert_id}/pdf": Op(cert_id=lambda w: w.certificate.pk),
@@ -419,6 +467,27 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             upload=SimpleUploadedFile(f"{slug}.csv", csv.encode()),
             file_name=f"{slug}.csv",
         )
+    program = make_program(
+        org,
+        code=f"P-{slug}".upper(),
+        requirements=[
+            manual("Essay", needs_approval=True, needs_attachment=True),
+            manual("Exam"),
+        ],
+    )
+    [enrollment] = enrollments_create(
+        actor=Actor.system("test"),
+        program=program,
+        people=[(f"holder@{slug}.example", "")],
+        enrolled_on=date(2025, 3, 1),
+    )
+    completion = completion_record(
+        actor=Actor.system("test"),
+        enrollment=enrollment,
+        requirement=program.current_version.requirements.get(title="Essay"),
+        completed_on=date(2025, 3, 1),
+        attachment=SimpleUploadedFile("essay.pdf", b"%PDF-1.4 isolation"),
+    )
     provider_world = make_provider_world(org, admin, slug)
     recognition = make_recognition_world(org, slug)
     webhook = endpoint_create(
@@ -433,6 +502,9 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         **vars(recognition),
         webhook=webhook,
         delivery=delivery,
+        program=program,
+        enrollment=enrollment,
+        completion=completion,
         certificate=certificate,
         job=job,
         import_job=import_job,
@@ -521,6 +593,9 @@ def state_of(world) -> tuple:
         list(org.webhook_endpoints.values_list("pk", "enabled", "secret").order_by("pk")),
         WebhookDelivery.objects.for_org(org).count(),
         list(org.connections.values_list("email", "member_id").order_by("pk")),
+        list(Program.objects.for_org(org).values_list("pk", "status", "current_version")),
+        list(Enrollment.objects.for_org(org).values_list("pk", "status", "expires_on")),
+        list(Completion.objects.filter(enrollment__organization=org).values_list("pk", "status")),
     )
 
 

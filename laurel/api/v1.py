@@ -28,6 +28,7 @@ from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
 from laurel.imports.api import build_router as build_imports_router
 from laurel.integrations.api import router as webhooks_router
+from laurel.programs.api import router as programs_router
 from laurel.recognition.api import router as recognition_router
 
 api = LaurelApi(
@@ -45,6 +46,7 @@ api.add_router("/imports", build_imports_router())
 api.add_router("", submissions_router)
 api.add_router("/recognition", recognition_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/programs", programs_router)
 
 ERRORS = {401: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50

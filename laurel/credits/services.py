@@ -371,6 +371,7 @@ def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         payload=lambda credit=credit: credit_data(credit),
     )
     certificate_issue_for_credit(credit, actor=Actor(user=holder))
+    programs_evaluate_for_holder(holder)
     return credit
 
 
@@ -618,6 +619,13 @@ def certificate_issue_for_credit(credit: Credit, *, actor: Actor) -> None:
     from laurel.certificates import services as certificates
 
     certificates.certificate_issue_for_credit(credit, actor=actor)
+
+
+def programs_evaluate_for_holder(holder) -> None:
+    """An accepted credit may complete a requirement of the holder's programs."""
+    from laurel.programs.services import enrollments_evaluate_for_holder
+
+    enrollments_evaluate_for_holder(holder=holder)
 
 
 def certificate_revoke_for_credit(credit: Credit, *, actor: Actor, reason: str) -> None:

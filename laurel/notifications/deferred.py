@@ -12,6 +12,8 @@ from django.utils.module_loading import import_string
 RENDERERS = {
     "import_digest": "laurel.imports.digest.render_deferred",
     "import_undone": "laurel.imports.digest.render_deferred",
+    "program_grace": "laurel.programs.services.render_deferred_notice",
+    "program_expired": "laurel.programs.services.render_deferred_notice",
 }
 
 

@@ -38,6 +38,7 @@ DUTIES = (
     # Checks hourly; each organization's Canvas is read once a day.
     Duty("laurel.recognition.services.canvas_sync_due", 3600),
     Duty("laurel.integrations.tasks.webhooks_dispatch_due", 5),
+    Duty("laurel.programs.services.deadlines_sweep", 3600),
 )
 
 

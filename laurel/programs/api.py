@@ -1,0 +1,435 @@
+"""JSON API for programs: a ninja Router whose tenant is ``request.auth.organization``.
+
+Mounted on the v1 API at ``/programs``. Services raise ``ServiceError``; the API's error
+handlers turn it into the one error shape.
+"""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.pagination import paginate
+from pydantic import Field
+
+from laurel.api.contract import MAX_ID, LinkPagination, ObjectId
+from laurel.api.errors import ErrorOut
+from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
+from laurel.api.schemas import AmountIn, AmountOut, EmailIn, EmailOut, IsoDate
+from laurel.audit.services import Actor, client_ip
+from laurel.programs import selectors, services
+from laurel.programs.models import Completion, Enrollment, Program
+
+router = Router(tags=["programs"])
+NOT_FOUND = {404: ErrorOut}
+StatusFilter = Literal["enrolled", "grace", "earned", "expired", "cancelled"] | None
+
+
+def _actor(request) -> Actor:
+    return Actor(label=request.auth.actor_label, ip=client_ip(request))
+
+
+def _org(request):
+    return request.auth.organization
+
+
+class ProgramRequirementOut(Schema):
+    id: int
+    position: int
+    kind: str
+    title: str
+    credit_type_code: str
+    hours: AmountOut | None
+    needs_grade: bool
+    min_grade: AmountOut | None
+    needs_approval: bool
+    needs_attachment: bool
+    course_ids: list[str]
+
+
+class ProgramOut(Schema):
+    id: int
+    code: str
+    name: str
+    status: str
+    version: int
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return obj["name"] if isinstance(obj, dict) else obj.current_version.name
+
+    @staticmethod
+    def resolve_version(obj) -> int:
+        return obj["version"] if isinstance(obj, dict) else obj.current_version.number
+
+
+class ProgramDetailOut(ProgramOut):
+    description: str
+    window_months: int | None
+    window_fixed_date: date | None
+    grace_days: int
+    allow_self_enroll: bool
+    allow_cancel: bool
+    ordered: bool
+    maintenance: bool
+    requirements: list[ProgramRequirementOut]
+    trackers: dict[str, int]
+
+
+class EnrollmentOut(Schema):
+    id: int
+    program: str
+    email: EmailOut
+    name: str
+    status: str
+    cycle: int
+    version: int
+    enrolled_on: date
+    deadline: date | None
+    expires_on: date | None
+    earned_on: date | None
+    waiting_for_account: bool
+
+    @staticmethod
+    def resolve_program(obj) -> str:
+        return obj["program"] if isinstance(obj, dict) else obj.program.code
+
+    @staticmethod
+    def resolve_version(obj) -> int:
+        return obj["version"] if isinstance(obj, dict) else obj.version.number
+
+    @staticmethod
+    def resolve_waiting_for_account(obj) -> bool:
+        return obj["waiting_for_account"] if isinstance(obj, dict) else obj.holder_id is None
+
+
+class RequirementStatusOut(Schema):
+    requirement_id: int
+    title: str
+    status: str
+    locked: bool
+    hours: AmountOut | None
+
+
+class EnrollmentDetailOut(EnrollmentOut):
+    requirements: list[RequirementStatusOut]
+
+
+class EnrolleeIn(Schema):
+    email: EmailIn
+    name: str = Field("", max_length=200)
+
+
+class EnrollmentsIn(Schema):
+    people: list[EnrolleeIn] = Field(min_length=1, max_length=1000)
+    enrolled_on: IsoDate | None = None
+    notify: bool = True
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"people": [{"email": "jane.doe@example.org"}], "enrolled_on": "2026-03-05"}
+            ]
+        }
+    }
+
+
+class ProgramCompletionIn(Schema):
+    requirement_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    completed_on: IsoDate
+    notes: str = Field("", max_length=2000)
+    grade: AmountIn | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}]
+        }
+    }
+
+
+class ProgramCompletionOut(Schema):
+    id: int
+    enrollment_id: int
+    email: EmailOut
+    requirement: str
+    status: str
+    completed_on: date
+    grade: AmountOut | None
+    notes: str
+    return_reason: str
+
+    @staticmethod
+    def resolve_email(obj) -> str:
+        return obj["email"] if isinstance(obj, dict) else obj.enrollment.email
+
+    @staticmethod
+    def resolve_requirement(obj) -> str:
+        return obj["requirement"] if isinstance(obj, dict) else obj.requirement.title
+
+
+class CompletionReturnIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
+
+    model_config = {"json_schema_extra": {"examples": [{"reason": "Signature missing"}]}}
+
+
+def _program_out(p: Program) -> dict:
+    return {
+        "id": p.pk,
+        "code": p.code,
+        "name": p.current_version.name,
+        "status": p.status,
+        "version": p.current_version.number,
+    }
+
+
+def _enrollment_out(e: Enrollment) -> dict:
+    return {
+        "id": e.pk,
+        "program": e.program.code,
+        "email": e.email,
+        "name": e.name,
+        "status": e.status,
+        "cycle": e.cycle,
+        "version": e.version.number,
+        "enrolled_on": e.enrolled_on,
+        "deadline": e.deadline,
+        "expires_on": e.expires_on,
+        "earned_on": e.earned_on,
+        "waiting_for_account": e.holder_id is None,
+    }
+
+
+def _completion_out(c: Completion) -> dict:
+    return {
+        "id": c.pk,
+        "enrollment_id": c.enrollment_id,
+        "email": c.enrollment.email,
+        "requirement": c.requirement.title,
+        "status": c.status,
+        "completed_on": c.completed_on,
+        "grade": c.grade,
+        "notes": c.notes,
+        "return_reason": c.return_reason,
+    }
+
+
+def _programs(request):
+    return Program.objects.for_org(_org(request)).select_related("current_version")
+
+
+def _enrollments(request):
+    return Enrollment.objects.for_org(_org(request)).select_related(
+        "program", "version", "organization"
+    )
+
+
+@router.get("", response=list[ProgramOut], summary="List programs")
+@paginate(LinkPagination, page_size=50, max_page_size=200)
+def program_list(request):
+    """The organization's programs. Example: `GET /api/v1/programs`."""
+    return _programs(request).order_by("code")
+
+
+@router.get(
+    "/{int:program_id}", response={200: ProgramDetailOut, **NOT_FOUND}, summary="One program"
+)
+def program_detail(request, program_id: ObjectId):
+    """One program: its current version's rules, requirements and the four trackers.
+    Example: `GET /api/v1/programs/3`."""
+    p = get_object_or_404(_programs(request), pk=program_id)
+    v = p.current_version
+    reqs = v.requirements.prefetch_related("offerings__course")
+    return {
+        **_program_out(p),
+        **{
+            f: getattr(v, f)
+            for f in (
+                "description",
+                "window_months",
+                "window_fixed_date",
+                "grace_days",
+                "allow_self_enroll",
+                "allow_cancel",
+                "ordered",
+                "maintenance",
+            )
+        },
+        "requirements": [
+            {
+                "id": r.pk,
+                "position": r.position,
+                "kind": r.kind,
+                "title": r.title,
+                "credit_type_code": r.credit_type_code,
+                "hours": r.hours,
+                "needs_grade": r.needs_grade,
+                "min_grade": r.min_grade,
+                "needs_approval": r.needs_approval,
+                "needs_attachment": r.needs_attachment,
+                "course_ids": [o.course.course_id for o in r.offerings.all()],
+            }
+            for r in reqs
+        ],
+        "trackers": selectors.trackers(p),
+    }
+
+
+@router.get(
+    "/{int:program_id}/enrollments",
+    response={200: list[EnrollmentOut], **NOT_FOUND},
+    summary="A program's enrollees",
+)
+@paginate(LinkPagination, page_size=50, max_page_size=200)
+def enrollment_list(request, program_id: ObjectId, status: StatusFilter = None):
+    """A program's enrollees, filtered by ``status``. Example:
+    `GET /api/v1/programs/3/enrollments?status=grace`."""
+    p = get_object_or_404(_programs(request), pk=program_id)
+    rows = _enrollments(request).filter(program=p).order_by("email", "-cycle")
+    if status:
+        rows = rows.filter(status=status)
+    return rows
+
+
+@router.post(
+    "/{int:program_id}/enrollments",
+    response={201: list[EnrollmentOut], 409: ErrorOut, **NOT_FOUND},
+    summary="Enroll people (bulk)",
+    openapi_extra={
+        "parameters": [
+            {
+                "in": "header",
+                "name": HEADER,
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Send the same key again to get the first response back "
+                "instead of a refusal for people enrolled already.",
+            }
+        ]
+    },
+)
+def enrollment_create(request, program_id: ObjectId, payload: EnrollmentsIn):
+    """Enroll everyone listed, or nobody (someone enrolled already refuses the batch with
+    409). Example: `POST /api/v1/programs/3/enrollments` with
+    `{"people": [{"email": "jane.doe@example.org"}], "enrolled_on": "2026-03-05"}`."""
+    org = _org(request)
+    p = get_object_or_404(_programs(request), pk=program_id)
+    key = idempotency_key_from(request)
+    fingerprint = request_fingerprint(
+        "POST", f"/programs/{program_id}/enrollments", payload.model_dump(mode="json")
+    )
+
+    from laurel.api.v1 import api  # the API this router is mounted on (imports us)
+
+    def work():
+        created = services.enrollments_create(
+            actor=_actor(request),
+            program=p,
+            people=[(person.email, person.name) for person in payload.people],
+            enrolled_on=payload.enrolled_on,
+            notify=payload.notify,
+        )
+        rows = _enrollments(request).filter(pk__in=[e.pk for e in created]).order_by("email")
+        body = [_enrollment_out(e) for e in rows]
+        return 201, api.renderer.render(request, body, response_status=201)
+
+    status, content, replayed = idempotent_run(
+        organization=org, key=key, fingerprint=fingerprint, work=work
+    )
+    response = HttpResponse(content, status=status, content_type=api.get_content_type())
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@router.get(
+    "/enrollments/{int:enrollment_id}",
+    response={200: EnrollmentDetailOut, **NOT_FOUND},
+    summary="One enrollment",
+)
+def enrollment_detail(request, enrollment_id: ObjectId):
+    """One enrollment with each requirement's status. Example:
+    `GET /api/v1/programs/enrollments/42`."""
+    e = get_object_or_404(_enrollments(request), pk=enrollment_id)
+    return _enrollment_detail(e)
+
+
+def _enrollment_detail(e: Enrollment) -> dict:
+    progress = selectors.progress_for([e])[e.pk]
+    return {
+        **_enrollment_out(e),
+        "requirements": [
+            {
+                "requirement_id": r.requirement.pk,
+                "title": r.requirement.title,
+                "status": r.status,
+                "locked": r.locked,
+                "hours": r.hours,
+            }
+            for r in progress.rows
+        ],
+    }
+
+
+@router.post(
+    "/enrollments/{int:enrollment_id}/completions",
+    response={201: EnrollmentDetailOut, 409: ErrorOut, **NOT_FOUND},
+    summary="Record a completion",
+)
+def completion_create(request, enrollment_id: ObjectId, payload: ProgramCompletionIn):
+    """Record a completion (no attachment through the API). Example:
+    `POST /api/v1/programs/enrollments/42/completions` with
+    `{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}`."""
+    e = get_object_or_404(_enrollments(request), pk=enrollment_id)
+    requirement = get_object_or_404(e.version.requirements, pk=payload.requirement_id)
+    services.completion_record(
+        actor=_actor(request),
+        enrollment=e,
+        requirement=requirement,
+        completed_on=payload.completed_on,
+        notes=payload.notes,
+        grade=payload.grade,
+    )
+    return 201, _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+
+def _queue(request):
+    return Completion.objects.filter(enrollment__organization=_org(request)).select_related(
+        "enrollment__organization", "enrollment__version", "requirement"
+    )
+
+
+@router.get("/approvals/queue", response=list[ProgramCompletionOut], summary="Awaiting approval")
+@paginate(LinkPagination, page_size=50, max_page_size=200)
+def approval_list(request):
+    """Completions awaiting approval, oldest first. Example:
+    `GET /api/v1/programs/approvals/queue`."""
+    rows = _queue(request).filter(status=Completion.Status.AWAITING_APPROVAL)
+    return rows.order_by("created_at", "pk")
+
+
+@router.post(
+    "/approvals/{int:completion_id}/approve",
+    response={200: ProgramCompletionOut, **NOT_FOUND},
+    summary="Approve a completion",
+)
+def approval_approve(request, completion_id: ObjectId):
+    """Approve a completion; the last requirement earns the enrollment. Example:
+    `POST /api/v1/programs/approvals/9/approve`."""
+    c = get_object_or_404(_queue(request), pk=completion_id)
+    services.completion_approve(actor=_actor(request), completion=c)
+    return _completion_out(c)
+
+
+@router.post(
+    "/approvals/{int:completion_id}/return",
+    response={200: ProgramCompletionOut, **NOT_FOUND},
+    summary="Return a completion",
+)
+def approval_return(request, completion_id: ObjectId, payload: CompletionReturnIn):
+    """Return a completion with a reason the enrollee reads. Example:
+    `POST /api/v1/programs/approvals/9/return` with `{"reason": "Signature missing"}`."""
+    c = get_object_or_404(_queue(request), pk=completion_id)
+    services.completion_return(actor=_actor(request), completion=c, reason=payload.reason)
+    return _completion_out(c)
