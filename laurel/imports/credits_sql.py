@@ -3,8 +3,9 @@
 A chunk is a range of row numbers. One statement with data-modifying CTEs reads the chunk's
 checked rows from the preview table, inserts the credits (the partial unique index turns a
 credit that already exists into a skipped duplicate), their components, one audit event per
-credit, and writes every row's outcome (invitations and member IDs go first, in ``invite``). Python only
-works out the handful of (course, amount, credit type) combinations a chunk uses.
+credit, and writes every row's outcome (invitations and member IDs go first, in
+``invite``). Python only works out the handful of (course, amount, credit type)
+combinations a chunk uses.
 
 References are checked set-based instead of by per-row foreign keys (see
 docs/decisions/0004-ledger-write-path.md): the organization and the chunk's courses are
