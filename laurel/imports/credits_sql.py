@@ -3,8 +3,9 @@
 A chunk is a range of row numbers. One statement with data-modifying CTEs reads the chunk's
 checked rows from the preview table, inserts the credits (the partial unique index turns a
 credit that already exists into a skipped duplicate), their components, one audit event per
-credit, and writes every row's outcome (invitations go first, in ``invite``). Python only
-works out the handful of (course, amount, credit type) combinations a chunk uses.
+credit, and writes every row's outcome (invitations and member IDs go first, in
+``invite``). Python only works out the handful of (course, amount, credit type)
+combinations a chunk uses.
 
 References are checked set-based instead of by per-row foreign keys (see
 docs/decisions/0004-ledger-write-path.md): the organization and the chunk's courses are
@@ -125,13 +126,25 @@ hook_delivery AS (
 # side by side: were they written with the credits, a range would wait for every other range
 # that invites one of its e-mails to commit, and the ranges would run one after another.
 INVITE_SQL = """
-WITH conn AS (
-    INSERT INTO accounts_connection (organization_id, email, status, invited_at)
-    SELECT DISTINCT %(org)s, r.email, 'invited', %(now)s::timestamptz
+WITH mid AS (
+    -- The last non-empty member ID the file gives each e-mail of this part.
+    SELECT DISTINCT ON (r.email) r.email, r.member_id
     FROM imports_importrow r
-    WHERE r.job_id = %(job)s AND r.included AND r.outcome = '' AND r.category = 'invite'
+    WHERE r.job_id = %(job)s AND r.included AND r.outcome = ''
+      AND r.category IN ('deliverable', 'invite') AND r.member_id <> ''
       AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s
-    ORDER BY r.email
+    ORDER BY r.email, r.number DESC
+),
+conn AS (
+    INSERT INTO accounts_connection (organization_id, email, status, invited_at, member_id)
+    SELECT %(org)s, n.email, 'invited', %(now)s::timestamptz, COALESCE(m.member_id, '')
+    FROM (
+        SELECT DISTINCT r.email
+        FROM imports_importrow r
+        WHERE r.job_id = %(job)s AND r.included AND r.outcome = '' AND r.category = 'invite'
+          AND mod(hashtext(r.email) & 2147483647, %(parts)s) = %(part)s
+    ) n LEFT JOIN mid m ON m.email = n.email
+    ORDER BY n.email
     ON CONFLICT DO NOTHING
     RETURNING id, email
 ),
@@ -143,6 +156,29 @@ conn_aud AS (
            c.id::text, left(c.email, 200), NULL,
            jsonb_build_object('email', c.email, 'import', %(job)s), NULL, %(now)s
     FROM conn c
+),
+-- Existing connections whose member ID the file changes (the statement's snapshot does not
+-- see the invitations above, which got theirs on insert). The parts are disjoint by e-mail,
+-- so side-by-side parts never wait on each other's connections.
+old AS (
+    SELECT c.id, c.email, c.member_id AS before, m.member_id AS after
+    FROM accounts_connection c JOIN mid m ON m.email = c.email
+    WHERE c.organization_id = %(org)s AND c.member_id <> m.member_id
+    FOR UPDATE OF c
+),
+mid_set AS (
+    UPDATE accounts_connection c SET member_id = o.after
+    FROM old o WHERE c.id = o.id
+    RETURNING c.id
+),
+mid_aud AS (
+    INSERT INTO audit_auditevent (
+        organization_id, actor_id, actor_label, action, object_type, object_id, object_repr,
+        before, after, ip, at)
+    SELECT %(org)s, %(actor)s, %(label)s, 'connection.member_id_set', 'accounts.connection',
+           o.id::text, left(o.email, 200), jsonb_build_object('member_id', o.before),
+           jsonb_build_object('member_id', o.after, 'import', %(job)s), NULL, %(now)s
+    FROM old o
 )
 SELECT count(*) FROM conn
 """
@@ -240,7 +276,8 @@ def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, ac
 
 def invite(job, *, part, parts, actor_user_id, actor_label, now) -> int:
     """Connect the import's new e-mails whose hash falls in ``part`` (an invitation each, with
-    its audit event); returns how many were new."""
+    its audit event) and record the file's member IDs on their connections; returns how many
+    were new."""
     with connection.cursor() as cursor:
         cursor.execute(
             INVITE_SQL,

@@ -14,6 +14,7 @@ and the API reuses it; the hot loop checks the same rules directly.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -67,6 +68,7 @@ class CreditRow(BaseModel):
     amount_earned: Decimal | None = Field(None, ge=0, max_digits=7, decimal_places=2)
     credit_type: str = Field("", max_length=16)
     note: str = Field("", max_length=500)
+    member_id: str = Field("", max_length=64)  # blank: the connection's stays as it is
 
 
 def parse_amount(value: object) -> Decimal:
@@ -80,6 +82,15 @@ def parse_amount(value: object) -> Decimal:
     if amount >= 100000:
         raise ValueError("The amount earned is too large.")
     return amount.quantize(CENT, ROUND_HALF_UP)
+
+
+def member_id_problem(value: str) -> str | None:
+    """Why a member ID cell cannot be recorded (the rules of ``connection_set_member_id``)."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        return "A member ID cannot contain control characters (tabs, line breaks)."
+    if len(value) > 64:
+        return "A member ID has at most 64 characters."
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +184,8 @@ class CreditsKind(ImportKind):
     name = "credits"
     label = "Credits"
     digests = True
+    row_columns = (*ROW_COLUMNS, "member_id")
+    commit_columns = (*COMMIT_COLUMNS, "member_id")
     fields = CREDIT_FIELDS
     example = {
         "course_id": "NNA-26-00042",
@@ -182,6 +195,7 @@ class CreditsKind(ImportKind):
         "amount_earned": "",
         "credit_type": "",
         "note": "",
+        "member_id": "",
     }
 
     def converters(self, organization) -> dict:
@@ -242,6 +256,7 @@ class CreditsKind(ImportKind):
                     job_id, number, invalid, False, "", str(get("email", ""))[:254], course_ref,
                     None, None, str(get("name", ""))[:200], None, "", "",
                     err.column[:100], _shown(err.value), err.message[:500], None,
+                    str(get("member_id", ""))[:64],
                 )  # fmt: skip
                 continue
             email = values["email"]
@@ -252,9 +267,13 @@ class CreditsKind(ImportKind):
                 amount = None  # no amount: full credit (0 is a real amount)
             code = str(values.get("credit_type", "")).upper()[:16]
             note = str(values.get("note", ""))[:500]
+            member_id = str(values.get("member_id", "")).strip()
             course = courses.get(course_ref.upper())
             problem = None
-            if course is None:
+            if member_problem := member_id_problem(member_id):
+                problem = (invalid, "member_id", member_id, member_problem)
+                member_id = member_id[:64]
+            elif course is None:
                 if course_ref not in foreign:
                     foreign[course_ref] = (
                         Course.objects.filter(course_id__iexact=course_ref)
@@ -288,7 +307,7 @@ class CreditsKind(ImportKind):
                 yield (
                     job_id, number, category, False, "", email, course_ref,
                     course.pk if course else None, day, name, amount, code, note,
-                    headings.get(field, field), str(value)[:200], reason[:500], None,
+                    headings.get(field, field), str(value)[:200], reason[:500], None, member_id,
                 )  # fmt: skip
                 continue
             key = hash((course.pk, email, day))
@@ -306,6 +325,7 @@ class CreditsKind(ImportKind):
             yield (
                 job_id, number, category, category in (deliverable, invite), "", email,
                 course_ref, course.pk, day, name, amount, code, note, "", "", reason, None,
+                member_id,
             )  # fmt: skip
 
     # --- commit -----------------------------------------------------------------------
@@ -342,9 +362,12 @@ class CreditsKind(ImportKind):
 
     def commit_chunk(self, job, rows, *, actor_user_id, actor_label) -> dict:
         """Create the credits for ``rows`` (number, email, course_pk, date, name, amount, code,
-        note, category), set-based; return counts. Runs inside the chunk's transaction."""
+        note, category, member_id), set-based; return counts. Runs inside the chunk's
+        transaction."""
         org = job.organization
         courses = {c.pk: c for c in _courses_by_pk(job)}
+        # The last non-empty member ID per e-mail, as the PostgreSQL path picks it.
+        member_ids = {r[1]: r[9] for r in rows if r[9]}
         gone = [r[0] for r in rows if r[2] not in courses]
         if gone:  # a course deleted since validation: those rows fail, the rest go on
             ImportRow.objects.filter(job=job, number__in=gone).update(
@@ -358,7 +381,7 @@ class CreditsKind(ImportKind):
         source_ref = job.source_ref
         held, offered = Credit.Status.HELD.value, Credit.Status.OFFERED.value
         values = []
-        for _number, email, course_pk, day, name, _amount, _code, note, _cat in rows:
+        for _number, email, course_pk, day, name, _amount, _code, note, _cat, _mid in rows:
             course = courses[course_pk]
             holder = holders.get(email)
             values.append(
@@ -393,7 +416,7 @@ class CreditsKind(ImportKind):
         # Rows share a handful of (course, amount, type) combinations: work each out once.
         plans: dict[tuple, tuple[list, str]] = {}
         tail = f', "source": "import", "import": {job.pk}, "components": '
-        for number, email, course_pk, day, _name, amount, code, _note, _cat in rows:
+        for number, email, course_pk, day, _name, amount, code, _note, _cat, _mid in rows:
             hit = by_key.get((course_pk, email, day))
             if hit is None:
                 outcomes.append((number, "skipped_duplicate", None))
@@ -431,12 +454,23 @@ class CreditsKind(ImportKind):
         )
         # Invitations: a connection row per new e-mail, with its own audit event.
         new_emails = sorted({r[1] for r in rows if r[8] == C.INVITE})
+        # Existing connections whose member ID the file changes, before the invitations.
+        changed = [
+            (conn_id, email, before)
+            for conn_id, email, before in Connection.objects.filter(
+                organization=org, email__in=member_ids
+            ).values_list("pk", "email", "member_id")
+            if before != member_ids[email]
+        ]
         invited = bulk.insert_returning(
             "accounts_connection",
-            ("organization_id", "email", "status", "invited_at"),
-            [(org.pk, e, Connection.Status.INVITED.value, now) for e in new_emails],
+            ("organization_id", "email", "status", "invited_at", "member_id"),
+            [
+                (org.pk, e, Connection.Status.INVITED.value, now, member_ids.get(e, ""))
+                for e in new_emails
+            ],
             returning=("id", "email"),
-            pg_types=("bigint", "text", "text", "timestamptz"),
+            pg_types=("bigint", "text", "text", "timestamptz", "text"),
         )
         for conn_id, email in invited:
             events.append(
@@ -454,10 +488,39 @@ class CreditsKind(ImportKind):
             ),
             events,
         )  # fmt: skip
+        if changed:
+            self._set_member_ids(job, changed, member_ids, actor_user_id, actor_label, now)
         bulk.update_outcomes(job.pk, outcomes)
         counts["invited"] = len(invited)
         self._emit_webhooks(job, rows, by_key)
         return counts
+
+    def _set_member_ids(self, job, changed, member_ids, actor_user_id, actor_label, now):
+        """Write the file's member IDs onto existing connections, an audit event each (the
+        event of ``connection_set_member_id``); PostgreSQL does this in ``credits_sql``."""
+        org_pk = job.organization_id
+        conns = []
+        events = []
+        for conn_id, email, before in changed:
+            after = member_ids[email]
+            conns.append(Connection(pk=conn_id, member_id=after))
+            events.append(
+                (
+                    org_pk, actor_user_id, actor_label, "connection.member_id_set",
+                    "accounts.connection", str(conn_id), email[:200],
+                    json.dumps({"member_id": before}),
+                    json.dumps({"member_id": after, "import": job.pk}), now,
+                )
+            )  # fmt: skip
+        Connection.objects.bulk_update(conns, ["member_id"], batch_size=500)
+        bulk.copy_insert(
+            "audit_auditevent",
+            (
+                "organization_id", "actor_id", "actor_label", "action", "object_type",
+                "object_id", "object_repr", "before", "after", "at",
+            ),
+            events,
+        )  # fmt: skip
 
     def _emit_webhooks(self, job, rows, by_key) -> None:
         """credit.held / credit.offered for the chunk's new credits, in one batch (the

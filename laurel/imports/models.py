@@ -220,6 +220,8 @@ class ImportRow(models.Model):
     value = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     credit_id = models.BigIntegerField(null=True, blank=True)
+    # Credits kind: the person's member ID as written (blank: leave the connection's as is).
+    member_id = models.CharField(max_length=64, blank=True, default="", db_default="")
     # Certificates kind: the expiry as written, and the certificate the row issued.
     expires_on = models.DateField(null=True, blank=True)
     certificate_id = models.BigIntegerField(null=True, blank=True)

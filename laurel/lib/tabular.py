@@ -95,6 +95,12 @@ CREDIT_FIELDS = (
     ),
     Field("credit_type", "Credit type", ("Credit Type", "Type", "Credit Code"), required=False),
     Field("note", "Note", ("Note", "Notes", "Comment", "Comments"), required=False),
+    Field(
+        "member_id",
+        "Member ID",
+        ("Member ID", "Member Number", "Member No", "Membership Number", "NRDS", "NRDS ID"),
+        required=False,
+    ),
 )
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
