@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +32,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 TOTALS_CACHE_SECONDS = 60
+# Webhook gauges are labelled by endpoint id; only endpoints with pending deliveries or a
+# failing streak are reported, the most backed-up first, at most this many.
+WEBHOOK_ENDPOINTS_MAX = 100
 
 # In multiprocess mode the values go to files, whatever registry they name; this one is
 # only read in single-process mode (``laurel serve`` without the variable, tests).
@@ -103,6 +106,26 @@ def _task_queues():
     return ready.values("queue_name").annotate(n=Count("id"), oldest=Min("enqueued_at")).order_by()
 
 
+def webhook_backlog() -> list[dict]:
+    """Per endpoint with work outstanding: pending deliveries, those of them that already
+    failed at least once (waiting for a retry), and since when the endpoint has been failing.
+    Reads the pending-queue index only (never the delivered log)."""
+    from laurel.integrations.models import WebhookDelivery, WebhookEndpoint
+
+    pending = (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .values("endpoint_id")
+        .annotate(pending=Count("id"), failing=Count("id", filter=Q(attempts__gt=0)))
+        .order_by("-pending")[:WEBHOOK_ENDPOINTS_MAX]
+    )
+    rows = {row["endpoint_id"]: {**row, "failing_since": None} for row in pending}
+    streaks = WebhookEndpoint.objects.exclude(failing_since=None).values_list("pk", "failing_since")
+    for pk, since in streaks.order_by("failing_since")[:WEBHOOK_ENDPOINTS_MAX]:
+        row = rows.setdefault(pk, {"endpoint_id": pk, "pending": 0, "failing": 0})
+        row["failing_since"] = since
+    return sorted(rows.values(), key=lambda row: -row["pending"])[:WEBHOOK_ENDPOINTS_MAX]
+
+
 def _totals() -> dict[str, int]:
     def compute():
         from laurel.certificates.models import Certificate
@@ -168,6 +191,29 @@ class DatabaseCollector:
             "Age of the oldest e-mail still queued (0 when none).",
             value=(now - oldest).total_seconds() if oldest else 0,
         )
+        hooks = {
+            name: GaugeMetricFamily(f"laurel_webhook_{name}", text, labels=["endpoint"])
+            for name, text in (
+                ("deliveries_pending", "Webhook deliveries waiting to be sent, per endpoint."),
+                (
+                    "deliveries_failing",
+                    "Pending webhook deliveries that failed at least once, per endpoint.",
+                ),
+                (
+                    "endpoint_failing_seconds",
+                    "How long every delivery to the endpoint has failed (0 when not).",
+                ),
+            )
+        }
+        for row in webhook_backlog():
+            endpoint = [str(row["endpoint_id"])]
+            since = row["failing_since"]
+            hooks["deliveries_pending"].add_metric(endpoint, row["pending"])
+            hooks["deliveries_failing"].add_metric(endpoint, row["failing"])
+            streak = (now - since).total_seconds() if since else 0
+            hooks["endpoint_failing_seconds"].add_metric(endpoint, streak)
+        yield from hooks.values()
+
         alive = WorkerHeartbeat.objects.filter(beat_at__gte=now - timedelta(seconds=60)).count()
         yield GaugeMetricFamily(
             "laurel_workers_alive", "Workers that beat in the last minute.", value=alive

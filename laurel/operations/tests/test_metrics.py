@@ -107,6 +107,44 @@ def test_metrics_count_requests_by_view_and_read_queues_jobs_and_outbox_from_the
         assert (total, frozenset()) in after
 
 
+def test_webhook_deliveries_pending_and_failing_are_reported_per_endpoint(client, settings):
+    from laurel.integrations.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+    settings.METRICS_TOKEN = TOKEN
+    org = make_org("hooks")
+    healthy, failing, quiet = (
+        WebhookEndpoint.objects.create(organization=org, url=f"https://{n}.example.org/hook")
+        for n in ("healthy", "failing", "quiet")
+    )
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(
+        failing_since=timezone.now() - timedelta(hours=2)
+    )
+    message = WebhookMessage.objects.create(organization=org, event_type="credit.issued")
+
+    def deliveries(endpoint, n, **fields):
+        for _ in range(n):
+            WebhookDelivery.objects.create(endpoint=endpoint, message=message, **fields)
+
+    deliveries(healthy, 2)
+    deliveries(healthy, 5, status=WebhookDelivery.Status.DELIVERED, attempts=1)
+    deliveries(failing, 1, attempts=3)  # the head, waiting for its retry
+    deliveries(failing, 3)
+    deliveries(quiet, 4, status=WebhookDelivery.Status.DELIVERED, attempts=1)
+    after = scrape(client)
+
+    def value(name, endpoint):
+        return after.get((name, frozenset({"endpoint": str(endpoint.pk)}.items())))
+
+    assert value("laurel_webhook_deliveries_pending", healthy) == 2
+    assert value("laurel_webhook_deliveries_failing", healthy) == 0
+    assert value("laurel_webhook_endpoint_failing_seconds", healthy) == 0
+    assert value("laurel_webhook_deliveries_pending", failing) == 4
+    assert value("laurel_webhook_deliveries_failing", failing) == 1
+    assert 7190 < value("laurel_webhook_endpoint_failing_seconds", failing) < 7300
+    # An endpoint with nothing outstanding is not a series at all (bounded cardinality).
+    assert value("laurel_webhook_deliveries_pending", quiet) is None
+
+
 def test_several_processes_report_one_view_in_multiprocess_mode(tmp_path):
     """What gunicorn's workers do: each counts its own requests into PROMETHEUS_MULTIPROC_DIR;
     a scrape answered by any process sums them all."""
