@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from django.core.signals import request_finished
 
@@ -20,6 +20,18 @@ _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 def current_request_id() -> str | None:
     """The id of the request this code runs for, or None outside a request."""
     return _request_id.get()
+
+
+def bind(request_id: str | None) -> Token:
+    """Make ``request_id`` the current one (a task run for a request); undo with ``unbind``."""
+    return _request_id.set(request_id)
+
+
+def unbind(token: Token) -> None:
+    try:
+        _request_id.reset(token)
+    except ValueError:  # set in another context (cannot happen in a worker): just clear
+        _request_id.set(None)
 
 
 def request_id_from(value: str | None) -> str:

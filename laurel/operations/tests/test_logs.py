@@ -10,6 +10,8 @@ import logging.config
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.signals import request_finished
+from django_tasks import task
 
 from tests.factories import make_org, make_user
 
@@ -114,3 +116,40 @@ def test_a_task_queued_by_a_request_is_logged_with_the_request_id(client, json_l
     assert queued[0]["request_id"] == "req-upload-1"
     assert queued[0]["task"] == "laurel.imports.tasks.import_validate_task"
     assert queued[0]["task_id"]
+
+
+@task()
+def log_a_line(text: str) -> None:
+    """A task for the tests below: logs one line of its own."""
+    logging.getLogger("laurel.tests.task").warning("task line %s", text)
+
+
+def _run_worker() -> None:
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+
+
+# Tasks in the database and run by the worker, as in production: after the request is over.
+@pytest.mark.django_db(transaction=True)
+def test_a_task_queued_by_a_request_logs_its_own_lines_with_the_request_id(settings, json_log):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from laurel.lib.request_id import RequestIdMiddleware, current_request_id
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    view = RequestIdMiddleware(
+        lambda request: log_a_line.enqueue("from-request") and HttpResponse()
+    )
+    assert view(RequestFactory().get("/", headers={"X-Request-ID": "abc"}))["X-Request-ID"] == "abc"
+    request_finished.send(sender=None)  # the response is closed: the request's id is cleared
+    assert current_request_id() is None
+
+    log_a_line.enqueue("from-nowhere")  # queued outside any request
+    _run_worker()
+    lines = {x["message"]: x for x in json_log() if x["logger"] == "laurel.tests.task"}
+    assert lines["task line from-request"]["request_id"] == "abc"
+    assert lines["task line from-nowhere"]["request_id"] == "-"
+    assert not any("abc" in json.dumps(x) for x in json_log() if "from-nowhere" in x["message"])
+    assert current_request_id() is None  # cleared again when the task finished
