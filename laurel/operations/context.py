@@ -50,7 +50,9 @@ def log_task_enqueued(sender, task_result, **kwargs) -> None:
 
 def bind_task_request_id(sender, task_result, **kwargs) -> None:
     """``task_started``: the request id of the request that queued the task, if any, is the
-    current one while it runs (and none otherwise, whatever ran before in this worker)."""
+    current one while it runs."""
+    if _runs_in_this_request(sender):
+        return  # nothing was kept: no query for it
     request_id = cache.get(_key(task_result))
     if request_id is not None:
         _bound[str(task_result.id)] = bind(request_id)
