@@ -26,18 +26,22 @@ class CreditQuerySet(models.QuerySet):
     def pending_for(self, user):
         return self.filter(holder=user, status=Credit.Status.OFFERED)
 
-    def with_delivery(self):
-        """Annotate ``undeliverable``: the recipient address is on the suppression list."""
+    def with_delivery(self, *, reason: bool = False):
+        """Annotate ``undeliverable``: the recipient address is on the suppression list
+        (because it bounced). With ``reason``, also ``undeliverable_reason`` and
+        ``undeliverable_status``: the suppression's reason code and DSN status text."""
         from laurel.notifications.models import Suppression
 
-        return self.annotate(
-            undeliverable=models.Exists(
-                Suppression.objects.filter(
-                    email=models.OuterRef("recipient_email"),
-                    reason__in=Suppression.BOUNCE_REASONS,
-                )
-            )
+        bounced = Suppression.objects.filter(
+            email=models.OuterRef("recipient_email"), reason__in=Suppression.BOUNCE_REASONS
         )
+        qs = self.annotate(undeliverable=models.Exists(bounced))
+        if reason:
+            qs = qs.annotate(
+                undeliverable_reason=models.Subquery(bounced.values("reason")[:1]),
+                undeliverable_status=models.Subquery(bounced.values("status_text")[:1]),
+            )
+        return qs
 
 
 class Credit(models.Model):

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Prefetch, Q, Sum
 
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.notifications.models import Suppression
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,7 @@ LEDGER_HEADER = [
     "Recorded at (UTC)",
     "Answered at (UTC)",
     "Reason",
+    "Undeliverable",
 ]
 
 
@@ -353,8 +355,18 @@ def _utc(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+def _undeliverable(credit) -> str:
+    """Why mail to the recipient bounces (the suppression's summary), or "" when it does not.
+    Needs ``Credit.objects.with_delivery(reason=True)``."""
+    code = getattr(credit, "undeliverable_reason", None)
+    if not code:
+        return ""
+    return Suppression(reason=code, status_text=credit.undeliverable_status or "").summary
+
+
 def ledger_rows(credits):
-    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order)."""
+    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order).
+    Credits need ``with_delivery(reason=True)`` for the "Undeliverable" column."""
     for credit in credits:
         components = list(credit.components.all())
         yield [
@@ -371,4 +383,5 @@ def ledger_rows(credits):
             _utc(credit.created_at),
             _utc(credit.answered_at),
             credit.revoke_reason or credit.reject_reason,
+            _undeliverable(credit),
         ]

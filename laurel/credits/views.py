@@ -76,6 +76,7 @@ def org_ledger(request):
 def org_ledger_export(request):
     """The filtered ledger as CSV, streamed so a large ledger never sits in memory."""
     _, credits = _filtered_ledger(request)
+    credits = credits.with_delivery(reason=True)
     rows = chain([selectors.LEDGER_HEADER], selectors.ledger_rows(credits.iterator(500)))
     stamp = request.org.today().isoformat()
     response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")

@@ -29,6 +29,7 @@ from laurel.imports.models import ImportRow
 from laurel.lib.dates import parse_date
 from laurel.lib.emails import normalize_email
 from laurel.lib.tabular import Field
+from laurel.notifications.models import Suppression
 
 C = ImportRow.Category
 O = ImportRow.Outcome  # noqa: E741
@@ -116,6 +117,11 @@ class CertificatesKind(ImportKind):
             .iterator(chunk_size=5000)
         }
         seen: dict[tuple, int] = {}
+        # As for credits: an address that bounced is its own group, not issued to.
+        suppressed = {
+            s.email: s.summary
+            for s in Suppression.objects.filter(reason__in=Suppression.BOUNCE_REASONS)
+        }
         job_id = job.pk
         headings = {f.name: f.label for f in self.fields}
         for number, values, raw, errors in records:
@@ -170,6 +176,9 @@ class CertificatesKind(ImportKind):
             elif key in seen:
                 category = C.DUPLICATE_IN_FILE.value
                 reason = f"Same certificate as row {seen[key]}."
+            elif email in suppressed:
+                category = C.UNDELIVERABLE.value
+                reason = f"Mail to this address bounced: {suppressed[email]}"[:500]
             else:
                 seen[key] = number
                 category, reason = C.DELIVERABLE.value, ""

@@ -53,11 +53,14 @@ def fetch_certificate(url: str) -> bytes:
     return pem
 
 
-def open_aws_url(url: str) -> None:
-    """GET an SNS URL (a subscription confirmation), only on an AWS SNS host."""
-    if aws_url(url):
-        with urllib.request.urlopen(url, timeout=10):  # noqa: S310 (AWS host only)
-            pass
+def open_aws_url(url: str) -> bool:
+    """GET an SNS URL (a subscription confirmation), only on an AWS SNS host; False (and
+    nothing fetched) for any other URL."""
+    if not aws_url(url):
+        return False
+    with urllib.request.urlopen(url, timeout=10):  # noqa: S310 (AWS host only)
+        pass
+    return True
 
 
 def aws_url(url: str) -> bool:

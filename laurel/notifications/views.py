@@ -79,7 +79,9 @@ def ses_events(request):
         return HttpResponse("invalid signature", status=403)
     if body["Type"] == "SubscriptionConfirmation":
         # Only on an AWS SNS host, checked like the certificate's.
-        sns.open_aws_url(body.get("SubscribeURL", ""))
+        if not sns.open_aws_url(body.get("SubscribeURL", "")):
+            log.warning("refused an SNS subscription URL off AWS: %r", body.get("SubscribeURL"))
+            return HttpResponse("subscribe URL not on an AWS SNS host", status=403)
         return HttpResponse("confirmed")
     if body["Type"] != "Notification":
         return HttpResponse("ignored")

@@ -107,3 +107,31 @@ def test_a_certificate_to_a_bounced_address_shows_it(client, world):
     )
     page = client.get(reverse("certificates:detail", args=[org.slug, cert.pk]))
     assert b"Undeliverable" in page.content and b"User unknown" in page.content
+
+
+def test_the_ledger_export_has_an_undeliverable_column_with_the_reason(client, world):
+    import csv
+    import io
+
+    org, orphan, fine = world
+    # A complaint stops non-essential mail only: not undeliverable.
+    bounce_record(report=BounceReport("fine@example.com", "complaint", "ARF"), source="file")
+    # The DSN text comes from a remote mail server: it never leads the cell (no formula).
+    other = enter_credit(org, orphan.course, "evil@example.net")
+    bounce_record(
+        report=BounceReport("evil@example.net", "hard", '=HYPERLINK("http://x")'), source="file"
+    )
+    export = reverse("credits:org_ledger_export", args=[org.slug])
+
+    def column(**query):
+        response = client.get(export, query)
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        header, *rows = csv.reader(io.StringIO(text))
+        assert header[-1] == "Undeliverable"
+        return {int(r[0]): r[-1] for r in rows}
+
+    everything = column()
+    assert everything[orphan.pk] == "Hard bounce — 550 5.1.1 User unknown"
+    assert everything[fine.pk] == ""
+    assert everything[other.pk] == 'Hard bounce — =HYPERLINK("http://x")'
+    assert set(column(delivery="undeliverable")) == {orphan.pk, other.pk}

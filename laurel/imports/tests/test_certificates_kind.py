@@ -249,3 +249,30 @@ def test_command_line_imports_certificates_and_reports_rejected_rows(org, setup,
     summary = json.loads(out.getvalue())
     assert summary["issued"] == 2 and summary["invalid"] == 2 and summary["committed"]
     assert Certificate.objects.filter(recipient_email="ann@example.org").count() == 1
+
+
+def test_an_address_that_bounced_is_known_undeliverable_and_gets_no_certificate(
+    client, org, admin, setup, validated_certs, commit
+):
+    from laurel.notifications.bounces import BounceReport
+    from laurel.notifications.services import bounce_record
+
+    bounce_record(
+        report=BounceReport("maria@example.com", "hard", "550 5.1.1 User unknown"), source="file"
+    )
+    # A complaint stops non-essential mail only: the address is still deliverable.
+    bounce_record(report=BounceReport("ann@example.org", "complaint", "ARF"), source="file")
+    job = validated_certs(org, admin)
+    rows = rows_by_number(job)
+    assert rows[2].category == "undeliverable" and not rows[2].included
+    assert "550 5.1.1 User unknown" in rows[2].reason
+    assert rows[3].category == "deliverable"
+    assert job.counts["undeliverable"] == 1 and job.counts["deliverable"] == 1
+    client.force_login(admin)
+    page = client.get(f"/o/{org.slug}/imports/{job.pk}/").content.decode()
+    assert '<dd id="undeliverable-count">1</dd>' in page
+    listed = client.get(f"/o/{org.slug}/imports/{job.pk}/rows/?category=undeliverable")
+    assert "maria@example.com" in listed.content.decode()
+    commit(job, admin)
+    assert not Certificate.objects.filter(recipient_email="maria@example.com").exists()
+    assert Certificate.objects.filter(recipient_email="ann@example.org").count() == 1

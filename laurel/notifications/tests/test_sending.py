@@ -113,6 +113,27 @@ def test_the_preferences_page_offers_each_digest_or_none_without_login(org, comm
         assert notice_digests_send() == 0  # each notice goes in one digest only
 
 
+def test_the_send_rate_applies_to_each_organization_separately(org, committed, settings):
+    settings.LAUREL_MAIL_RATE_PER_MINUTE = 2
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "email"]}
+    }
+    other = make_org("riverside")
+    with committed():
+        for n in range(3):
+            enter_credit(org, make_course(org), f"p{n}@example.com")
+        for n in range(2):
+            enter_credit(other, make_course(other), f"r{n}@example.com")
+    with committed():
+        for message in OutboxMessage.objects.order_by("pk"):
+            outbox_send.call(message.pk)
+    # Northwind used its 2 a minute and waits; Riverside's own 2 still go out at once.
+    sent = sorted(to for m in mail.outbox for to in m.to)
+    assert sent == ["p0@example.com", "p1@example.com", "r0@example.com", "r1@example.com"]
+    late = OutboxMessage.objects.get(to_email="p2@example.com")
+    assert (late.status, late.deferrals) == (OutboxMessage.Status.QUEUED, 1)
+
+
 def test_the_send_rate_defers_an_organization_s_mail_and_the_outbox_page_counts_it(
     org, committed, settings, client
 ):

@@ -142,3 +142,77 @@ def test_an_unknown_topic_is_refused(signer):
     assert post(body).status_code == 403
     assert not Bounce.objects.exists()
     assert signer.fetched == []
+
+
+SUBSCRIBE_URL = (
+    "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription"
+    f"&TopicArn={TOPIC}&Token=2336412f37fb687f5d51e6e2425c464de12884"
+)
+
+
+def subscription(url: str = SUBSCRIBE_URL) -> dict:
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "2336412f37fb687f5d51e6e2425c464de12884",
+        "TopicArn": TOPIC,
+        "Message": f"You have chosen to subscribe to the topic {TOPIC}.",
+        "SubscribeURL": url,
+        "Timestamp": "2026-12-01T12:00:00.000Z",
+    }
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """URLs the endpoint GETs (no network: the fetch is replaced)."""
+    urls = []
+
+    class Response:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def urlopen(url, timeout=None):
+        urls.append(url)
+        return Response()
+
+    monkeypatch.setattr(sns.urllib.request, "urlopen", urlopen)
+    return urls
+
+
+def test_a_signed_subscription_confirmation_is_confirmed_on_aws(signer, opened):
+    response = post(signer(subscription()))
+    assert (response.status_code, response.content) == (200, b"confirmed")
+    assert opened == [SUBSCRIBE_URL]
+    assert signer.fetched == [CERT_URL]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://attacker.example/?Action=ConfirmSubscription",
+        "https://sns.eu-west-1.amazonaws.com.attacker.example/confirm",
+        "http://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription",
+        "https://169.254.169.254/latest/meta-data/",
+        "",
+    ],
+)
+def test_a_signed_subscription_url_off_aws_is_never_fetched(signer, opened, url):
+    response = post(signer(subscription(url)))
+    assert response.status_code == 403
+    assert opened == []
+
+
+def test_a_subscription_url_changed_after_signing_is_refused(signer, opened):
+    body = signer(subscription())
+    body["SubscribeURL"] = SUBSCRIBE_URL.replace("Token=", "Token=forged")
+    assert post(body).status_code == 403
+    assert opened == []
+
+
+def test_a_subscription_to_an_unknown_topic_is_refused_before_any_fetch(signer, opened):
+    body = signer({**subscription(), "TopicArn": "arn:aws:sns:eu-west-1:9:other"})
+    assert post(body).status_code == 403
+    assert opened == [] and signer.fetched == []
