@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -233,13 +234,25 @@ def signing_keys() -> Check:
 
 
 def disk() -> Check:
-    usage = shutil.disk_usage(settings.DATA_DIR)
+    # Before the first run the data directory may not exist yet: measure the disk it will be
+    # created on (its nearest existing parent) rather than fail.
+    where = Path(settings.DATA_DIR)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    usage = shutil.disk_usage(where)
     free_gb, share = usage.free / 1e9, usage.free / usage.total
     message = f"{free_gb:.1f} GB free ({share:.0%}) in {settings.DATA_DIR}"
     if usage.free < 500e6 or share < 0.02:
         return Check("disk", ERROR, message, "free space or grow the disk")
     if usage.free < 5e9 or share < 0.10:
         return Check("disk", WARNING, message, "free space or grow the disk soon")
+    if where != Path(settings.DATA_DIR):
+        return Check(
+            "disk",
+            WARNING,
+            f"{settings.DATA_DIR} does not exist yet; {message}",
+            "create it (laurel migrate does on first run) or set LAUREL_DATA_DIR",
+        )
     return Check("disk", OK, message)
 
 
