@@ -68,6 +68,15 @@ ENDPOINTS = {
     ("GET", "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"),
     ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/resend"),
     ("POST", "/api/v1/webhooks/member-ids"),
+    ("GET", "/api/v1/programs"),
+    ("GET", "/api/v1/programs/{program_id}"),
+    ("GET", "/api/v1/programs/{program_id}/enrollments"),
+    ("POST", "/api/v1/programs/{program_id}/enrollments"),
+    ("GET", "/api/v1/programs/enrollments/{enrollment_id}"),
+    ("POST", "/api/v1/programs/enrollments/{enrollment_id}/completions"),
+    ("GET", "/api/v1/programs/approvals/queue"),
+    ("POST", "/api/v1/programs/approvals/{completion_id}/approve"),
+    ("POST", "/api/v1/programs/approvals/{completion_id}/return"),
 }
 
 
