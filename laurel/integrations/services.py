@@ -81,16 +81,17 @@ def webhooks_emit(
     return message
 
 
-def webhooks_emit_many(*, organization: Organization, events: list[tuple[str, dict]]) -> int:
-    """``webhooks_emit`` for many events at once (bulk paths): two inserts per batch."""
+def _emit_bulk(organization: Organization, events: list[tuple[str, object]], field: str) -> int:
+    """One message per subscribed event (its ``field`` set to the event's value) and one
+    delivery per subscribed endpoint: two inserts per batch."""
     by_type = {t: _subscribed(organization.pk, t) for t in {t for t, _ in events}}
-    events = [(t, p) for t, p in events if by_type[t]]
+    events = [(t, v) for t, v in events if by_type[t]]
     if not events:
         return 0
     now = timezone.now()
     messages = WebhookMessage.objects.bulk_create(
-        [WebhookMessage(organization=organization, event_type=t, payload=p, created_at=now)
-         for t, p in events],
+        [WebhookMessage(organization=organization, event_type=t, created_at=now, **{field: v})
+         for t, v in events],
         batch_size=2000,
     )  # fmt: skip
     WebhookDelivery.objects.bulk_create(
@@ -103,31 +104,17 @@ def webhooks_emit_many(*, organization: Organization, events: list[tuple[str, di
     )
     webhooks_dispatch_after_commit()
     return len(messages)
+
+
+def webhooks_emit_many(*, organization: Organization, events: list[tuple[str, dict]]) -> int:
+    """``webhooks_emit`` for many events at once (bulk paths): two inserts per batch."""
+    return _emit_bulk(organization, events, "payload")
 
 
 def webhooks_emit_credits(*, organization: Organization, events: list[tuple[str, int]]) -> int:
     """(type, credit id) events of a bulk path, stored without a payload: their data is made
     from the credit when sent (``events.render_lazy``), as the import's SQL writes them."""
-    by_type = {t: _subscribed(organization.pk, t) for t in {t for t, _ in events}}
-    events = [(t, c) for t, c in events if by_type[t]]
-    if not events:
-        return 0
-    now = timezone.now()
-    messages = WebhookMessage.objects.bulk_create(
-        [WebhookMessage(organization=organization, event_type=t, credit_id=c, created_at=now)
-         for t, c in events],
-        batch_size=2000,
-    )  # fmt: skip
-    WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(endpoint_id=pk, message=m, next_attempt_at=now, created_at=now)
-            for m in messages
-            for pk in by_type[m.event_type]
-        ],
-        batch_size=2000,
-    )
-    webhooks_dispatch_after_commit()
-    return len(messages)
+    return _emit_bulk(organization, events, "credit_id")
 
 
 def subscriptions(organization_id: int, types) -> list[tuple[int, str]]:
