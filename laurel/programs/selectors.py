@@ -126,9 +126,8 @@ def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
     return out
 
 
-def trackers(program: Program) -> dict[str, int]:
-    """The four tracker figures of the program page, read from the counters (one query)."""
-    counts = dict(Tracker.objects.filter(program=program).values_list("status", "count"))
+def _figures(counts: dict[str, int]) -> dict[str, int]:
+    """The tracker figures from a count per enrollment status."""
     S = Enrollment.Status
     total = sum(counts.get(s, 0) for s in (S.ENROLLED, S.GRACE, S.EARNED, S.EXPIRED))
     return {
@@ -139,6 +138,12 @@ def trackers(program: Program) -> dict[str, int]:
         "expired": counts.get(S.EXPIRED, 0),
         "cancelled": counts.get(S.CANCELLED, 0),
     }
+
+
+def trackers(program: Program) -> dict[str, int]:
+    """The four tracker figures of the program page, read from the counters (one query)."""
+    counts = dict(Tracker.objects.filter(program=program).values_list("status", "count"))
+    return _figures(counts)
 
 
 def trackers_recount(program: Program) -> dict[str, int]:
@@ -151,16 +156,7 @@ def trackers_recount(program: Program) -> dict[str, int]:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    S = Enrollment.Status
-    total = sum(counts.get(s, 0) for s in (S.ENROLLED, S.GRACE, S.EARNED, S.EXPIRED))
-    return {
-        "earned": counts.get(S.EARNED, 0),
-        "total": total,
-        "enrolled": counts.get(S.ENROLLED, 0),
-        "grace": counts.get(S.GRACE, 0),
-        "expired": counts.get(S.EXPIRED, 0),
-        "cancelled": counts.get(S.CANCELLED, 0),
-    }
+    return _figures(counts)
 
 
 TRANSCRIPT_HEADER = [
