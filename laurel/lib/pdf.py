@@ -234,21 +234,7 @@ def _render(
     # (10.7 ms a certificate instead of 6 ms).
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
     main = f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
-    global _rendered_in
-    if _rendered_in not in (None, os.getpid()):
-        # Typst's worker threads do not survive fork(): rendering here would hang forever.
-        raise RuntimeError(
-            "laurel.lib.pdf cannot render in a process forked after its parent rendered;"
-            " start workers with multiprocessing's 'spawn' or 'forkserver' method"
-        )
-    _rendered_in = os.getpid()
-    with _lock:  # a Typst compiler is not safe to share between threads
-        compiler = _compiler()
-        pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
-        if len(certs) >= _BIG_DOCUMENT:
-            _drop_cached_layouts(compiler)
-    assert isinstance(pdf, bytes)
-    return pdf
+    return _compile(main, drop_layouts=len(certs) >= _BIG_DOCUMENT)
 
 
 def render_program(
@@ -275,16 +261,22 @@ def render_program(
     return _compile(main)
 
 
-def _compile(main: str) -> bytes:
+def _compile(main: str, *, drop_layouts: bool = False) -> bytes:
+    """Compile a Typst main source to PDF; ``drop_layouts`` frees the compiler's cached
+    layouts afterwards (a big document's would otherwise stay in memory)."""
     global _rendered_in
     if _rendered_in not in (None, os.getpid()):
+        # Typst's worker threads do not survive fork(): rendering here would hang forever.
         raise RuntimeError(
             "laurel.lib.pdf cannot render in a process forked after its parent rendered;"
             " start workers with multiprocessing's 'spawn' or 'forkserver' method"
         )
     _rendered_in = os.getpid()
-    with _lock:
-        pdf = _compiler().compile(input=main.encode(), format="pdf", pdf_tags=False)
+    with _lock:  # a Typst compiler is not safe to share between threads
+        compiler = _compiler()
+        pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
+        if drop_layouts:
+            _drop_cached_layouts(compiler)
     assert isinstance(pdf, bytes)
     return pdf
 
