@@ -12,6 +12,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
+    path("o/<slug:org_slug>/", web_views.org_home, name="org_home"),
     # Before allauth's own: an added address is confirmed only by its account (see the view).
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
     path("", include("laurel.operations.urls")),

@@ -4,4 +4,10 @@ def organizations(request):
     if not user or not user.is_authenticated:
         return {}
     memberships = list(user.memberships.active().select_related("organization"))
-    return {"my_memberships": memberships, "current_org": getattr(request, "org", None)}
+    from laurel.web.navigation import org_nav
+
+    return {
+        "my_memberships": memberships,
+        "current_org": getattr(request, "org", None),
+        "org_nav": org_nav(request),
+    }

@@ -299,3 +299,6 @@ class Connection(models.Model):
                 fields=["holder"], condition=Q(holder__isnull=False), name="connection_holder"
             )
         ]
+
+    def __str__(self) -> str:
+        return self.email

@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from laurel.accounts import services
 from laurel.accounts.forms import (
@@ -21,6 +22,7 @@ from laurel.accounts.forms import (
 from laurel.accounts.models import MemberInvitation, Membership, Organization, Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
+from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import org_required
 
 # --- Platform (superusers) ------------------------------------------------------------------
@@ -160,9 +162,25 @@ def member_role(request, pk: int):
 
 
 @org_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request, pk: int):
+    """GET: the confirmation; POST: remove (the membership row stays, as history)."""
     membership = _membership(request, pk)
+    if request.method == "GET":
+        yourself = membership.user_id == request.user.pk
+        return confirm_page(
+            request,
+            title=f"Remove {membership.user} from {request.org.name}?",
+            consequences=[
+                f"{membership.user.email} can no longer open {request.org.name}'s pages "
+                f"as {membership.get_role_display().lower()}."
+                + (" That includes you: you leave this organization." if yourself else ""),
+                "What they recorded stays, with their name in the audit trail.",
+                "To give them access again, invite them again.",
+            ],
+            button="Remove the member",
+            cancel_url=reverse("accounts:member_list", args=[request.org.slug]),
+        )
     try:
         services.membership_remove(actor=Actor.from_request(request), membership=membership)
     except ServiceError as exc:
@@ -209,7 +227,7 @@ def invitation_accept(request, token: str):
         except ServiceError as exc:
             return render(request, "accounts/invitation_accept.html", {"error": exc.message})
         messages.success(request, f"You joined {membership.organization.name}.")
-        return redirect("credits:org_ledger", org_slug=membership.organization.slug)
+        return redirect("org_home", org_slug=membership.organization.slug)
     return render(request, "accounts/invitation_accept.html", {})
 
 

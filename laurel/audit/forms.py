@@ -1,10 +1,15 @@
 from django import forms
 
+from laurel.audit.describe import ACTION_CHOICES, OBJECT_CHOICES
+
 
 class AuditFilterForm(forms.Form):
-    action = forms.CharField(required=False, label="Action starts with")
-    actor = forms.CharField(required=False, label="Actor e-mail")
-    object_type = forms.ChoiceField(required=False, label="Object type")
+    """Choices are fixed lists in code: no SELECT DISTINCT over the audit table."""
+
+    person = forms.ChoiceField(required=False, label="Person")
+    action = forms.ChoiceField(required=False, label="Action")
+    object_type = forms.ChoiceField(required=False, label="Object")
+    object_id = forms.CharField(required=False, label="Object number", max_length=64)
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -12,7 +17,8 @@ class AuditFilterForm(forms.Form):
         required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, object_types: list[str], **kwargs):
+    def __init__(self, *args, people: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [("", "Any"), *((t, t) for t in object_types)]
-        self.fields["action"].widget.attrs["placeholder"] = "credit."
+        self.fields["person"].choices = [("", "Anyone"), *people]
+        self.fields["action"].choices = [("", "Any action"), *ACTION_CHOICES]
+        self.fields["object_type"].choices = [("", "Any object"), *OBJECT_CHOICES]

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
-
-from laurel.audit.models import AuditEvent
 
 
 def event_filter(
@@ -14,18 +10,21 @@ def event_filter(
     *,
     tz,
     action: str = "",
-    actor: str = "",
+    person: str = "",
     object_type: str = "",
+    object_id: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ):
     """Narrow ``events``; dates are calendar days in ``tz`` (the organization's zone)."""
     if action:
-        events = events.filter(action__startswith=action.strip())
-    if actor:
-        events = events.filter(actor__email__icontains=actor.strip())
+        events = events.filter(action=action)
+    if person.isdigit():
+        events = events.filter(actor_id=int(person))
     if object_type:
         events = events.filter(object_type=object_type)
+    if object_id.strip():
+        events = events.filter(object_id=object_id.strip())
     if date_from:
         events = events.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
     if date_to:
@@ -34,41 +33,15 @@ def event_filter(
     return events
 
 
-def object_types_for(org) -> list[str]:
-    return list(
-        AuditEvent.objects.for_org(org)
-        .order_by("object_type")
-        .values_list("object_type", flat=True)
-        .distinct()
-    )
+def people_for(org) -> list[tuple[str, str]]:
+    """The organization's members, past and present, as the person filter's choices."""
+    from laurel.accounts.models import Membership
 
-
-@dataclass(frozen=True)
-class Change:
-    field: str
-    before: str | None  # compact JSON, None when the field was absent
-    after: str | None
-
-
-def _compact(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
-
-
-def event_changes(event: AuditEvent) -> list[Change]:
-    """The fields that differ between ``before`` and ``after``, each as compact JSON."""
-    before, after = event.before or {}, event.after or {}
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return [Change("value", _compact(event.before), _compact(event.after))]
-    changes = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
-        if key in before and key in after and old == new:
-            continue
-        changes.append(
-            Change(
-                key,
-                _compact(old) if key in before else None,
-                _compact(new) if key in after else None,
-            )
-        )
-    return changes
+    seen = {}
+    for user_id, name, email in (
+        Membership.objects.filter(organization=org)
+        .order_by("user__full_name", "user__email")
+        .values_list("user_id", "user__full_name", "user__email")
+    ):
+        seen.setdefault(str(user_id), f"{name} ({email})" if name else email)
+    return list(seen.items())

@@ -13,6 +13,7 @@ urlpatterns = [
     path(ORG + "credit-types/<int:pk>/edit/", views.credit_type_edit, name="credit_type_edit"),
     path(ORG + "courses/", views.course_list, name="course_list"),
     path(ORG + "courses/new/", views.course_new, name="course_new"),
+    path(ORG + "courses/options/", views.course_options, name="course_options"),
     path(ORG + "courses/<int:pk>/", views.course_detail, name="course_detail"),
     path(ORG + "courses/<int:pk>/edit/", views.course_edit, name="course_edit"),
     # A course provider's own pages.

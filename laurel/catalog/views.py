@@ -15,7 +15,7 @@ from laurel.audit.services import Actor
 from laurel.catalog import services
 from laurel.catalog.forms import CourseForm, CourseSearchForm, CreditTypeForm, component_formset
 from laurel.catalog.models import Course, CreditType
-from laurel.web.tenancy import ANY_MEMBER, org_required
+from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
 COURSES_PER_PAGE = 25
 
@@ -165,4 +165,27 @@ def _course_form(request, form, components, *, course):
         request,
         "catalog/course_form.html",
         {"form": form, "components": components, "course": course, "has_types": has_types},
+    )
+
+
+COURSE_OPTIONS = 20
+
+
+def course_choices(org, q: str = "") -> list[Course]:
+    """Up to 20 courses whose ID or title contains ``q`` (the entry form's course picker)."""
+    courses = Course.objects.for_org(org).only("course_id", "title")
+    q = q.strip()
+    if q:
+        courses = courses.filter(Q(course_id__icontains=q) | Q(title__icontains=q))
+    return list(courses.order_by("course_id")[:COURSE_OPTIONS])
+
+
+@org_required(*ENTRY_ROLES)
+def course_options(request):
+    """The picker's <option>s for what was typed (htmx swaps them into the datalist)."""
+    q = request.GET.get("course_id", "") or request.GET.get("q", "")
+    return render(
+        request,
+        "catalog/_course_options.html",
+        {"courses": course_choices(request.org, q[:100])},
     )

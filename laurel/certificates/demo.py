@@ -39,7 +39,7 @@ def load(org, *, limit: int = 40) -> list[Certificate]:
             ["Attendance could not be confirmed.", "Issued in error.", "Course retracted."],
             strict=False,
         ):
-            services.certificate_revoke(actor=actor, certificate=cert, reason=reason)
+            services.certificate_revoke(actor=actor, certificate=cert, reason=reason, notify=False)
         if len(fresh) > 5:
             old = fresh[5]
             services.certificate_replace(

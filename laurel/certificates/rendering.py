@@ -62,18 +62,38 @@ def certificate_data(cert: Certificate, date_style: str) -> pdf.CertificateData:
     )
 
 
+def status_mark(cert: Certificate) -> str:
+    """The word across a certificate that is no longer valid ("REVOKED", "REPLACED")."""
+    return "" if cert.status == Certificate.Status.VALID else cert.status.upper()
+
+
 def cache_path(cert: Certificate) -> str:
     version_hash = cert.template_version.content_hash[:16]
-    return f"certificates/pdf/{cert.organization_id}/{cert.pk}-{version_hash}.pdf"
+    mark = status_mark(cert)
+    suffix = f"-{mark.lower()}" if mark else ""
+    return f"certificates/pdf/{cert.organization_id}/{cert.pk}-{version_hash}{suffix}.pdf"
 
 
 def certificate_pdf(cert: Certificate) -> bytes:
-    """The certificate's PDF, from the cache or rendered (and cached) now."""
+    """The certificate's PDF, from the cache or rendered (and cached) now. A revoked or
+    replaced certificate is a separate rendering marked across the page; the bytes of the
+    valid one stay as they were."""
     path = cache_path(cert)
     if default_storage.exists(path):
         with default_storage.open(path, "rb") as handle:
             return handle.read()
-    data = render_certificates([cert])
+    mark = status_mark(cert)
+    if mark:
+        version = cert.template_version
+        data = pdf.render_one(
+            certificate_data(cert, cert.organization.date_format),
+            branding_for(version),
+            version.design,
+            version.paper,
+            watermark=mark,
+        )
+    else:
+        data = render_certificates([cert])
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(data))
     return data

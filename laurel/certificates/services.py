@@ -456,7 +456,11 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
 
 
 @transaction.atomic
-def certificate_revoke(*, actor: Actor, certificate: Certificate, reason: str) -> Certificate:
+def certificate_revoke(
+    *, actor: Actor, certificate: Certificate, reason: str, notify: bool = True
+) -> Certificate:
+    """Revoke a valid certificate with a reason; its holder is e-mailed (``notify``) unless
+    another message already tells them (a revoked credit, an undone import)."""
     reason = " ".join((reason or "").split())[:500]
     if not reason:
         raise ServiceError("Say why the certificate is revoked.", field="reason")
@@ -479,6 +483,14 @@ def certificate_revoke(*, actor: Actor, certificate: Certificate, reason: str) -
         type="certificate.revoked",
         payload=lambda: certificate_data(certificate),
     )
+    if notify:
+        outbox_enqueue(
+            to=certificate.recipient_email,
+            template="certificate_revoked",
+            context={"certificate": certificate},
+            organization=certificate.organization,
+            dedupe_key=f"certificate-revoked:{certificate.pk}",
+        )
     return certificate
 
 
@@ -486,7 +498,10 @@ def certificate_revoke_for_credit(credit, *, actor: Actor, reason: str) -> int:
     """Revoke the valid certificate of a credit that was revoked or voided."""
     count = 0
     for cert in Certificate.objects.filter(credit=credit, status=Certificate.Status.VALID):
-        certificate_revoke(actor=actor, certificate=cert, reason=reason or "Credit withdrawn.")
+        # The credit's own revocation e-mail tells the holder (a void tells nobody).
+        certificate_revoke(
+            actor=actor, certificate=cert, reason=reason or "Credit withdrawn.", notify=False
+        )
         count += 1
     return count
 

@@ -20,6 +20,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -48,6 +49,7 @@ from laurel.certificates.models import (
 )
 from laurel.lib import pdf as pdflib
 from laurel.lib import ratelimit
+from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import org_required
 
 CERT_ROLES = (Role.CERT_MANAGER,)  # admins pass every role check
@@ -110,10 +112,10 @@ def verify_page(request, code: str):
 @ratelimit.limit("verify")
 def verify_pdf(request, code: str):
     cert = _public_certificate(request, code)
-    return _pdf_response(cert)
+    return pdf_response(cert)
 
 
-def _pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
+def pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
     response = HttpResponse(rendering.certificate_pdf(cert), content_type="application/pdf")
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{cert.serial_number}.pdf"'
@@ -273,24 +275,54 @@ def certificate_detail(request, pk: int):
 
 @org_required(*CERT_ROLES)
 def certificate_pdf(request, pk: int):
-    return _pdf_response(_org_cert(request, pk), inline=False)
+    return pdf_response(_org_cert(request, pk), inline=False)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @org_required(*CERT_ROLES)
 def certificate_revoke(request, pk: int):
+    """GET: the confirmation (consequence, required reason); POST: revoke."""
     cert = _org_cert(request, pk)
-    form = ReasonForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ServiceError("Say why the certificate is revoked.")
-        services.certificate_revoke(
-            actor=Actor.from_request(request), certificate=cert, reason=form.cleaned_data["reason"]
-        )
-        messages.success(request, f"Certificate {cert.serial_number} revoked.")
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    return redirect("certificates:detail", org_slug=request.org.slug, pk=cert.pk)
+    detail = reverse("certificates:detail", args=[request.org.slug, cert.pk])
+    error = ""
+    if request.method == "POST":
+        form = ReasonForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ServiceError("Say why the certificate is revoked.", field="reason")
+            services.certificate_revoke(
+                actor=Actor.from_request(request),
+                certificate=cert,
+                reason=form.cleaned_data["reason"],
+            )
+        except ServiceError as exc:
+            if exc.field != "reason":
+                messages.error(request, exc.message)
+                return redirect(detail)
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                f"Certificate {cert.serial_number} revoked; {cert.recipient_email} is e-mailed.",
+            )
+            return redirect(detail)
+    return confirm_page(
+        request,
+        title=f"Revoke certificate {cert.serial_number}?",
+        consequences=[
+            f"{cert.recipient_name}'s certificate “{cert.title}” stops being valid.",
+            "Its public verification page leads with “Revoked” and your reason; its PDF is "
+            "marked REVOKED; its signed credential shows as revoked to anyone who checks.",
+            f"{cert.recipient_email} is e-mailed, with your reason.",
+            "It cannot be undone: to correct a certificate, replace it instead.",
+        ],
+        button="Revoke the certificate",
+        cancel_url=detail,
+        reason="required",
+        reason_label="Reason (shown on the public verification page)",
+        error=error,
+        status=400 if error else 200,
+    )
 
 
 @require_POST

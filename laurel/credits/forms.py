@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django import forms
@@ -7,9 +8,10 @@ from laurel.credits.models import Credit, Dashboard
 
 class CreditEntryForm(forms.Form):
     course_id = forms.CharField(
-        label="Course ID",
+        label="Course",
         max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "NNA-26-00042"}),
+        help_text="Type a course ID or part of its title, then pick the course.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "course-options"}),
     )
     email = forms.EmailField(label="Recipient e-mail")
     name = forms.CharField(label="Recipient name (optional)", max_length=200, required=False)
@@ -26,6 +28,61 @@ class CreditEntryForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
     )
+
+
+# "NNA-26-00001 : a@b.org", or tab-, comma- or semicolon-separated as a spreadsheet pastes it.
+PAIR_SPLIT = re.compile(r"\s*(?:\t|:|,|;)\s*")
+MAX_PAIRS = 2000
+
+
+def parse_pairs(text: str) -> tuple[list[tuple[int, str, str, str]], list[str]]:
+    """(line number, course ID, e-mail, date as written or "") per line, and the problems of
+    lines that are not a pair. A first line of column headings is skipped."""
+    pairs, problems = [], []
+    lines = text.splitlines()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in PAIR_SPLIT.split(line)]
+        if number == 1 and len(parts) >= 2 and "@" not in parts[1] and "mail" in parts[1].lower():
+            continue  # headings pasted with the rows
+        if len(parts) < 2 or not parts[0] or not parts[1] or len(parts) > 3:
+            problems.append(
+                f"Line {number} (“{line[:60]}”): write a course ID and an e-mail address, "
+                "e.g. NNA-26-00001 : jane@example.org."
+            )
+            continue
+        pairs.append((number, parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
+    return pairs, problems
+
+
+class PairsForm(forms.Form):
+    """Course ID : e-mail pairs, one per line (seed 000's bulk entry), as a small import."""
+
+    pairs = forms.CharField(
+        label="Course ID : e-mail, one pair per line",
+        widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
+        help_text="For example “NNA-26-00001 : jane@example.org”. Columns pasted from a "
+        "spreadsheet (separated by tabs or commas) work too; a third column, if any, is the "
+        "completion date of that line.",
+    )
+    completion_date = forms.DateField(
+        label="Completion date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    suppress_notifications = forms.BooleanField(label="Don't e-mail the recipients", required=False)
+
+    def clean_pairs(self):
+        pairs, problems = parse_pairs(self.cleaned_data["pairs"])
+        if problems:
+            raise forms.ValidationError(problems)
+        if not pairs:
+            raise forms.ValidationError("Enter at least one course ID : e-mail pair.")
+        if len(pairs) > MAX_PAIRS:
+            raise forms.ValidationError(
+                f"At most {MAX_PAIRS} lines at a time; upload a file for more."
+            )
+        return pairs
 
 
 class LedgerFilterForm(forms.Form):

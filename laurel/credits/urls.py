@@ -6,6 +6,7 @@ app_name = "credits"
 urlpatterns = [
     path("o/<slug:org_slug>/credits/", views.org_ledger, name="org_ledger"),
     path("o/<slug:org_slug>/credits/new/", views.org_credit_new, name="org_credit_new"),
+    path("o/<slug:org_slug>/credits/pairs/", views.org_credit_bulk, name="org_credit_bulk"),
     path("o/<slug:org_slug>/credits/export.csv", views.org_ledger_export, name="org_ledger_export"),
     path("o/<slug:org_slug>/credits/claims/", views.org_claims, name="org_claims"),
     path("o/<slug:org_slug>/credits/<int:pk>/", views.org_credit_detail, name="org_credit_detail"),
@@ -15,6 +16,11 @@ urlpatterns = [
         name="org_credit_revoke",
     ),
     path("o/<slug:org_slug>/credits/<int:pk>/void/", views.org_credit_void, name="org_credit_void"),
+    path(
+        "o/<slug:org_slug>/credits/<int:pk>/certificate.pdf",
+        views.org_credit_certificate_pdf,
+        name="org_credit_certificate_pdf",
+    ),
     path(
         "o/<slug:org_slug>/credits/<int:pk>/reenter/",
         views.org_credit_reenter,

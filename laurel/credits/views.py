@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from itertools import chain, groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from laurel.accounts.models import Connection
+from laurel.accounts.models import Connection, Role
 from laurel.accounts.services import ServiceError, connection_set_member_id
 from laurel.audit.services import Actor
 from laurel.catalog import selectors as catalog_selectors
+from laurel.catalog import views as catalog_views
 from laurel.catalog.models import Course
+from laurel.certificates.models import Certificate
 from laurel.credits import selectors, services
 from laurel.credits.forms import (
     CreditEntryForm,
     DashboardChoiceForm,
     DashboardForm,
     LedgerFilterForm,
+    PairsForm,
     ReasonForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.imports import services as import_services
 from laurel.lib import ratelimit
 from laurel.lib.csvfile import iter_csv, write_csv
 from laurel.notifications.models import Suppression
+from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
 COMPONENTS = Prefetch("components", queryset=CreditComponent.objects.select_related("credit_type"))
@@ -129,8 +138,67 @@ def org_credit_new(request):
                 return redirect(
                     "credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk
                 )
-    context = {"form": form, "duplicate": duplicate, **_guidance_for_entry(request)}
+    form.fields["course_id"].widget.attrs.update(_course_picker(request))
+    context = {
+        "form": form,
+        "duplicate": duplicate,
+        "courses": catalog_views.course_choices(request.org),
+        **_guidance_for_entry(request),
+    }
     return render(request, "credits/org_credit_new.html", context)
+
+
+def _course_picker(request) -> dict:
+    """htmx refreshes the course list (a <datalist>) as the member types an ID or a title."""
+    return {
+        "hx-get": reverse("catalog:course_options", args=[request.org.slug]),
+        "hx-trigger": "input changed delay:250ms",
+        "hx-target": "#course-options",
+        "hx-swap": "innerHTML",
+    }
+
+
+def _plain_csv(rows) -> bytes:
+    # Read back by our own importer, not opened in a spreadsheet: written as typed.
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+@org_required(*ENTRY_ROLES)
+def org_credit_bulk(request):
+    """Course ID : e-mail pairs typed or pasted, entered as a small credits import: the same
+    preview (unknown course IDs, invitations, duplicates …) and commit as any file."""
+    form = PairsForm(request.POST or None, initial={"completion_date": request.org.today()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        default_day = data["completion_date"].isoformat()
+        rows = [["Course ID", "Email", "Completion date"]]
+        rows += [[course, email, day or default_day] for _, course, email, day in data["pairs"]]
+        stamp = timezone.now().astimezone(request.org.tz).strftime("%Y-%m-%d %H:%M")
+        try:
+            job, earlier = import_services.import_create(
+                actor=Actor.from_request(request),
+                organization=request.org,
+                kind="credits",
+                upload=ContentFile(_plain_csv(rows)),
+                file_name=f"Pairs entered {stamp}",
+                suppress_notifications=data["suppress_notifications"],
+                source="pairs",
+            )
+        except ServiceError as exc:
+            form.add_error("pairs", exc.message)
+        else:
+            if earlier:
+                messages.info(
+                    request,
+                    "These exact pairs were entered before; nothing new was recorded. "
+                    "Here is that entry.",
+                )
+            return redirect("imports:detail", request.org.slug, job.pk)
+    return render(
+        request, "credits/org_credit_bulk.html", {"form": form, **_guidance_for_entry(request)}
+    )
 
 
 def _guidance_for_entry(request) -> dict:
@@ -162,6 +230,8 @@ def org_credit_detail(request, pk: int):
             "suppression": Suppression.objects.filter(email=credit.recipient_email).first(),
             "reason_form": ReasonForm(),
             "can_act": request.membership.has_role(*ENTRY_ROLES),
+            "certificate": _credit_certificate(credit),
+            "can_get_pdf": _may_get_certificate(request, credit),
             "member_id": Connection.objects.filter(
                 organization=request.org, email=credit.recipient_email
             )
@@ -169,6 +239,31 @@ def org_credit_detail(request, pk: int):
             .first(),
         },
     )
+
+
+def _credit_certificate(credit):
+    """The credit's current certificate (a replacement keeps the credit link)."""
+    return Certificate.objects.filter(credit=credit).order_by("-issued_at", "-pk").first()
+
+
+def _may_get_certificate(request, credit) -> bool:
+    """Certification managers (and admins) for any credit; staff for credits they entered."""
+    membership = request.membership
+    if membership.has_role(Role.CERT_MANAGER):
+        return True
+    return membership.role == Role.STAFF and credit.created_by_id == request.user.pk
+
+
+@org_required(Role.STAFF, Role.CERT_MANAGER)
+def org_credit_certificate_pdf(request, pk: int):
+    """The PDF of a credit's certificate, for whoever may request it (else 404)."""
+    from laurel.certificates.views import pdf_response
+
+    credit = _org_credit(request, pk)
+    certificate = _credit_certificate(credit)
+    if certificate is None or not _may_get_certificate(request, credit):
+        raise Http404("No certificate")
+    return pdf_response(certificate, inline=False)
 
 
 @require_POST
@@ -191,29 +286,82 @@ def org_credit_member_id(request, pk: int):
     return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
 
 
-def _org_credit_action(request, pk, action, done: str):
-    credit = _org_credit(request, pk)
+def _org_credit_action(request, credit, action, done: str):
     try:
         action(
             actor=Actor.from_request(request), credit=credit, reason=request.POST.get("reason", "")
         )
     except ServiceError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect("credits:org_credit_detail", org_slug=request.org.slug, pk=credit.pk)
+        return exc
+    messages.success(request, done)
+    return None
 
 
-@require_POST
+def _credit_consequences(credit, what: str) -> list[str]:
+    who = credit.recipient_name or credit.recipient_email
+    course = credit.course.course_id if credit.course_id else credit.title
+    lines = [f"{who}'s credit for {course} ({credit.completion_date:%Y-%m-%d}) is {what}."]
+    if credit.status == Credit.Status.ACCEPTED:
+        lines.append("It leaves their dashboard and stops counting toward their requirements.")
+    if Certificate.objects.filter(credit=credit, status=Certificate.Status.VALID).exists():
+        lines.append("Its certificate is revoked too; the verification page will say so.")
+    lines.append("The ledger keeps the credit with this reason; it cannot be undone.")
+    return lines
+
+
+@require_http_methods(["GET", "POST"])
 @org_required(*ENTRY_ROLES)
 def org_credit_revoke(request, pk: int):
-    return _org_credit_action(request, pk, services.credit_revoke, "Credit revoked.")
+    """GET: the confirmation (consequence, required reason); POST: revoke."""
+    credit = _org_credit(request, pk)
+    detail = reverse("credits:org_credit_detail", args=[request.org.slug, credit.pk])
+    error = None
+    if request.method == "POST":
+        error = _org_credit_action(request, credit, services.credit_revoke, "Credit revoked.")
+        if error is None or error.field != "reason":
+            if error is not None:
+                messages.error(request, error.message)
+            return redirect(detail)
+    consequences = _credit_consequences(credit, "revoked")
+    if credit.holder_id:
+        consequences.insert(1, f"{credit.recipient_email} is e-mailed, with your reason.")
+    return confirm_page(
+        request,
+        title="Revoke this credit?",
+        consequences=consequences,
+        button="Revoke the credit",
+        cancel_url=detail,
+        reason="required",
+        reason_label="Reason (the recipient sees it)",
+        error=error.message if error else "",
+        status=400 if error else 200,
+    )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @org_required(*ENTRY_ROLES)
 def org_credit_void(request, pk: int):
-    return _org_credit_action(request, pk, services.credit_void, "Credit voided.")
+    """GET: the confirmation; POST: void (an orphan sent to a wrong address)."""
+    credit = _org_credit(request, pk)
+    detail = reverse("credits:org_credit_detail", args=[request.org.slug, credit.pk])
+    if request.method == "POST":
+        error = _org_credit_action(request, credit, services.credit_void, "Credit voided.")
+        if error is not None:
+            messages.error(request, error.message)
+        return redirect(detail)
+    return confirm_page(
+        request,
+        title="Void this credit?",
+        consequences=[
+            *_credit_consequences(credit, "voided: withdrawn as sent to a wrong address")[:-1],
+            "Nobody is e-mailed. To credit the right person, enter it again for their address.",
+            "The ledger keeps the voided credit; it cannot be undone.",
+        ],
+        button="Void the credit",
+        cancel_url=detail,
+        reason="optional",
+        reason_label="Note (optional; default “Sent to a wrong address”)",
+    )
 
 
 @require_POST

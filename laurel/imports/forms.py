@@ -20,6 +20,14 @@ class UploadForm(forms.Form):
         label="Don't e-mail the recipients about this batch", required=False
     )
 
+    def __init__(self, *args, kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            field = self.fields["kind"]
+            field.choices = [c for c in ImportJob.Kind.choices if c[0] in kinds]
+            if len(field.choices) == 1:
+                field.initial = field.choices[0][0]
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.LAUREL_IMPORT_MAX_BYTES

@@ -25,7 +25,7 @@ from itertools import groupby
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -81,6 +81,7 @@ def import_create(
     suppress_notifications: bool = False,
     start: bool = True,
     submitted_by_provider: Organization | None = None,
+    source: str = "",
 ) -> tuple[ImportJob, bool]:
     """Store an upload and (with ``start``) queue its validation.
 
@@ -129,6 +130,8 @@ def import_create(
             "verify_only": bool(verify_only),
             "suppress_notifications": bool(suppress_notifications),
             "mapping": saved.mapping if saved else {},
+            # "pairs": typed as "course ID : e-mail" lines (the preview counts lines, not rows).
+            "source": source,
         },
         heartbeat_at=timezone.now(),
     )
@@ -534,6 +537,8 @@ def import_commit_run(
                 if on_progress:
                     on_progress(job.rows_done, job.rows_total)
         rows_s = time.monotonic() - started
+        if job.kind == ImportJob.Kind.CREDITS:
+            _certificates_by_policy(job, token)
         if not job.suppress_notifications and kind_for(job.kind).digests:
             _digests_create(job, token)
         _commit_finish(job, token)
@@ -550,6 +555,55 @@ def import_commit_run(
         _stopped(job_id, token, "commit")
         raise
     return ImportJob.objects.get(pk=job_id)
+
+
+CERTIFICATE_CHUNK = 200
+
+
+def _certificates_by_policy(job: ImportJob, token: str) -> int:
+    """Issue the certificates the courses' policies call for on entry, as ``credit_enter``
+    does for one credit, in chunks with a heartbeat. One query when no course of the
+    organization issues on entry (the common case: the default is on acceptance), and
+    idempotent: a credit that has its certificate is skipped, so a resumed job goes on."""
+    from laurel.certificates.models import Certificate, CertificatePolicy
+    from laurel.certificates.services import certificate_issue_for_credit
+
+    on_entry = list(
+        CertificatePolicy.objects.filter(
+            course__organization_id=job.organization_id,
+            issue_on=CertificatePolicy.IssueOn.ENTRY,
+        ).values_list("course_id", flat=True)
+    )
+    if not on_entry:
+        return 0
+    actor = Actor(user=job.uploaded_by) if job.uploaded_by else Actor.system("import")
+    pending = (
+        _credits_of(job)
+        .filter(course_id__in=on_entry, status__in=[Credit.Status.HELD, Credit.Status.OFFERED])
+        .exclude(Exists(Certificate.objects.filter(credit=OuterRef("pk"))))
+        .select_related("course", "holder", "organization")
+        .order_by("pk")
+    )
+    issued, last = 0, 0
+    while True:
+        with transaction.atomic():
+            locked = ImportJob.locked(job.pk, token)
+            credits = list(pending.filter(pk__gt=last)[:CERTIFICATE_CHUNK])
+            if not credits:
+                return issued
+            last = credits[-1].pk
+            here = 0
+            for credit in credits:
+                cert = certificate_issue_for_credit(credit, actor=actor)
+                if cert is not None:
+                    ImportRow.objects.filter(job_id=job.pk, credit_id=credit.pk).update(
+                        certificate_id=cert.pk
+                    )
+                    here += 1
+            issued += here
+            counts = {**locked.counts, "certificates": locked.count("certificates") + here}
+            ImportJob.beat(job.pk, token, counts=counts)
+            job.counts = counts
 
 
 def _stopped(job_id: int, token: str, what: str) -> None:
@@ -921,6 +975,9 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
         else:
             while _undo_chunk(job, token, actor, spec["reason"], at):
                 pass
+            with transaction.atomic():
+                ImportJob.beat(job.pk, token)
+                _undo_credit_certificates(actor=actor, job=job, reason=spec["reason"])
         notify = job.kind != ImportJob.Kind.CERTIFICATES and not job.suppress_notifications
         if notify:
             _undo_notices(job, token, at)
@@ -1034,7 +1091,30 @@ def _undo_certificates(*, actor: Actor, job: ImportJob) -> int:
     for cert in Certificate.objects.filter(
         organization=job.organization, pk__in=issued, status=Certificate.Status.VALID
     ).order_by("pk"):
-        certificate_revoke(actor=actor, certificate=cert, reason="Import undone")
+        certificate_revoke(actor=actor, certificate=cert, reason="Import undone", notify=False)
+        revoked += 1
+    return revoked
+
+
+def _undo_credit_certificates(*, actor: Actor, job: ImportJob, reason: str) -> int:
+    """The certificates a credits import issued by policy go with the credits it revoked
+    (an accepted credit stays, and so does its certificate)."""
+    from laurel.certificates.models import Certificate
+    from laurel.certificates.services import certificate_revoke
+
+    issued = ImportRow.objects.filter(job=job, certificate_id__isnull=False).values_list(
+        "certificate_id", flat=True
+    )
+    revoked = 0
+    for cert in Certificate.objects.filter(
+        organization=job.organization,
+        pk__in=issued,
+        status=Certificate.Status.VALID,
+        credit__status=Credit.Status.REVOKED,
+    ).order_by("pk"):
+        certificate_revoke(
+            actor=actor, certificate=cert, reason=reason or "Import undone", notify=False
+        )
         revoked += 1
     return revoked
 

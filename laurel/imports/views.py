@@ -8,7 +8,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from laurel.accounts.models import Role
 from laurel.accounts.services import ServiceError
@@ -17,9 +19,30 @@ from laurel.imports import selectors, services
 from laurel.imports.forms import MappingForm, UploadForm
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.lib.csvfile import iter_csv
+from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import org_required
 
-IMPORT_ROLES = (Role.STAFF,)  # admins pass every role check
+IMPORT_ROLES = (Role.STAFF, Role.CERT_MANAGER)  # admins pass every role check
+# What each role may import (seed 001: certifications administrators import certificates;
+# staff record credits and progress). Admins import every kind.
+KINDS_BY_ROLE = {
+    Role.STAFF: (ImportJob.Kind.CREDITS, ImportJob.Kind.PROGRESS),
+    Role.CERT_MANAGER: (ImportJob.Kind.CERTIFICATES,),
+}
+
+
+def kinds_for(membership) -> tuple[str, ...]:
+    return tuple(KINDS_BY_ROLE.get(membership.role, ImportJob.Kind.values))
+
+
+def _job(request, pk: int) -> ImportJob:
+    """The organization's import, if the member's role may import its kind (else 404)."""
+    job = selectors.job_for_org(request.org, pk)
+    if job.kind not in kinds_for(request.membership):
+        raise Http404("No such import")
+    return job
+
+
 PER_PAGE = 50
 GROUPS = [
     (ImportRow.Category.DELIVERABLE, "Will be delivered and notified"),
@@ -34,16 +57,16 @@ GROUPS = [
 
 @org_required(*IMPORT_ROLES)
 def import_list(request):
-    jobs = ImportJob.objects.for_org(request.org).select_related(
-        "uploaded_by", "submitted_by_provider"
-    )
+    jobs = ImportJob.objects.for_org(request.org).filter(kind__in=kinds_for(request.membership))
+    jobs = jobs.select_related("uploaded_by", "submitted_by_provider")
     page = Paginator(jobs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "imports/import_list.html", {"page": page})
 
 
 @org_required(*IMPORT_ROLES)
 def import_upload(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    kinds = kinds_for(request.membership)
+    form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -67,13 +90,14 @@ def import_upload(request):
                 )
             return redirect("imports:detail", request.org.slug, job.pk)
     max_mb = settings.LAUREL_IMPORT_MAX_BYTES // 1_000_000
-    return render(request, "imports/import_upload.html", {"form": form, "max_mb": max_mb})
+    context = {"form": form, "max_mb": max_mb, "kinds": kinds}
+    return render(request, "imports/import_upload.html", context)
 
 
 @org_required(*IMPORT_ROLES)
 def import_template(request, fmt: str):
     kind = request.GET.get("kind", ImportJob.Kind.CREDITS)
-    if fmt not in ("csv", "xlsx") or kind not in ImportJob.Kind.values:
+    if fmt not in ("csv", "xlsx") or kind not in kinds_for(request.membership):
         raise Http404
     data, mime = selectors.template_file(kind, fmt)
     response = HttpResponse(data, content_type=mime)
@@ -87,7 +111,7 @@ def _groups(job):
 
 @org_required(*IMPORT_ROLES)
 def import_detail(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     if request.htmx and request.GET.get("partial") == "progress":
         response = render(request, "imports/import_detail.html#progress", {"job": job})
         if not job.is_running:
@@ -104,7 +128,7 @@ def import_detail(request, pk: int):
 @org_required(*IMPORT_ROLES)
 def import_rows(request, pk: int):
     """One preview group, paginated and searchable (the htmx partial of the preview)."""
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     category = request.GET.get("category", "")
     if category not in ImportRow.Category.values:
         raise Http404
@@ -125,7 +149,7 @@ def import_rows(request, pk: int):
 @require_POST
 def import_include(request, pk: int):
     """Check or uncheck one deliverable row (htmx) or several (form post)."""
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     try:
         numbers = [int(n) for n in request.POST.getlist("row")]
     except ValueError:
@@ -158,7 +182,7 @@ def import_include(request, pk: int):
 @org_required(*IMPORT_ROLES)
 @require_POST
 def import_mapping(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     form = MappingForm(request.POST, headings=job.headings, kind=job.kind)
     if form.is_valid():
         try:
@@ -179,7 +203,7 @@ def import_mapping(request, pk: int):
 @org_required(*IMPORT_ROLES)
 @require_POST
 def import_commit(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     try:
         services.import_commit_start(actor=Actor.from_request(request), job=job)
     except ServiceError as exc:
@@ -191,7 +215,7 @@ def import_commit(request, pk: int):
 @require_POST
 def import_return(request, pk: int):
     """Send a provider's roster back uncommitted, with a reason."""
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     try:
         services.import_return(
             actor=Actor.from_request(request), job=job, reason=request.POST.get("reason", "")
@@ -204,9 +228,15 @@ def import_return(request, pk: int):
 
 
 @org_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def import_undo(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    """GET: the confirmation (what the undo revokes); POST: start undoing."""
+    job = _job(request, pk)
+    detail = reverse("imports:detail", args=[request.org.slug, job.pk])
+    if request.method == "GET":
+        if not job.can_undo():
+            raise Http404("This import cannot be undone")
+        return confirm_page(request, **_undo_confirmation(job, detail))
     try:
         services.import_undo_start(
             actor=Actor.from_request(request), job=job, reason=request.POST.get("reason", "")
@@ -215,12 +245,43 @@ def import_undo(request, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, "Undoing the import: this page shows when it is done.")
-    return redirect("imports:detail", request.org.slug, job.pk)
+    return redirect(detail)
+
+
+def _undo_confirmation(job: ImportJob, detail: str) -> dict:
+    deadline = timezone.localtime(job.undo_deadline()).strftime("%Y-%m-%d %H:%M")
+    if job.kind == ImportJob.Kind.CERTIFICATES:
+        lines = [
+            f"Every certificate this import issued that is still valid ({job.count('issued')} "
+            "issued) is revoked with the reason “Import undone”; their verification pages "
+            "say so.",
+        ]
+        reason = None
+    else:
+        created = job.count("offered") + job.count("held")
+        lines = [
+            f"Every credit it created that has not been accepted yet is revoked (it created "
+            f"{created}); accepted credits stay.",
+        ]
+        if job.count("certificates"):
+            lines.append("The certificates issued with the revoked credits are revoked too.")
+        if not job.suppress_notifications:
+            lines.append("Each recipient is e-mailed once, with your reason.")
+        reason = "optional"
+    lines.append(f"Possible until {deadline}; it cannot itself be undone.")
+    return {
+        "title": f"Undo the import of {job.file_name}?",
+        "consequences": lines,
+        "button": "Undo the import",
+        "cancel_url": detail,
+        "reason": reason,
+        "reason_label": "Reason (recipients see it)",
+    }
 
 
 @org_required(*IMPORT_ROLES)
 def import_report(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     if request.GET.get("format") == "csv":
         response = StreamingHttpResponse(
             iter_csv(services.report_rows(job)), content_type="text/csv"
@@ -244,7 +305,7 @@ def import_report(request, pk: int):
 
 @org_required(*IMPORT_ROLES)
 def import_problems(request, pk: int):
-    job = selectors.job_for_org(request.org, pk)
+    job = _job(request, pk)
     response = StreamingHttpResponse(iter_csv(services.problem_rows(job)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
     return response

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.utils import timezone
 
 from laurel.accounts.models import Membership, Role
 
@@ -29,7 +30,10 @@ def org_required(*roles: str):
                 raise Http404("No such organization")
             request.org = membership.organization
             request.membership = membership
-            return view(request, *args, **kwargs)
+            # Staff pages show every moment in the organization's time zone (labelled in
+            # base.html), whatever the server's or the browser's zone.
+            with timezone.override(membership.organization.tz):
+                return view(request, *args, **kwargs)
 
         wrapper.org_roles = roles or tuple(Role.values)
         return wrapper

@@ -87,7 +87,7 @@ def test_invited_person_accepts_and_joins_with_the_role(client, org, admin, comm
     invitee.force_login(rita)
     assert "Accept invitation" in invitee.get(link).content.decode()
     response = invitee.post(link)
-    assert response["Location"] == reverse("credits:org_ledger", args=[org.slug])
+    assert response["Location"] == reverse("org_home", args=[org.slug])
     membership = Membership.objects.active().get(organization=org, user=rita)
     assert membership.role == Role.REVIEWER
     assert not MemberInvitation.objects.get(email="rita@example.test").is_open

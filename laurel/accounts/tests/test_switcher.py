@@ -23,7 +23,7 @@ def test_header_switcher_lists_each_organization(client, two_orgs):
     client.force_login(person)
     page = client.get(reverse("catalog:course_list", args=["alpha"])).content.decode()
     assert 'class="org-switcher"' in page
-    assert f'href="{reverse("credits:org_ledger", args=["beta"])}">Beta Society' in page
+    assert f'href="{reverse("org_home", args=["beta"])}">Beta Society' in page
     assert 'aria-current="true">Alpha Board' in page
 
 
@@ -31,9 +31,9 @@ def test_home_takes_member_to_last_used_organization(client, two_orgs):
     alpha, beta, person = two_orgs
     client.force_login(person)
     client.get(reverse("credits:org_ledger", args=["beta"]))
-    assert client.get("/")["Location"] == reverse("credits:org_ledger", args=["beta"])
+    assert client.get("/")["Location"] == reverse("org_home", args=["beta"])
     client.get(reverse("catalog:course_list", args=["alpha"]))
-    assert client.get("/")["Location"] == reverse("credits:org_ledger", args=["alpha"])
+    assert client.get("/")["Location"] == reverse("org_home", args=["alpha"])
 
 
 def test_home_ignores_a_remembered_organization_the_member_has_left(client, two_orgs):
@@ -41,7 +41,7 @@ def test_home_ignores_a_remembered_organization_the_member_has_left(client, two_
     client.force_login(person)
     client.get(reverse("credits:org_ledger", args=["beta"]))
     Membership.objects.filter(organization=beta, user=person).delete()
-    assert client.get("/")["Location"] == reverse("credits:org_ledger", args=["alpha"])
+    assert client.get("/")["Location"] == reverse("org_home", args=["alpha"])
 
 
 def test_visiting_another_organizations_page_does_not_change_the_remembered_one(client, two_orgs):
@@ -50,7 +50,7 @@ def test_visiting_another_organizations_page_does_not_change_the_remembered_one(
     client.force_login(person)
     client.get(reverse("credits:org_ledger", args=["beta"]))
     assert client.get(reverse("credits:org_ledger", args=["gamma"])).status_code == 404
-    assert client.get("/")["Location"] == reverse("credits:org_ledger", args=["beta"])
+    assert client.get("/")["Location"] == reverse("org_home", args=["beta"])
 
 
 def test_admin_links_are_shown_to_admins_only(client, two_orgs):
