@@ -134,6 +134,11 @@ ORG_PAGES: dict[str, Page] = {
     "catalog:course_list": Page(),
     "credits:org_ledger": Page(),
     "credits:org_credit_new": Page(),
+    "credits:org_credit_bulk": Page(
+        "post", {"pairs": "NNA-26-00001 : a@example.org", "completion_date": "2025-03-01"}
+    ),
+    "credits:org_credit_certificate_pdf": Page(pk=credit_pk),
+    "org_home": Page(),
     "credits:org_claims": Page(),
     "credits:org_ledger_export": Page(),
     "credits:org_credit_detail": Page(pk=credit_pk),
@@ -173,6 +178,7 @@ ORG_PAGES: dict[str, Page] = {
     "catalog:credit_type_new": Page("post", {"code": "ISO", "name": "Iso", "unit": "hours"}),
     "catalog:credit_type_edit": Page(pk=lambda w: w.credit_type.pk),
     "catalog:course_new": Page(),
+    "catalog:course_options": Page(),
     "catalog:course_detail": Page(pk=lambda w: w.course.pk),
     "catalog:course_edit": Page(pk=lambda w: w.course.pk),
     "certificates:list": Page(),
@@ -450,6 +456,18 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         title=course.title,
         completion_date=date(2025, 3, 1),
         course=course,
+        notify=False,
+    )
+    # The credit's own certificate (staff and certificate managers download it from the credit).
+    certificate_issue(
+        actor=Actor.system("test"),
+        organization=org,
+        recipient_name=f"Holder {slug}",
+        recipient_email=f"holder@{slug}.example",
+        title=course.title,
+        completion_date=date(2025, 3, 1),
+        course=course,
+        credit=credit,
         notify=False,
     )
     # Files belong to whoever asked for them; build this one now so it can be downloaded.
