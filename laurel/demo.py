@@ -55,6 +55,7 @@ NORTHWIND_STAFF = [
     ("admin@northwind.example", "Avery Northwind", Role.ADMIN),
     ("reviewer@northwind.example", "Riley Chen", Role.REVIEWER),
     ("staff@northwind.example", "Sam Okafor", Role.STAFF),
+    ("certificates@northwind.example", "Casey Morgan", Role.CERT_MANAGER),
 ]
 LAKESIDE_ADMIN = ("admin@lakeside.example", "Lee Lakeside")
 DEMO_HOLDER = ("nurse@example.com", "Nora Nurse")

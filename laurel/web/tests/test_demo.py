@@ -70,6 +70,7 @@ def test_demo_people_log_in_with_the_demo_password_and_see_their_own_part(client
         "admin@northwind.example",
         "reviewer@northwind.example",
         "staff@northwind.example",
+        "certificates@northwind.example",
         "admin@lakeside.example",
         "nurse@example.com",
         "provider@brightpath.example",
