@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -32,6 +33,7 @@ from laurel.catalog.models import (
     ReviewPolicy,
     Submission,
 )
+from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import ANY_MEMBER, org_required
 
 REVIEW_ROLES = (Role.REVIEWER,)  # admins pass every role check
@@ -153,6 +155,12 @@ def review_assign(request, pk: int):
 def review_decide(request, pk: int):
     sub = _submission(request, pk)
     form = DecisionForm(request.POST)
+    if form.is_valid() and form.cleaned_data["decision"] == "deny" and sub.is_decidable:
+        if not form.cleaned_data["reason"].strip():
+            form.add_error("reason", "Say why the course is denied; the provider reads it.")
+            return _detail(request, sub, decision_form=form, status=400)
+        if request.POST.get("confirmed") != "1":
+            return _deny_confirmation(request, sub)
     if form.is_valid():
         try:
             sub = services.submission_decide(
@@ -171,6 +179,24 @@ def review_decide(request, pk: int):
                 messages.success(request, f"Decision recorded: {sub.get_status_display()}.")
             return redirect("catalog:review_detail", request.org.slug, sub.pk)
     return _detail(request, sub, decision_form=form, status=400)
+
+
+def _deny_confirmation(request, sub):
+    """A denial is final: say so, and what the provider can do, before recording it."""
+    return confirm_page(
+        request,
+        title=f"Deny {sub.reference}, “{sub.title}”?",
+        consequences=[
+            "A denial is final: this submission cannot be approved or reopened later.",
+            f"{sub.provider.name} is told, with your reason; to try again they submit a new "
+            "application, linked to this one.",
+        ],
+        button="Deny the course",
+        cancel_url=reverse("catalog:review_detail", args=[request.org.slug, sub.pk]),
+        reason="required",
+        reason_label="Reason (the provider reads it)",
+        hidden={"decision": "deny", "confirmed": "1"},
+    )
 
 
 @org_required(*REVIEW_ROLES)

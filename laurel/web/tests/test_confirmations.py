@@ -121,3 +121,37 @@ def test_confirmation_pages_carry_no_inline_script(client, org, admin, credit):
     client.force_login(admin)
     page = client.get(reverse("credits:org_credit_revoke", args=[org.slug, credit.pk]))
     assert "<script>" not in page.content.decode() and " onclick=" not in page.content.decode()
+
+
+def test_denying_a_course_is_confirmed_because_it_is_final(client):
+    from laurel.catalog.models import Submission
+    from laurel.catalog.tests.providers import (
+        make_accrediting,
+        make_application,
+        make_provider,
+        make_reviewer,
+        submit,
+    )
+
+    northwind = make_accrediting("northwind2", "NNB")
+    provider, user = make_provider("brightpath")
+    [sub] = submit(make_application(provider, user), user, northwind)
+    client.force_login(make_reviewer(northwind))
+    url = reverse("catalog:review_decide", args=["northwind2", sub.pk])
+
+    no_reason = client.post(url, {"decision": "deny", "reason": ""})
+    assert (
+        no_reason.status_code == 400
+        and "Say why the course is denied" in no_reason.content.decode()
+    )
+
+    page = client.post(url, {"decision": "deny", "reason": "Not nursing CE"}).content.decode()
+    assert "A denial is final" in page and 'value="Not nursing CE"' in page
+    assert '<input type="hidden" name="confirmed" value="1">' in page
+    sub.refresh_from_db()
+    assert sub.status != Submission.Status.DENIED
+
+    done = client.post(url, {"decision": "deny", "reason": "Not nursing CE", "confirmed": "1"})
+    assert done.status_code == 302
+    sub.refresh_from_db()
+    assert sub.status == Submission.Status.DENIED
