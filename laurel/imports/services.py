@@ -130,7 +130,7 @@ def import_create(
             "verify_only": bool(verify_only),
             "suppress_notifications": bool(suppress_notifications),
             "mapping": saved.mapping if saved else {},
-            # "pairs": typed as "course ID : e-mail" lines (the preview counts lines, not rows).
+            # "pairs": typed as "course ID : e-mail" lines (the preview numbers pairs, not rows).
             "source": source,
         },
         heartbeat_at=timezone.now(),
@@ -1102,6 +1102,8 @@ def _undo_credit_certificates(*, actor: Actor, job: ImportJob, reason: str) -> i
     from laurel.certificates.models import Certificate
     from laurel.certificates.services import certificate_revoke
 
+    if not job.count("certificates"):
+        return 0  # the usual case: no row to look through
     issued = ImportRow.objects.filter(job=job, certificate_id__isnull=False).values_list(
         "certificate_id", flat=True
     )
