@@ -33,11 +33,12 @@ def log_in(browser, live_server, email: str, width: int = 1280):
 
 
 def pdf_text(data: bytes, tmp_path) -> str:
-    """pdftotext (poppler) when installed, else pypdf; letter-spacing collapsed."""
+    """pdftotext -raw (poppler; content order keeps the diagonal mark whole) when installed,
+    else pypdf; letter-spacing collapsed."""
     if shutil.which("pdftotext"):
         (tmp_path / "c.pdf").write_bytes(data)
         text = subprocess.run(
-            ["pdftotext", str(tmp_path / "c.pdf"), "-"], check=True, capture_output=True
+            ["pdftotext", "-raw", str(tmp_path / "c.pdf"), "-"], check=True, capture_output=True
         ).stdout.decode()
     else:
         import io
