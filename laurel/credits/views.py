@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import chain, groupby
+from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -29,8 +29,9 @@ from laurel.credits.forms import (
     ReasonForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.exports.services import export_respond
 from laurel.lib import ratelimit
-from laurel.lib.csvfile import iter_csv, write_csv
+from laurel.lib.csvfile import write_csv
 from laurel.notifications.models import Suppression
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
 
@@ -74,16 +75,8 @@ def org_ledger(request):
 
 @org_required(*ANY_MEMBER)
 def org_ledger_export(request):
-    """The filtered ledger as CSV, streamed so a large ledger never sits in memory."""
-    _, credits = _filtered_ledger(request)
-    credits = credits.with_delivery(reason=True)
-    rows = chain([selectors.LEDGER_HEADER], selectors.ledger_rows(credits.iterator(500)))
-    stamp = request.org.today().isoformat()
-    response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{request.org.slug}-credits-{stamp}.csv"'
-    )
-    return response
+    """The filtered ledger as CSV: streamed when small, a background file when big."""
+    return export_respond(request, kind="ledger", params=request.GET)
 
 
 @org_required(*ENTRY_ROLES)
@@ -407,11 +400,16 @@ def locker_answer(request):
                 dashboard = Dashboard.objects.for_holder(request.user).open().filter(
                     name__iexact=new_name
                 ).first() or services.dashboard_create(holder=request.user, name=new_name)
-            services.credit_accept_many(credits=credits, holder=request.user, dashboard=dashboard)
+            accepted = services.credit_accept_many(
+                credits=credits, holder=request.user, dashboard=dashboard
+            )
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _answer_done(request)
-    messages.success(request, f"{_n(len(credits))} accepted into “{dashboard.name}”.")
+    done = f"{_n(len(credits))} accepted into “{dashboard.name}”."
+    if accepted.certificates_on_their_way:
+        done += " Their certificates are on their way."
+    messages.success(request, done)
     return _answer_done(request, dashboard)
 
 
