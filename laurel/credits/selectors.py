@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from decimal import Decimal
-from itertools import islice
 
 from django.db.models import Count, F, Prefetch, Q, Sum
 
@@ -368,34 +367,51 @@ def _amounts(parts, field: int) -> str:
 
 
 def ledger_rows(credits, *, chunk: int = 5000):
-    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order), set-based: the credits come
-    as plain tuples from one streamed query, their components one query per ``chunk``
-    credits, so no model object is built per row (an export of a million rows)."""
+    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order), set-based: the credits and
+    their components come as plain tuples from two streamed queries in the same order,
+    merged here, so no model object is built per row (an export of a million rows)."""
     status = dict(Credit.Status.choices)
     source = dict(Credit.Source.choices)
+    order = ("-completion_date", "-id")
+    # Bounced addresses are few: one query, not a lookup per row.
+    bounced = {
+        email: _undeliverable(reason, text)
+        for email, reason, text in Suppression.objects.filter(
+            reason__in=Suppression.BOUNCE_REASONS,
+            email__in=credits.order_by().values("recipient_email"),
+        )
+        .order_by("created_at")
+        .values_list("email", "reason", "status_text")
+    }
     rows = (
-        credits.with_delivery(reason=True)
-        .order_by("-completion_date", "-id")
+        credits.order_by(*order)
         .values_list(
             "pk", "recipient_email", "recipient_name", "course__course_id", "title",
             "completion_date", "status", "source", "created_at", "answered_at",
-            "revoke_reason", "reject_reason", "undeliverable_reason", "undeliverable_status",
+            "revoke_reason", "reject_reason",
         )
         .iterator(chunk)
     )  # fmt: skip
-    while batch := list(islice(rows, chunk)):
-        parts: dict[int, list] = {}
-        for credit_id, code, earned, offered in (
-            CreditComponent.objects.filter(credit_id__in=[r[0] for r in batch])
-            .order_by("credit_id", "credit_type__code")
-            .values_list("credit_id", "credit_type__code", "amount_earned", "amount_offered")
-        ):
-            parts.setdefault(credit_id, []).append((code, earned, offered))
-        for pk, email, name, course_id, title, day, st, so, at, answered, rv, rj, ur, us in batch:
-            mine = parts.get(pk, ())
-            yield [
-                pk, email, name, course_id or "", title, day.isoformat(),
-                _amounts(mine, 1), _amounts(mine, 2), status.get(st, st), source.get(so, so),
-                _utc(at), _utc(answered), rv or rj,
-                _undeliverable(ur, us),
-            ]  # fmt: skip
+    parts = (
+        CreditComponent.objects.filter(credit__in=credits.order_by().values("pk"))
+        .order_by(*(f"{o[0]}credit__{o[1:]}" for o in order), "credit_type__code")
+        .values_list(
+            "credit__completion_date", "credit_id", "credit_type__code", "amount_earned",
+            "amount_offered",
+        )
+        .iterator(chunk)
+    )  # fmt: skip
+    part = next(parts, None)
+    for pk, email, name, course_id, title, day, st, so, at, answered, rv, rj in rows:
+        mine = []
+        # Both streams run in descending (date, id); a component of a credit entered between
+        # the two queries sorts before its neighbours and is skipped, not mistaken for theirs.
+        while part is not None and (part[0], part[1]) >= (day, pk):
+            if part[1] == pk:
+                mine.append(part[2:])
+            part = next(parts, None)
+        yield [
+            pk, email, name, course_id or "", title, day.isoformat(),
+            _amounts(mine, 1), _amounts(mine, 2), status.get(st, st), source.get(so, so),
+            _utc(at), _utc(answered), rv or rj, bounced.get(email, ""),
+        ]  # fmt: skip
