@@ -8,23 +8,27 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from laurel.accounts.models import Organization
+from laurel.accounts.models import Organization, Role
 
 
 @dataclass(frozen=True)
 class ExportKind:
     name: str
     title: str
-    header: Sequence[str]
-    # The rows to export and the queryset whose size decides stream or job, from the
-    # organization and the request's parameters (a ledger's filters).
+    # From the organization and the request's parameters (a ledger's filters, an import's
+    # id): the header, the rows, and the queryset whose size decides stream or job.
+    header: Callable[[Organization, dict], Sequence[str]]
     rows: Callable[[Organization, dict], Iterable[Sequence[object]]]
     count_queryset: Callable[[Organization, dict], QuerySet]
-    file_stem: str
+    file_stem: str  # formatted with the parameters: "import-{job}-report"
     roles: tuple = ()  # the roles that may see and download (admins always may; () = any)
 
-    def file_name(self, organization: Organization) -> str:
-        return f"{organization.slug}-{self.file_stem}-{organization.today().isoformat()}.csv"
+    def file_name(self, organization: Organization, params: dict) -> str:
+        stem = self.file_stem.format(**params)
+        return f"{organization.slug}-{stem}-{organization.today().isoformat()}.csv"
+
+
+# --- the credit ledger (its filters as the ledger page has them) ------------------------------
 
 
 def _ledger_queryset(organization: Organization, params: dict) -> QuerySet:
@@ -46,23 +50,37 @@ def _ledger_rows(organization: Organization, params: dict):
     return ledger_rows(_ledger_queryset(organization, params))
 
 
-def _ledger_header():
+def _ledger_header(organization: Organization, params: dict):
     from laurel.credits.selectors import LEDGER_HEADER
 
     return LEDGER_HEADER
 
 
-class _LazyHeader(Sequence):
-    """The header as its app defines it, read when first used (no import at load time)."""
+# --- an import's per-row report ({"job": id}) ------------------------------------------------
 
-    def __init__(self, make: Callable[[], Sequence[str]]):
-        self.make = make
 
-    def __getitem__(self, index):
-        return self.make()[index]
+def _import_job(organization: Organization, params: dict):
+    from laurel.imports.models import ImportJob
 
-    def __len__(self) -> int:
-        return len(self.make())
+    return ImportJob.objects.for_org(organization).get(pk=params["job"])
+
+
+def _report_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.imports.models import ImportRow
+
+    return ImportRow.objects.filter(job=_import_job(organization, params))
+
+
+def _report_header(organization: Organization, params: dict):
+    from laurel.imports.services import report_header
+
+    return report_header(_import_job(organization, params))
+
+
+def _report_rows(organization: Organization, params: dict):
+    from laurel.imports.services import report_rows
+
+    return report_rows(_import_job(organization, params), header=False)
 
 
 KINDS: dict[str, ExportKind] = {
@@ -71,10 +89,19 @@ KINDS: dict[str, ExportKind] = {
         ExportKind(
             name="ledger",
             title="Credit ledger",
-            header=_LazyHeader(_ledger_header),
+            header=_ledger_header,
             rows=_ledger_rows,
             count_queryset=_ledger_queryset,
             file_stem="credits",
+        ),
+        ExportKind(
+            name="import_report",
+            title="Import report",
+            header=_report_header,
+            rows=_report_rows,
+            count_queryset=_report_queryset,
+            file_stem="import-{job}-report",
+            roles=(Role.STAFF,),
         ),
     ]
 }

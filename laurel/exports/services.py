@@ -56,9 +56,10 @@ def _params(query) -> dict:
 
 
 def export_respond(request, *, kind: str, params=None) -> HttpResponse:
-    """The export as a streamed CSV when small, else a background job and its page."""
+    """The export as a streamed CSV when small, else a background job and its page.
+    ``params`` is the request's query string or a dict of what narrows the export."""
     export = KINDS[kind]
-    params = _params(params)
+    params = params if isinstance(params, dict) else _params(params)
     limit = settings.LAUREL_EXPORT_STREAM_MAX_ROWS
     rows = bounded_count(export.count_queryset(request.org, params), limit=limit)
     if rows > limit:
@@ -74,7 +75,8 @@ def export_respond(request, *, kind: str, params=None) -> HttpResponse:
     actor = Actor.from_request(request)
     stream = export_stream(export, organization=request.org, params=params, actor=actor)
     response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export.file_name(request.org)}"'
+    name = export.file_name(request.org, params)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Export-Rows"] = str(rows)  # what a complete file holds (a client can check)
     return response
 
@@ -87,7 +89,7 @@ def export_stream(
     line = _Line()
     started = time.monotonic() if started is None else started
     budget = settings.LAUREL_EXPORT_STREAM_SECONDS
-    yield line(export.header)
+    yield line(export.header(organization, params))
     written = 0
     try:
         for row in export.rows(organization, params):
@@ -159,7 +161,7 @@ def export_write(*, job_id: int) -> str:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
             written = write_rows(
                 export.rows(job.organization, job.params),
-                export.header,
+                export.header(job.organization, job.params),
                 out,
                 progress=lambda n: ExportJob.beat(job.pk, token, done=n),
             )
@@ -175,7 +177,12 @@ def export_write(*, job_id: int) -> str:
     finally:
         os.unlink(path)
     _complete(
-        job, token, name=name, size=size, rows=written, file_name=export.file_name(job.organization)
+        job,
+        token,
+        name=name,
+        size=size,
+        rows=written,
+        file_name=export.file_name(job.organization, job.params),
     )
     return "done"
 
