@@ -83,6 +83,36 @@ def _report_rows(organization: Organization, params: dict):
     return report_rows(_import_job(organization, params), header=False)
 
 
+# --- certificates: ticked ones ({"ids": [...]}) or all matching the list's filters ------------
+
+
+def _certificates_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.certificates.forms import CertificateFilterForm
+    from laurel.certificates.models import Certificate
+    from laurel.certificates.selectors import certificate_filter
+
+    certs = Certificate.objects.for_org(organization)
+    if params.get("all") != "1":
+        return certs.filter(pk__in=[int(i) for i in params.get("ids", [])])
+    form = CertificateFilterForm(params or None)
+    if form.is_valid():
+        certs = certificate_filter(certs, today=organization.today(), **form.cleaned_data)
+    return certs
+
+
+def _certificates_header(organization: Organization, params: dict):
+    from laurel.certificates.selectors import CSV_HEADER
+
+    return CSV_HEADER
+
+
+def _certificates_rows(organization: Organization, params: dict):
+    from laurel.certificates.selectors import certificate_csv_rows
+
+    queryset = _certificates_queryset(organization, params)
+    return certificate_csv_rows(queryset, today=organization.today(), header=False)
+
+
 KINDS: dict[str, ExportKind] = {
     kind.name: kind
     for kind in [
@@ -102,6 +132,15 @@ KINDS: dict[str, ExportKind] = {
             count_queryset=_report_queryset,
             file_stem="import-{job}-report",
             roles=(Role.STAFF,),
+        ),
+        ExportKind(
+            name="certificates",
+            title="Certificates",
+            header=_certificates_header,
+            rows=_certificates_rows,
+            count_queryset=_certificates_queryset,
+            file_stem="certificates",
+            roles=(Role.CERT_MANAGER,),
         ),
     ]
 }

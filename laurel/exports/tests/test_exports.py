@@ -151,3 +151,37 @@ def test_another_organizations_member_cannot_see_the_file(org, staff, credits, s
     for name in ("exports:job", "exports:download"):
         assert client.get(reverse(name, args=[org.slug, job.pk])).status_code == 404
         assert client.get(reverse(name, args=[other.slug, job.pk])).status_code == 404
+
+
+def test_a_big_certificate_selection_becomes_a_job_with_every_ticked_row(org, settings, committed):
+    from laurel.audit.services import Actor
+    from laurel.certificates.services import certificate_issue
+
+    manager = make_member(org, Role.CERT_MANAGER, "certs@northwind.test")
+    certs = [
+        certificate_issue(
+            actor=Actor.system("t"), organization=org, recipient_name=f"=Name {n}",
+            recipient_email=f"r{n}@example.com", title="CPR", completion_date=date(2025, 3, 1),
+            notify=False,
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    settings.LAUREL_EXPORT_STREAM_MAX_ROWS = 1
+    with committed():
+        response = client_for(manager).post(
+            reverse("certificates:bulk", args=[org.slug]),
+            {"action": "csv", "ids": [certs[0].pk, certs[2].pk]},
+        )
+    job = ExportJob.objects.get(kind="certificates")
+    assert response["Location"] == reverse("exports:job", args=[org.slug, job.pk])
+    with default_storage.open(job.file) as fh:
+        rows = rows_of(fh.read().decode())
+    assert [r[0] for r in rows[1:]] == [certs[0].serial_number, certs[2].serial_number]
+    assert rows[1][1] == "valid" and rows[1][2] == "'=Name 0"
+    # A staff member (not a certification manager) cannot open that file.
+    assert (
+        client_for(make_member(org, Role.STAFF, "s2@northwind.test"))
+        .get(reverse("exports:download", args=[org.slug, job.pk]))
+        .status_code
+        == 404
+    )
