@@ -415,3 +415,65 @@ def ledger_rows(credits, *, chunk: int = 5000):
             _amounts(mine, 1), _amounts(mine, 2), status.get(st, st), source.get(so, so),
             _utc(at), _utc(answered), rv or rj, bounced.get(email, ""),
         ]  # fmt: skip
+
+
+def _safe_sql(expression: str) -> str:
+    """SQL for ``formula_safe(expression)``, empty as NULL (COPY writes NULL as nothing,
+    as Python's csv writer writes "", while it would quote an empty string)."""
+    return (
+        f"NULLIF(CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"THEN '''' || {expression} ELSE {expression} END, '')"
+    )
+
+
+def _label_sql(column: str, choices) -> tuple[str, list]:
+    whens = " ".join("WHEN %s THEN %s" for _ in choices)
+    return f"CASE {column} {whens} ELSE {column} END", [v for pair in choices for v in pair]
+
+
+def ledger_copy_sql(credits) -> tuple[str, list]:
+    """``ledger_rows`` as one PostgreSQL query for ``COPY … TO STDOUT``: the same cells,
+    formula-safe, written by the database (a million rows without Python per row)."""
+    from laurel.lib.csvfile import FORMULA_TRIGGERS
+
+    assert FORMULA_TRIGGERS == ("=", "+", "-", "@", "\t", "\r")  # _safe_sql says the same
+    inner, inner_params = credits.order_by().values("pk").query.sql_with_params()
+    status, status_params = _label_sql("c.status", Credit.Status.choices)
+    source, source_params = _label_sql("c.source", Credit.Source.choices)
+    reason, reason_params = _label_sql("s.reason", Suppression.Reason.choices)
+    bounces = list(Suppression.BOUNCE_REASONS)
+
+    def amounts(field: str) -> str:
+        return f"string_agg(trim_scale(p.{field})::text || ' ' || t.code, '; ' ORDER BY t.code)"
+
+    def utc(column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+
+    sql = f"""
+        SELECT c.id, {_safe_sql("c.recipient_email")}, {_safe_sql("c.recipient_name")},
+               {_safe_sql("co.course_id")}, {_safe_sql("c.title")},
+               to_char(c.completion_date, 'YYYY-MM-DD'),
+               {_safe_sql("comp.earned")}, {_safe_sql("comp.offered")},
+               {status}, {source},
+               {utc("c.created_at")}, {utc("c.answered_at")},
+               {_safe_sql("COALESCE(NULLIF(c.revoke_reason, ''), c.reject_reason)")},
+               {_safe_sql("sup.summary")}
+        FROM credits_credit c
+        LEFT JOIN catalog_course co ON co.id = c.course_id
+        LEFT JOIN LATERAL (
+            SELECT {amounts("amount_earned")} AS earned, {amounts("amount_offered")} AS offered
+            FROM credits_creditcomponent p JOIN catalog_credittype t ON t.id = p.credit_type_id
+            WHERE p.credit_id = c.id
+        ) comp ON true
+        LEFT JOIN LATERAL (
+            SELECT ({reason})
+                   || COALESCE(NULLIF(' — ' || s.status_text, ' — '), '') AS summary
+            FROM notifications_suppression s
+            WHERE s.email = c.recipient_email AND s.reason IN (%s, %s)
+            ORDER BY s.created_at DESC, s.id DESC LIMIT 1
+        ) sup ON true
+        WHERE c.id IN ({inner})
+        ORDER BY c.completion_date DESC, c.id DESC
+    """  # noqa: S608 - every value is a parameter; the SQL is this module's
+    params = [*status_params, *source_params, *reason_params, *bounces, *inner_params]
+    return sql, params

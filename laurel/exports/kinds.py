@@ -22,6 +22,9 @@ class ExportKind:
     count_queryset: Callable[[Organization, dict], QuerySet]
     file_stem: str  # formatted with the parameters: "import-{job}-report"
     roles: tuple = ()  # the roles that may see and download (admins always may; () = any)
+    # The same rows as one PostgreSQL query (SQL, parameters) for ``COPY … TO STDOUT``, used
+    # by the background writer on PostgreSQL; the database then forms every cell.
+    copy_sql: Callable[[Organization, dict], tuple[str, list]] | None = None
 
     def file_name(self, organization: Organization, params: dict) -> str:
         stem = self.file_stem.format(**params)
@@ -48,6 +51,12 @@ def _ledger_rows(organization: Organization, params: dict):
     from laurel.credits.selectors import ledger_rows
 
     return ledger_rows(_ledger_queryset(organization, params))
+
+
+def _ledger_copy_sql(organization: Organization, params: dict):
+    from laurel.credits.selectors import ledger_copy_sql
+
+    return ledger_copy_sql(_ledger_queryset(organization, params))
 
 
 def _ledger_header(organization: Organization, params: dict):
@@ -123,6 +132,7 @@ KINDS: dict[str, ExportKind] = {
             rows=_ledger_rows,
             count_queryset=_ledger_queryset,
             file_stem="credits",
+            copy_sql=_ledger_copy_sql,
         ),
         ExportKind(
             name="import_report",

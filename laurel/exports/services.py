@@ -14,12 +14,13 @@ import secrets
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -147,6 +148,28 @@ def write_rows(rows: Iterable, header, out, *, progress=None) -> int:
     return written
 
 
+def copy_rows(sql: str, params: list, header, out, *, progress=None) -> int:
+    """Write the header, then the rows of ``sql`` as PostgreSQL's ``COPY … TO STDOUT`` makes
+    them (CSV, every value formed by the query), with CRLF line ends like ``write_rows``."""
+    out.write(_Line()(header).encode())
+    written = beaten = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: Django's has no COPY
+        with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for data in copy:
+                data = bytes(data)
+                written += data.count(b"\n")
+                out.write(data.replace(b"\n", b"\r\n"))
+                if progress is not None and written - beaten >= BEAT_EVERY:
+                    progress(written)
+                    beaten = written
+    return written
+
+
+def _beat(pk: int, token: str, done: int) -> None:
+    ExportJob.beat(pk, token, done=done)
+
+
 def export_write(*, job_id: int) -> str:
     """The background half: write the whole file, keep it, tell the requester."""
     token = ExportJob.claim(
@@ -157,14 +180,17 @@ def export_write(*, job_id: int) -> str:
     job = ExportJob.objects.select_related("organization", "requested_by").get(pk=job_id)
     export = KINDS[job.kind]
     fd, path = tempfile.mkstemp(suffix=".csv", prefix="laurel-export-")
+    progress = partial(_beat, job.pk, token)
+    header = export.header(job.organization, job.params)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-            written = write_rows(
-                export.rows(job.organization, job.params),
-                export.header(job.organization, job.params),
-                out,
-                progress=lambda n: ExportJob.beat(job.pk, token, done=n),
-            )
+        if export.copy_sql is not None and connection.vendor == "postgresql":
+            sql, params = export.copy_sql(job.organization, job.params)
+            with os.fdopen(fd, "wb") as out:
+                written = copy_rows(sql, params, header, out, progress=progress)
+        else:
+            with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+                rows = export.rows(job.organization, job.params)
+                written = write_rows(rows, header, out, progress=progress)
         name = f"exports/{job.organization_id}/{job.pk}-{secrets.token_hex(8)}.csv"
         with open(path, "rb") as fh:
             name = default_storage.save(name, File(fh))

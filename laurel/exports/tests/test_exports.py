@@ -185,3 +185,35 @@ def test_a_big_certificate_selection_becomes_a_job_with_every_ticked_row(org, se
         .status_code
         == 404
     )
+
+
+@pytest.mark.skipif(
+    "postgres" not in __import__("os").environ.get("DATABASE_URL", ""),
+    reason="COPY … TO STDOUT is PostgreSQL's",
+)
+def test_postgresql_copy_writes_the_same_cells_as_the_python_rows(org, staff, credits):
+    from laurel.audit.services import Actor
+    from laurel.catalog.models import CreditType
+    from laurel.credits import services
+    from laurel.credits.models import Credit, CreditComponent
+    from laurel.credits.selectors import LEDGER_HEADER, ledger_copy_sql, ledger_rows
+    from laurel.exports.services import copy_rows, write_rows
+    from laurel.notifications.models import Suppression
+
+    # The cells that need care: two components (order, trailing zeros), a revoked credit's
+    # reason starting with "-", a bounced address with and without a status text.
+    eth = CreditType.objects.create(organization=org, code="ETH", name="Ethics")
+    CreditComponent.objects.create(
+        credit=credits[0], credit_type=eth, amount_offered="10.00", amount_earned="0.50"
+    )
+    services.credit_revoke(actor=Actor(user=staff), credit=credits[1], reason="-wrong person")
+    Suppression.objects.create(email=credits[2].recipient_email, reason="hard_bounce",
+                               status_text="5.1.1 unknown")  # fmt: skip
+    Suppression.objects.create(email=credits[3].recipient_email, reason="soft_bounces")
+    ledger = Credit.objects.for_org(org)
+    python_out, copy_out = io.StringIO(), io.BytesIO()
+    write_rows(ledger_rows(ledger), LEDGER_HEADER, python_out)
+    sql, params = ledger_copy_sql(ledger)
+    assert copy_rows(sql, params, LEDGER_HEADER, copy_out) == 5
+    assert copy_out.getvalue().decode() == python_out.getvalue()
+    assert "'-wrong person" in python_out.getvalue()
