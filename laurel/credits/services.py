@@ -481,8 +481,10 @@ def credit_accept_many(*, credits: list[Credit], holder, dashboard: Dashboard) -
             )
             for c in batch:
                 c.status, c.dashboard, c.answered_at = Credit.Status.ACCEPTED, dashboard, now
-            for organization, email in {(c.organization, c.recipient_email) for c in batch}:
-                connection_connect(organization=organization, holder=holder, email=email)
+            pairs = {(c.organization_id, c.recipient_email) for c in batch}
+            organizations = Organization.objects.in_bulk({pk for pk, _ in pairs})
+            for pk, email in sorted(pairs):
+                connection_connect(organization=organizations[pk], holder=holder, email=email)
             changes = [(c, b, c.snapshot()) for c, b in zip(batch, befores, strict=True)]
             _bulk_record(
                 holder=holder, action="credit.accepted", changes=changes, event="credit.accepted"
