@@ -449,7 +449,22 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
     def utc(column: str) -> str:
         return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
 
+    # Components and bounced addresses are aggregated once and hash-joined: a lookup per
+    # credit (LATERAL) took most of a million-row export.
     sql = f"""
+        WITH comp AS (
+            SELECT p.credit_id, {amounts("amount_earned")} AS earned,
+                   {amounts("amount_offered")} AS offered
+            FROM credits_creditcomponent p JOIN catalog_credittype t ON t.id = p.credit_type_id
+            WHERE p.credit_id IN ({inner})
+            GROUP BY p.credit_id
+        ),
+        sup AS (
+            SELECT DISTINCT ON (s.email) s.email, ({reason})
+                   || COALESCE(NULLIF(' — ' || s.status_text, ' — '), '') AS summary
+            FROM notifications_suppression s WHERE s.reason IN (%s, %s)
+            ORDER BY s.email, s.created_at DESC, s.id DESC
+        )
         SELECT c.id, {_safe_sql("c.recipient_email")}, {_safe_sql("c.recipient_name")},
                {_safe_sql("co.course_id")}, {_safe_sql("c.title")},
                to_char(c.completion_date, 'YYYY-MM-DD'),
@@ -460,20 +475,12 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
                {_safe_sql("sup.summary")}
         FROM credits_credit c
         LEFT JOIN catalog_course co ON co.id = c.course_id
-        LEFT JOIN LATERAL (
-            SELECT {amounts("amount_earned")} AS earned, {amounts("amount_offered")} AS offered
-            FROM credits_creditcomponent p JOIN catalog_credittype t ON t.id = p.credit_type_id
-            WHERE p.credit_id = c.id
-        ) comp ON true
-        LEFT JOIN LATERAL (
-            SELECT ({reason})
-                   || COALESCE(NULLIF(' — ' || s.status_text, ' — '), '') AS summary
-            FROM notifications_suppression s
-            WHERE s.email = c.recipient_email AND s.reason IN (%s, %s)
-            ORDER BY s.created_at DESC, s.id DESC LIMIT 1
-        ) sup ON true
+        LEFT JOIN comp ON comp.credit_id = c.id
+        LEFT JOIN sup ON sup.email = c.recipient_email
         WHERE c.id IN ({inner})
         ORDER BY c.completion_date DESC, c.id DESC
     """  # noqa: S608 - every value is a parameter; the SQL is this module's
-    params = [*status_params, *source_params, *reason_params, *bounces, *inner_params]
+    params = [
+        *inner_params, *reason_params, *bounces, *status_params, *source_params, *inner_params
+    ]  # fmt: skip
     return sql, params
