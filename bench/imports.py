@@ -135,7 +135,7 @@ def seed(org_slug: str = "bench", prefix: str = "BEN", accounts: bool = True):
     return org, admin
 
 
-def run_laurel(org, admin, path: str) -> tuple[float, float, dict]:
+def run_laurel(org, admin, path: str) -> tuple[float, float, dict, int]:
     from laurel.audit.services import Actor
     from laurel.imports import services
 
@@ -166,7 +166,67 @@ def run_laurel(org, admin, path: str) -> tuple[float, float, dict]:
     job.refresh_from_db()
     assert job.status == "committed", job.error
     log(f"committed {job.counts} in {commit_s:.1f} s")
-    return validate_s, commit_s, job.counts
+    return validate_s, commit_s, job.counts, job.pk
+
+
+FLOOR_TABLES = {
+    # staged copy ← the rows the commit wrote for this organization (filled before timing)
+    "credits_credit": "SELECT c.* FROM credits_credit c WHERE c.organization_id = %(org)s",
+    "credits_creditcomponent": (
+        "SELECT p.* FROM credits_creditcomponent p JOIN credits_credit c ON c.id = p.credit_id "
+        "WHERE c.organization_id = %(org)s"
+    ),
+    "audit_auditevent": (
+        "SELECT e.* FROM audit_auditevent e WHERE e.organization_id = %(org)s "
+        "AND e.action = 'credit.entered'"
+    ),
+    "imports_importrow": "SELECT r.* FROM imports_importrow r WHERE r.job_id = %(job)s",
+}
+
+
+def run_floor(org, job_id: int) -> tuple[float, int]:
+    """The machine's floor for the commit (PostgreSQL): the same final rows (credits,
+    components, ``credit.entered`` audit events, the rows with their outcomes) written by one
+    bare ``INSERT … SELECT`` from already-staged tables into empty tables with the same
+    indexes (``LIKE … INCLUDING ALL``; no foreign keys, no triggers). Returns its seconds
+    and how many credits it wrote."""
+    from django.db import connection
+
+    params = {"org": org.pk, "job": job_id}
+    with connection.cursor() as cursor:
+        for table, select in FLOOR_TABLES.items():
+            cursor.execute(f"CREATE UNLOGGED TABLE floor_stage_{table} AS {select}", params)
+            cursor.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+            cursor.execute(f"ANALYZE floor_stage_{table}")
+        cursor.execute("SELECT count(*) FROM floor_stage_credits_credit")
+        [credits] = cursor.fetchone()
+        writes = [
+            f"w_{table} AS (INSERT INTO floor_{table} SELECT * FROM floor_stage_{table})"
+            for table in FLOOR_TABLES
+        ]
+        started = time.perf_counter()
+        cursor.execute(f"WITH {', '.join(writes)} SELECT 1")
+        floor_s = time.perf_counter() - started
+        for table in FLOOR_TABLES:
+            cursor.execute(f"DROP TABLE floor_stage_{table}, floor_{table}")
+    log(f"floor: {credits} credits with their components, audit events and rows in {floor_s:.1f} s")
+    return floor_s, credits
+
+
+def run_parse(rows: int) -> float:
+    """bench/parse.py's parse-and-validate rate (rows/s) over a file of the same size."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import parse
+
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    os.close(fd)
+    try:
+        parse.write_file(path, rows)
+        count, _, seconds, _ = parse.time_records(path, validate=True)
+    finally:
+        os.unlink(path)
+    log(f"parse + validate (bench/parse.py): {count} rows in {seconds:.1f} s")
+    return count / seconds
 
 
 def run_baseline(org, path: str, rows: int) -> tuple[float, int]:
@@ -264,12 +324,16 @@ def main() -> None:
             import cProfile
 
             profiler = cProfile.Profile()
-            validate_s, commit_s, counts = profiler.runcall(run_laurel, org, admin, path)
+            validate_s, commit_s, counts, job_id = profiler.runcall(run_laurel, org, admin, path)
             profiler.dump_stats(args.profile)
         else:
-            validate_s, commit_s, counts = run_laurel(org, admin, path)
+            validate_s, commit_s, counts, job_id = run_laurel(org, admin, path)
         laurel_rss = rss_mb()
         to_commit = counts["deliverable"] + counts["invite"]
+        floor_s = floor_credits = None
+        if args.db == "postgres":
+            floor_s, floor_credits = run_floor(org, job_id)
+        parse_rate = run_parse(args.rows)
         other, _ = seed("bench-baseline", prefix="BEB", accounts=False)
         baseline, baseline_new = run_baseline(other, path, min(args.baseline_rows, args.rows))
     finally:
@@ -282,7 +346,13 @@ def main() -> None:
         "db": args.db,
         "rows": args.rows,
         "validate_rows_per_s": round(validate_rate),
+        # bench/parse.py's parse-and-validate of a file of the same size, in the same run.
+        "parse_validate_rows_per_s": round(parse_rate),
+        "validate_vs_parse": round(validate_rate / parse_rate, 2),
         "commit_rows_per_s": round(commit_rate),
+        # One bare INSERT … SELECT of the same final rows into empty indexed tables.
+        "floor_rows_per_s": round(floor_credits / floor_s) if floor_s else None,
+        "commit_vs_floor": round(commit_rate / (floor_credits / floor_s), 2) if floor_s else None,
         "end_to_end_rows_per_s": round(args.rows / (validate_s + commit_s)),
         "peak_rss_mb": round(laurel_rss, 1),
         "baseline_rows_per_s": round(baseline, 1),

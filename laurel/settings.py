@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "laurel.api",
     "laurel.operations",
     "laurel.integrations",
+    "laurel.exports",
 ]
 
 MIDDLEWARE = [
@@ -337,6 +338,12 @@ LAUREL_JOB_STALE_SECONDS = env_int("LAUREL_JOB_STALE_SECONDS", 60)
 # A stale job is resumed at most this many times, then failed and its owner told, so a
 # poison file cannot loop the workers forever (docs/jobs.md).
 LAUREL_JOB_MAX_RESUMES = env_int("LAUREL_JOB_MAX_RESUMES", 5)
+# Exports (ledger, audit, ...): above this many rows the file is written by a worker and
+# e-mailed as a link; below, it streams. A stream running longer than the seconds below stops
+# with an "incomplete" last line and continues as a background file (keep it under the web
+# server's request timeout).
+LAUREL_EXPORT_STREAM_MAX_ROWS = env_int("LAUREL_EXPORT_STREAM_MAX_ROWS", 50_000)
+LAUREL_EXPORT_STREAM_SECONDS = env_int("LAUREL_EXPORT_STREAM_SECONDS", 30)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

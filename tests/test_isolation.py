@@ -44,6 +44,7 @@ from laurel.catalog.services import (
 from laurel.certificates.models import Certificate, CertificateJob, CertificateTemplate
 from laurel.certificates.services import certificate_issue, default_template, job_request
 from laurel.credits.models import Credit
+from laurel.exports.services import export_request
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
 from laurel.integrations.models import WebhookDelivery
@@ -151,6 +152,8 @@ ORG_PAGES: dict[str, Page] = {
     "accounts:member_remove": Page("post", pk=lambda w: w.membership.pk),
     "accounts:invitation_resend": Page("post", pk=lambda w: w.invitation.pk),
     "accounts:invitation_cancel": Page("post", pk=lambda w: w.invitation.pk),
+    "exports:job": Page(pk=lambda w: w.export_job.pk),
+    "exports:download": Page(pk=lambda w: w.export_job.pk),
     "programs:list": Page(),
     "programs:new": Page(),
     "programs:approvals": Page(),
@@ -476,6 +479,11 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
             actor=Actor(user=admin), organization=org, kind="pdf", certificate_ids=[certificate.pk]
         )
     job.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        export_job = export_request(
+            actor=Actor(user=admin), organization=org, kind="ledger", params={}
+        )
+    export_job.refresh_from_db()
     csv = f"course_id,email,completion_date\n{course.course_id},new@{slug}.example,2025-03-01\n"
     with django_capture_on_commit_callbacks(execute=True):
         import_job, _ = import_create(
@@ -525,6 +533,7 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         completion=completion,
         certificate=certificate,
         job=job,
+        export_job=export_job,
         import_job=import_job,
         template=default_template(org),
         org=org,

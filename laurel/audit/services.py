@@ -60,6 +60,19 @@ def audit_record_many(
     return len(rows)
 
 
+def audit_record_changes(*, actor: Actor, action: str, changes: list[tuple]) -> int:
+    """Bulk variant for a batch of state changes: one event per ``(obj, before, after)``,
+    in the object's own organization, written in one insert in the caller's transaction."""
+    rows = [
+        AuditEvent(**_fields(actor, action, obj, None, before, after))
+        for obj, before, after in changes
+    ]
+    for row, (obj, _, _) in zip(rows, changes, strict=True):
+        row.organization_id = obj.organization_id
+    AuditEvent.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
 def _fields(actor, action, obj, organization, before, after) -> dict:
     return {
         "organization": organization,

@@ -3,6 +3,7 @@ signing keys, bulk files and expiry reminders. Every state change writes an audi
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,6 +33,8 @@ from laurel.integrations.services import webhooks_emit
 from laurel.lib import ob3
 from laurel.lib.images import ImageRefused, clean_image
 from laurel.notifications.services import outbox_enqueue
+
+log = logging.getLogger(__name__)
 
 BRANDING_FIELDS = (
     "name",
@@ -453,6 +456,50 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
         # The credit's own e-mail (or the holder's click on "accept") already tells them.
         notify=False,
     )
+
+
+def certificates_issue_for_credits_later(credits, *, actor: Actor) -> int:
+    """Queue, for after the commit, the certificates that these just-accepted credits are due
+    under their course's policy; returns how many. The task signs them one by one
+    (``certificate_issue_for_credit``, idempotent), so the bulk answer stays fast."""
+    from laurel.certificates.tasks import certificates_issue_for_credits
+
+    courses = {c.course_id for c in credits if c.course_id}
+    never = set(
+        CertificatePolicy.objects.filter(course_id__in=courses)
+        .exclude(issue_on=CertificatePolicy.IssueOn.ACCEPTANCE)
+        .values_list("course_id", flat=True)
+    )
+    due = [c.pk for c in credits if c.course_id in courses - never]
+    if due:
+        user_id = actor.user.pk if actor.user is not None else None
+        transaction.on_commit(
+            lambda: certificates_issue_for_credits.enqueue(credit_ids=due, user_id=user_id)
+        )
+    return len(due)
+
+
+def certificates_issue_for_credits(credit_ids: list[int], *, actor: Actor) -> int:
+    """Issue the certificates these credits are due and do not have yet; returns how many
+    were issued. Each is its own transaction, so a crash keeps what was signed."""
+    from laurel.credits.models import Credit
+
+    issued = 0
+    credits = Credit.objects.filter(pk__in=credit_ids).select_related(
+        "organization", "course", "holder"
+    )
+    for credit in credits.order_by("pk").iterator(200):
+        if Certificate.objects.filter(credit=credit).exists():
+            continue
+        try:
+            with transaction.atomic():
+                if certificate_issue_for_credit(credit, actor=actor) is not None:
+                    issued += 1
+        except IntegrityError:
+            continue  # another worker issued it meanwhile (one valid certificate per credit)
+        except ServiceError as exc:
+            log.warning("credit %s: certificate not issued: %s", credit.pk, exc.message)
+    return issued
 
 
 @transaction.atomic

@@ -173,3 +173,16 @@ def expiry_reminders() -> int:
     from laurel.certificates.services import expiry_reminders_send
 
     return expiry_reminders_send()
+
+
+@task()
+def certificates_issue_for_credits(credit_ids: list[int], user_id: int | None) -> int:
+    """Sign the certificates a bulk acceptance made due (idempotent: a credit that has its
+    certificate is skipped)."""
+    from django.contrib.auth import get_user_model
+
+    from laurel.audit.services import Actor
+    from laurel.certificates.services import certificates_issue_for_credits as issue
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return issue(credit_ids, actor=Actor(user=user) if user else Actor.system("credits"))

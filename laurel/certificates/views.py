@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -17,7 +16,6 @@ from django.http import (
     Http404,
     HttpResponse,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +45,7 @@ from laurel.certificates.models import (
     CertificatePolicy,
     CertificateTemplate,
 )
+from laurel.exports.services import export_respond
 from laurel.lib import pdf as pdflib
 from laurel.lib import ratelimit
 from laurel.web.confirm import confirm_page
@@ -382,6 +381,14 @@ def certificate_issue(request):
     return render(request, "certificates/issue.html", {"form": form})
 
 
+def _selection_params(request) -> dict:
+    """The selection as an export's parameters: the ticked ids, or "all" with the filters."""
+    if request.POST.get("all") == "1":
+        skip = {"csrfmiddlewaretoken", "action", "ids"}
+        return {k: v for k, v in request.POST.items() if k not in skip}
+    return {"ids": [int(i) for i in request.POST.getlist("ids") if i.isdigit()]}
+
+
 def _selection(request):
     """The certificates a bulk action applies to: ticked ones, or all matching the filters."""
     if request.POST.get("all") == "1":
@@ -395,17 +402,9 @@ def _selection(request):
 @org_required(*CERT_ROLES)
 def certificate_bulk(request):
     action = request.POST.get("action")
-    certs = _selection(request)
     if action == "csv":
-        response = StreamingHttpResponse(
-            selectors.certificate_csv(certs.order_by("serial_number"), today=request.org.today()),
-            content_type="text/csv; charset=utf-8",
-        )
-        stamp = date.today().isoformat()
-        response["Content-Disposition"] = (
-            f'attachment; filename="certificates-{request.org.slug}-{stamp}.csv"'
-        )
-        return response
+        return export_respond(request, kind="certificates", params=_selection_params(request))
+    certs = _selection(request)
     try:
         job = services.job_request(
             actor=Actor.from_request(request),

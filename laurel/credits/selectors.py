@@ -355,33 +355,132 @@ def _utc(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _undeliverable(credit) -> str:
-    """Why mail to the recipient bounces (the suppression's summary), or "" when it does not.
-    Needs ``Credit.objects.with_delivery(reason=True)``."""
-    code = getattr(credit, "undeliverable_reason", None)
-    if not code:
+def _undeliverable(reason: str | None, status_text: str | None) -> str:
+    """Why mail to the recipient bounces (the suppression's summary), or "" when it does not."""
+    if not reason:
         return ""
-    return Suppression(reason=code, status_text=credit.undeliverable_status or "").summary
+    return Suppression(reason=reason, status_text=status_text or "").summary
 
 
-def ledger_rows(credits):
-    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order).
-    Credits need ``with_delivery(reason=True)`` for the "Undeliverable" column."""
-    for credit in credits:
-        components = list(credit.components.all())
+def _amounts(parts, field: int) -> str:
+    return "; ".join(f"{p[field].normalize():f} {p[0]}" for p in parts)
+
+
+def ledger_rows(credits, *, chunk: int = 5000):
+    """The filtered ledger as CSV rows (``LEDGER_HEADER`` order), set-based: the credits and
+    their components come as plain tuples from two streamed queries in the same order,
+    merged here, so no model object is built per row (an export of a million rows)."""
+    status = dict(Credit.Status.choices)
+    source = dict(Credit.Source.choices)
+    order = ("-completion_date", "-id")
+    # Bounced addresses are few: one query, not a lookup per row.
+    bounced = {
+        email: _undeliverable(reason, text)
+        for email, reason, text in Suppression.objects.filter(
+            reason__in=Suppression.BOUNCE_REASONS,
+            email__in=credits.order_by().values("recipient_email"),
+        )
+        .order_by("created_at")
+        .values_list("email", "reason", "status_text")
+    }
+    rows = (
+        credits.order_by(*order)
+        .values_list(
+            "pk", "recipient_email", "recipient_name", "course__course_id", "title",
+            "completion_date", "status", "source", "created_at", "answered_at",
+            "revoke_reason", "reject_reason",
+        )
+        .iterator(chunk)
+    )  # fmt: skip
+    parts = (
+        CreditComponent.objects.filter(credit__in=credits.order_by().values("pk"))
+        .order_by(*(f"{o[0]}credit__{o[1:]}" for o in order), "credit_type__code")
+        .values_list(
+            "credit__completion_date", "credit_id", "credit_type__code", "amount_earned",
+            "amount_offered",
+        )
+        .iterator(chunk)
+    )  # fmt: skip
+    part = next(parts, None)
+    for pk, email, name, course_id, title, day, st, so, at, answered, rv, rj in rows:
+        mine = []
+        # Both streams run in descending (date, id); a component of a credit entered between
+        # the two queries sorts before its neighbours and is skipped, not mistaken for theirs.
+        while part is not None and (part[0], part[1]) >= (day, pk):
+            if part[1] == pk:
+                mine.append(part[2:])
+            part = next(parts, None)
         yield [
-            credit.pk,
-            credit.recipient_email,
-            credit.recipient_name,
-            credit.course.course_id if credit.course_id else "",
-            credit.title,
-            credit.completion_date.isoformat(),
-            "; ".join(f"{c.amount_earned.normalize():f} {c.credit_type.code}" for c in components),
-            "; ".join(f"{c.amount_offered.normalize():f} {c.credit_type.code}" for c in components),
-            credit.get_status_display(),
-            credit.get_source_display(),
-            _utc(credit.created_at),
-            _utc(credit.answered_at),
-            credit.revoke_reason or credit.reject_reason,
-            _undeliverable(credit),
-        ]
+            pk, email, name, course_id or "", title, day.isoformat(),
+            _amounts(mine, 1), _amounts(mine, 2), status.get(st, st), source.get(so, so),
+            _utc(at), _utc(answered), rv or rj, bounced.get(email, ""),
+        ]  # fmt: skip
+
+
+def _safe_sql(expression: str) -> str:
+    """SQL for ``formula_safe(expression)``, empty as NULL (COPY writes NULL as nothing,
+    as Python's csv writer writes "", while it would quote an empty string)."""
+    return (
+        f"NULLIF(CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"THEN '''' || {expression} ELSE {expression} END, '')"
+    )
+
+
+def _label_sql(column: str, choices) -> tuple[str, list]:
+    whens = " ".join("WHEN %s THEN %s" for _ in choices)
+    return f"CASE {column} {whens} ELSE {column} END", [v for pair in choices for v in pair]
+
+
+def ledger_copy_sql(credits) -> tuple[str, list]:
+    """``ledger_rows`` as one PostgreSQL query for ``COPY … TO STDOUT``: the same cells,
+    formula-safe, written by the database (a million rows without Python per row)."""
+    from laurel.lib.csvfile import FORMULA_TRIGGERS
+
+    assert FORMULA_TRIGGERS == ("=", "+", "-", "@", "\t", "\r")  # _safe_sql says the same
+    inner, inner_params = credits.order_by().values("pk").query.sql_with_params()
+    status, status_params = _label_sql("c.status", Credit.Status.choices)
+    source, source_params = _label_sql("c.source", Credit.Source.choices)
+    reason, reason_params = _label_sql("s.reason", Suppression.Reason.choices)
+    bounces = list(Suppression.BOUNCE_REASONS)
+
+    def amounts(field: str) -> str:
+        return f"string_agg(trim_scale(p.{field})::text || ' ' || t.code, '; ' ORDER BY t.code)"
+
+    def utc(column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+
+    # Components and bounced addresses are aggregated once and hash-joined: a lookup per
+    # credit (LATERAL) took most of a million-row export.
+    sql = f"""
+        WITH comp AS (
+            SELECT p.credit_id, {amounts("amount_earned")} AS earned,
+                   {amounts("amount_offered")} AS offered
+            FROM credits_creditcomponent p JOIN catalog_credittype t ON t.id = p.credit_type_id
+            WHERE p.credit_id IN ({inner})
+            GROUP BY p.credit_id
+        ),
+        sup AS (
+            SELECT DISTINCT ON (s.email) s.email, ({reason})
+                   || COALESCE(NULLIF(' — ' || s.status_text, ' — '), '') AS summary
+            FROM notifications_suppression s WHERE s.reason IN (%s, %s)
+            ORDER BY s.email, s.created_at DESC, s.id DESC
+        )
+        SELECT c.id, {_safe_sql("c.recipient_email")}, {_safe_sql("c.recipient_name")},
+               {_safe_sql("co.course_id")}, {_safe_sql("c.title")},
+               to_char(c.completion_date, 'YYYY-MM-DD'),
+               {_safe_sql("comp.earned")}, {_safe_sql("comp.offered")},
+               {status}, {source},
+               {utc("c.created_at")}, {utc("c.answered_at")},
+               {_safe_sql("COALESCE(NULLIF(c.revoke_reason, ''), c.reject_reason)")},
+               {_safe_sql("sup.summary")}
+        FROM credits_credit c
+        LEFT JOIN catalog_course co ON co.id = c.course_id
+        LEFT JOIN comp ON comp.credit_id = c.id
+        LEFT JOIN sup ON sup.email = c.recipient_email
+        WHERE c.id IN ({inner})
+        ORDER BY c.completion_date DESC, c.id DESC
+    """  # noqa: S608 - every value is a parameter; the SQL is this module's
+    params = [
+        *inner_params, *reason_params, *bounces, *status_params, *source_params, *inner_params
+    ]  # fmt: skip
+    return sql, params

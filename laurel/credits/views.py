@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from itertools import chain, groupby
+from itertools import groupby
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,9 +36,10 @@ from laurel.credits.forms import (
     ReasonForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
+from laurel.exports.services import export_respond
 from laurel.imports import services as import_services
 from laurel.lib import ratelimit
-from laurel.lib.csvfile import iter_csv, write_csv
+from laurel.lib.csvfile import write_csv
 from laurel.notifications.models import Suppression
 from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
@@ -83,16 +84,8 @@ def org_ledger(request):
 
 @org_required(*ANY_MEMBER)
 def org_ledger_export(request):
-    """The filtered ledger as CSV, streamed so a large ledger never sits in memory."""
-    _, credits = _filtered_ledger(request)
-    credits = credits.with_delivery(reason=True)
-    rows = chain([selectors.LEDGER_HEADER], selectors.ledger_rows(credits.iterator(500)))
-    stamp = request.org.today().isoformat()
-    response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{request.org.slug}-credits-{stamp}.csv"'
-    )
-    return response
+    """The filtered ledger as CSV: streamed when small, a background file when big."""
+    return export_respond(request, kind="ledger", params=request.GET)
 
 
 @org_required(*ENTRY_ROLES)
@@ -555,11 +548,16 @@ def locker_answer(request):
                 dashboard = Dashboard.objects.for_holder(request.user).open().filter(
                     name__iexact=new_name
                 ).first() or services.dashboard_create(holder=request.user, name=new_name)
-            services.credit_accept_many(credits=credits, holder=request.user, dashboard=dashboard)
+            accepted = services.credit_accept_many(
+                credits=credits, holder=request.user, dashboard=dashboard
+            )
     except ServiceError as exc:
         messages.error(request, exc.message)
         return _answer_done(request)
-    messages.success(request, f"{_n(len(credits))} accepted into “{dashboard.name}”.")
+    done = f"{_n(len(credits))} accepted into “{dashboard.name}”."
+    if accepted.certificates_on_their_way:
+        done += " Their certificates are on their way."
+    messages.success(request, done)
     return _answer_done(request, dashboard)
 
 

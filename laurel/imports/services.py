@@ -1148,9 +1148,15 @@ def problem_rows(job: ImportJob, *, limit: int | None = None):
         yield [number, labels[category], column, value, reason, course, email, day or ""]
 
 
-def report_rows(job: ImportJob):
+def report_header(job: ImportJob) -> list[str]:
+    return CERTIFICATE_REPORT_HEADER if job.kind == ImportJob.Kind.CERTIFICATES else REPORT_HEADER
+
+
+def report_rows(job: ImportJob, *, header: bool = True):
+    """The per-row report as CSV rows (tuples from one streamed query)."""
     certificates = job.kind == ImportJob.Kind.CERTIFICATES
-    yield CERTIFICATE_REPORT_HEADER if certificates else REPORT_HEADER
+    if header:
+        yield report_header(job)
     labels = {**dict(C.choices), **dict(ImportRow.Outcome.choices)}
     rows = (
         ImportRow.objects.filter(job=job)

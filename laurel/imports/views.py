@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from laurel.accounts.models import Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
+from laurel.exports.services import export_respond
 from laurel.imports import selectors, services
 from laurel.imports.forms import MappingForm, UploadForm
 from laurel.imports.models import ImportJob, ImportRow
@@ -283,11 +284,7 @@ def _undo_confirmation(job: ImportJob, detail: str) -> dict:
 def import_report(request, pk: int):
     job = _job(request, pk)
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(
-            iter_csv(services.report_rows(job)), content_type="text/csv"
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-        return response
+        return export_respond(request, kind="import_report", params={"job": job.pk})
     outcome = request.GET.get("outcome", "")
     if outcome and outcome not in ImportRow.Outcome.values:
         outcome = ""

@@ -83,6 +83,7 @@ ESSENTIAL_KINDS = frozenset(
         "import_committed",
         "import_verified",
         "certificate_file_ready",
+        "export_file_ready",
         "job_failed",
     }
 )

@@ -7,11 +7,14 @@ import time
 from django.core.management.base import BaseCommand
 
 from laurel.certificates.models import CertificateJob
+from laurel.exports.services import export_resume_stale
 from laurel.imports.services import import_resume_stale
 
 
 class Command(BaseCommand):
-    help = "Resume import and certificate-file jobs whose worker stopped sending heartbeats."
+    help = (
+        "Resume import, certificate-file and export jobs whose worker stopped sending heartbeats."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", type=float, metavar="SECONDS", help="Repeat forever")
@@ -24,6 +27,9 @@ class Command(BaseCommand):
             files = CertificateJob.resume_stale()
             if files:
                 self.stdout.write(f"Resumed certificate files: {', '.join(map(str, files))}")
+            exports = export_resume_stale()
+            if exports:
+                self.stdout.write(f"Resumed exports: {exports}")
             if not opts["loop"]:
                 return
             time.sleep(opts["loop"])

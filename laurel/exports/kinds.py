@@ -1,0 +1,156 @@
+"""What can be exported: each kind names its rows (set-based: tuples from streamed queries,
+never a model object per row), the query to count them and who may download its files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from laurel.accounts.models import Organization, Role
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    name: str
+    title: str
+    # From the organization and the request's parameters (a ledger's filters, an import's
+    # id): the header, the rows, and the queryset whose size decides stream or job.
+    header: Callable[[Organization, dict], Sequence[str]]
+    rows: Callable[[Organization, dict], Iterable[Sequence[object]]]
+    count_queryset: Callable[[Organization, dict], QuerySet]
+    file_stem: str  # formatted with the parameters: "import-{job}-report"
+    roles: tuple = ()  # the roles that may see and download (admins always may; () = any)
+    # The same rows as one PostgreSQL query (SQL, parameters) for ``COPY … TO STDOUT``, used
+    # by the background writer on PostgreSQL; the database then forms every cell.
+    copy_sql: Callable[[Organization, dict], tuple[str, list]] | None = None
+
+    def file_name(self, organization: Organization, params: dict) -> str:
+        stem = self.file_stem.format(**params)
+        return f"{organization.slug}-{stem}-{organization.today().isoformat()}.csv"
+
+
+# --- the credit ledger (its filters as the ledger page has them) ------------------------------
+
+
+def _ledger_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.credits.forms import LedgerFilterForm
+    from laurel.credits.models import Credit
+    from laurel.credits.selectors import ledger_filter
+
+    credits = Credit.objects.for_org(organization)
+    form = LedgerFilterForm(params or None)
+    if form.is_bound:
+        form.is_valid()
+        credits = ledger_filter(credits, **form.cleaned_data)
+    return credits
+
+
+def _ledger_rows(organization: Organization, params: dict):
+    from laurel.credits.selectors import ledger_rows
+
+    return ledger_rows(_ledger_queryset(organization, params))
+
+
+def _ledger_copy_sql(organization: Organization, params: dict):
+    from laurel.credits.selectors import ledger_copy_sql
+
+    return ledger_copy_sql(_ledger_queryset(organization, params))
+
+
+def _ledger_header(organization: Organization, params: dict):
+    from laurel.credits.selectors import LEDGER_HEADER
+
+    return LEDGER_HEADER
+
+
+# --- an import's per-row report ({"job": id}) ------------------------------------------------
+
+
+def _import_job(organization: Organization, params: dict):
+    from laurel.imports.models import ImportJob
+
+    return ImportJob.objects.for_org(organization).get(pk=params["job"])
+
+
+def _report_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.imports.models import ImportRow
+
+    return ImportRow.objects.filter(job=_import_job(organization, params))
+
+
+def _report_header(organization: Organization, params: dict):
+    from laurel.imports.services import report_header
+
+    return report_header(_import_job(organization, params))
+
+
+def _report_rows(organization: Organization, params: dict):
+    from laurel.imports.services import report_rows
+
+    return report_rows(_import_job(organization, params), header=False)
+
+
+# --- certificates: ticked ones ({"ids": [...]}) or all matching the list's filters ------------
+
+
+def _certificates_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.certificates.forms import CertificateFilterForm
+    from laurel.certificates.models import Certificate
+    from laurel.certificates.selectors import certificate_filter
+
+    certs = Certificate.objects.for_org(organization)
+    if params.get("all") != "1":
+        return certs.filter(pk__in=[int(i) for i in params.get("ids", [])])
+    form = CertificateFilterForm(params or None)
+    if form.is_valid():
+        certs = certificate_filter(certs, today=organization.today(), **form.cleaned_data)
+    return certs
+
+
+def _certificates_header(organization: Organization, params: dict):
+    from laurel.certificates.selectors import CSV_HEADER
+
+    return CSV_HEADER
+
+
+def _certificates_rows(organization: Organization, params: dict):
+    from laurel.certificates.selectors import certificate_csv_rows
+
+    queryset = _certificates_queryset(organization, params)
+    return certificate_csv_rows(queryset, today=organization.today(), header=False)
+
+
+KINDS: dict[str, ExportKind] = {
+    kind.name: kind
+    for kind in [
+        ExportKind(
+            name="ledger",
+            title="Credit ledger",
+            header=_ledger_header,
+            rows=_ledger_rows,
+            count_queryset=_ledger_queryset,
+            file_stem="credits",
+            copy_sql=_ledger_copy_sql,
+        ),
+        ExportKind(
+            name="import_report",
+            title="Import report",
+            header=_report_header,
+            rows=_report_rows,
+            count_queryset=_report_queryset,
+            file_stem="import-{job}-report",
+            roles=(Role.STAFF,),
+        ),
+        ExportKind(
+            name="certificates",
+            title="Certificates",
+            header=_certificates_header,
+            rows=_certificates_rows,
+            count_queryset=_certificates_queryset,
+            file_stem="certificates",
+            roles=(Role.CERT_MANAGER,),
+        ),
+    ]
+}
