@@ -3,7 +3,7 @@ from django import forms
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(required=False, label="Action starts with")
-    actor = forms.CharField(required=False, label="Actor e-mail")
+    actor = forms.CharField(required=False, label="Actor e-mail (or its start)")
     object_type = forms.ChoiceField(required=False, label="Object type")
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
@@ -12,7 +12,7 @@ class AuditFilterForm(forms.Form):
         required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, object_types: list[str], **kwargs):
+    def __init__(self, *args, object_types: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [("", "Any"), *((t, t) for t in object_types)]
+        self.fields["object_type"].choices = [("", "Any"), *object_types]
         self.fields["action"].widget.attrs["placeholder"] = "credit."

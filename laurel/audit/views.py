@@ -1,10 +1,10 @@
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from laurel.accounts.models import Role
 from laurel.audit import selectors
 from laurel.audit.forms import AuditFilterForm
 from laurel.audit.models import AuditEvent
+from laurel.lib.paging import BoundedPaginator
 from laurel.web.tenancy import org_required
 
 EVENTS_PER_PAGE = 100
@@ -12,13 +12,11 @@ EVENTS_PER_PAGE = 100
 
 @org_required(Role.ADMIN)
 def event_list(request):
-    form = AuditFilterForm(
-        request.GET or None, object_types=selectors.object_types_for(request.org)
-    )
+    form = AuditFilterForm(request.GET or None, object_types=selectors.object_types())
     events = AuditEvent.objects.for_org(request.org).select_related("actor")
     if form.is_valid():
         events = selectors.event_filter(events, tz=request.org.tz, **form.cleaned_data)
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [(event, selectors.event_changes(event)) for event in page.object_list]
     template = "audit/event_list.html#rows" if request.htmx else "audit/event_list.html"
     return render(request, template, {"page": page, "rows": rows, "form": form})

@@ -197,10 +197,10 @@ def test_moving_a_credit_between_dashboards(org, course, holder, client_for):
     credit = accepted(holder, offered(org, course), a)
     client = client_for(holder)
     page = client.get(reverse("credits:dashboard_detail", args=[a.pk])).content.decode()
-    assert f'name="to_{credit.pk}"' in page  # a small move form on the row
+    # One "move to" select for the page (with a checkbox per row), not one per row.
+    assert page.count("<select") == 1 and f'value="{credit.pk}" form="bulk-move"' in page
     response = client.post(
-        reverse("credits:locker_move"),
-        {"move_one": credit.pk, f"to_{credit.pk}": b.pk, "from": a.pk},
+        reverse("credits:locker_move"), {"credit": credit.pk, "to": b.pk, "from": a.pk}
     )
     assert response["Location"] == reverse("credits:dashboard_detail", args=[a.pk])
     credit.refresh_from_db()
