@@ -12,8 +12,9 @@ from django.core.paginator import Paginator
 LOOKAHEAD = 1000
 
 
-def bounded_count(queryset, *, offset: int = 0, lookahead: int = LOOKAHEAD) -> tuple[int, bool]:
+def bounded_count(queryset, *, offset: int = 0, lookahead: int | None = None) -> tuple[int, bool]:
     """(rows seen from the start up to ``offset + lookahead``, whether there are more)."""
+    lookahead = lookahead or LOOKAHEAD
     ahead = queryset[offset : offset + lookahead + 1].count()
     return offset + min(ahead, lookahead), ahead > lookahead
 
@@ -22,9 +23,9 @@ class BoundedPaginator(Paginator):
     """A ``Paginator`` whose ``count`` is exact up to ``lookahead`` rows past the page asked
     for; ``more`` says the count is a lower bound. Use ``get_page``."""
 
-    def __init__(self, object_list, per_page, *, lookahead: int = LOOKAHEAD, **kwargs):
+    def __init__(self, object_list, per_page, *, lookahead: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.lookahead = max(lookahead, per_page)
+        self.lookahead = max(lookahead or LOOKAHEAD, per_page)
         self.more = False
 
     def get_page(self, number):
