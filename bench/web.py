@@ -3,6 +3,7 @@
     python bench/web.py                    # 1,000,000 credits, 50 req/s for 20 s a page
     python bench/web.py --scale 0.01       # 10,000 credits: a quick run
     python bench/web.py --scale 0.01 --seconds 5 --rate 20
+    python bench/web.py --reuse --rate 10        # the last run's data again, no rebuild
 
 Creates its own PostgreSQL database (``laurel_bench_web``, or ``BENCH_PG_DB``) and builds,
 set-based (``INSERT … SELECT``), an organization with 500 courses and N credits (one
@@ -201,6 +202,34 @@ def build(credits: int) -> dict:
     }
 
 
+def existing() -> dict:
+    """The data a previous run built (``--reuse``): a new API key, the same rows."""
+    from laurel.accounts.models import Organization, User
+    from laurel.api.services import api_key_create
+    from laurel.audit.services import Actor
+    from laurel.certificates.models import Certificate
+    from laurel.credits.models import Credit, Dashboard
+
+    org = Organization.objects.get(slug="bench")
+    holder = User.objects.get(email="holder@bench.test")
+    bulk = User.objects.get(email="bulk@bench.test")
+    cert = Certificate.objects.filter(organization=org).first()
+    return {
+        "org": org,
+        "admin": User.objects.get(email="admin@bench.test"),
+        "holder": holder,
+        "bulk": bulk,
+        "bulk_dashboard": Dashboard.objects.get(holder=bulk),
+        "dashboard": Dashboard.objects.for_holder(holder).order_by("pk").first(),
+        "api_key": api_key_create(
+            actor=Actor.system("bench"), organization=org, name="bench again"
+        ).full_key,
+        "verification_code": cert.verification_code if cert else None,
+        "build_s": 0.0,
+        "holder_accepted": Credit.objects.filter(holder=holder, status="accepted").count(),
+    }
+
+
 def session_cookie(user) -> str:
     from django.conf import settings
     from django.test import Client
@@ -367,10 +396,17 @@ def main() -> None:
     parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "4"))
     parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
     parser.add_argument("--skip-bulk", action="store_true", help="no export / bulk accept")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database the last run built (no build)"
+    )
     args = parser.parse_args()
     credits = max(1000, int(1_000_000 * args.scale))
 
-    database_url = setup_database()
+    if args.reuse:
+        base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+        database_url = f"{base}/{os.environ.get('BENCH_PG_DB', 'laurel_bench_web')}"
+    else:
+        database_url = setup_database()
     data_dir = tempfile.mkdtemp(prefix="laurel-bench-web-")
     os.environ.update(
         {
@@ -387,10 +423,17 @@ def main() -> None:
     from django.core.management import call_command
     from django.urls import reverse
 
-    call_command("migrate", verbosity=0)
-    log(f"building {credits:,} credits")
-    world = build(credits)
-    log(f"built in {world['build_s']:.0f} s (set-based, with ANALYZE)")
+    if args.reuse:
+        world = existing()
+        from laurel.credits.models import Credit
+
+        credits = Credit.objects.for_org(world["org"]).count()
+        log(f"reusing the {credits:,} credits of the last run")
+    else:
+        call_command("migrate", verbosity=0)
+        log(f"building {credits:,} credits")
+        world = build(credits)
+        log(f"built in {world['build_s']:.0f} s (set-based, with ANALYZE)")
     org = world["org"]
     admin_cookie = session_cookie(world["admin"])
     holder_cookie = session_cookie(world["holder"])
