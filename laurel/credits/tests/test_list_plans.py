@@ -126,3 +126,34 @@ def test_audit_trail_page_walks_its_index_and_choices_need_no_query(
     assert "auth_user" not in str(by_actor.query).split("WHERE")[1]  # ids resolved first
     with django_assert_num_queries(0):
         assert ("credits.credit", "Credit (credits.credit)") in audit_selectors.object_types()
+
+
+def test_certificate_list_walks_its_index(world):
+    """``GET /api/v1/certificates`` and the certificates page: newest first, on the index."""
+    from laurel.certificates.models import Certificate
+    from laurel.certificates.tests.conftest import issue
+
+    org, _, _ = world
+    first = issue(org, notify=False)
+    columns = [
+        f.column
+        for f in Certificate._meta.concrete_fields
+        if f.column not in ("id", "serial_number", "verification_code", "status_list_index")
+        and f.column not in ("issued_at", "credit_id")
+    ]
+    listed = ", ".join(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO certificates_certificate ({listed}, serial_number, verification_code,
+                status_list_index, issued_at, credit_id)
+            SELECT {listed}, serial_number || '-' || n, verification_code || n,
+                status_list_index + n, issued_at - n * interval '1 minute', NULL
+            FROM certificates_certificate, generate_series(1, %s) AS n WHERE id = %s
+            """,  # noqa: S608 (column names from the model)
+            [ROWS_PER_ORG, first.pk],
+        )
+        cursor.execute("ANALYZE certificates_certificate")
+    text = plan(Certificate.objects.for_org(org).select_related("course")[:50])
+    assert_on_index(text, "certificate_org_recent", table="certificates_certificate")
+    assert "Sort" not in text, text
