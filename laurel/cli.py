@@ -6,7 +6,7 @@
     laurel <other>   any Django management command: migrate, createsuperuser, check, ...
 
 ``serve`` listens on HOST:PORT (default 127.0.0.1:8000) with WEB_CONCURRENCY gunicorn
-processes (default 2).
+processes (default 2) of WEB_THREADS threads each (default 4).
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def web_command() -> list[str]:
         f"{host}:{port}",
         "--workers",
         os.environ.get("WEB_CONCURRENCY") or "2",
+        # Threads, so a slow request holds one thread, not a whole process, and fast pages
+        # keep being answered beside it (docs/scale.md, docs/decisions/0007-...).
+        "--worker-class",
+        "gthread",
+        "--threads",
+        os.environ.get("WEB_THREADS") or "4",
         "--timeout",
         "60",
         "--graceful-timeout",

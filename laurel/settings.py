@@ -137,6 +137,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "laurel.web.middleware.RefuseNulMiddleware",
+    # A query cancelled by the web statement timeout is a 503 page, not a 500.
+    "laurel.web.middleware.StatementTimeoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -185,6 +187,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Web requests on PostgreSQL (docs/scale.md): a statement running past
+# WEB_STATEMENT_TIMEOUT seconds is cancelled (the page answers 503, and the worker thread is
+# free again), and one query may use at most WEB_PARALLEL_WORKERS parallel workers, so one
+# page cannot take every core. Only in web server processes (``laurel/wsgi.py`` sets
+# LAUREL_PROCESS=web): the task worker's imports and exports run as long as they need.
+LAUREL_PROCESS = env("LAUREL_PROCESS", "")
+WEB_STATEMENT_TIMEOUT = env_int("WEB_STATEMENT_TIMEOUT", 5)
+WEB_PARALLEL_WORKERS = env_int("WEB_PARALLEL_WORKERS", 1)
+if WEB_STATEMENT_TIMEOUT < 0 or WEB_PARALLEL_WORKERS < 0:
+    raise ImproperlyConfigured("WEB_STATEMENT_TIMEOUT and WEB_PARALLEL_WORKERS must be >= 0")
+
+
+def web_session_options(options: str = "") -> str:
+    """libpq ``options`` for a web process's PostgreSQL sessions."""
+    limits = (
+        f"-c statement_timeout={WEB_STATEMENT_TIMEOUT * 1000} "
+        f"-c max_parallel_workers_per_gather={WEB_PARALLEL_WORKERS}"
+    )
+    return f"{options} {limits}".strip()
+
+
+if LAUREL_PROCESS == "web" and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    db_options = DATABASES["default"]["OPTIONS"]
+    db_options["options"] = web_session_options(db_options.get("options", ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: rate limits, status lists ---------------------------------------------------------

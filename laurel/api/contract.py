@@ -10,6 +10,7 @@ from ninja import Field, NinjaAPI, Path, Schema
 from ninja.pagination import PaginationBase
 
 from laurel.api.errors import ERROR_REF, error_schemas
+from laurel.lib.paging import bounded_count
 
 # Statuses any operation can answer, whatever it does: the key is missing (401), the body
 # cannot be parsed (400), is too big (413) or of a type it does not take (415), a field is
@@ -26,6 +27,8 @@ COMMON_ERRORS = {
 # 400 is declared everywhere; only a body can be too large or of the wrong type.
 BODY_ONLY = {"413", "415"}
 MAX_PAGE = 1_000_000
+# How far past a page's start ``count`` is exact (docs/api.md, "Pagination").
+COUNT_LOOKAHEAD = 1000
 # Ids in paths and bodies: larger ones cannot name a row (and overflow SQLite's integer).
 MAX_ID = 2**63 - 1
 ObjectId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
@@ -74,7 +77,11 @@ class PageParams(Schema):
 
 
 class Page(Schema):
-    count: int
+    count: int = Field(
+        ...,
+        description="Items in the list, exact up to 1,000 past this page's start; a longer "
+        "list answers that start + 1,000 (a lower bound).",
+    )
     next: str | None = Field(None, description="URL of the next page; null on the last.")
     previous: str | None = Field(None, description="URL of the previous page.")
     items: list[Any]
@@ -98,9 +105,13 @@ class LinkPagination(PaginationBase):
 
 
 def page_of(request, queryset: QuerySet, *, page: int, size: int) -> dict:
-    """One page of ``queryset`` in the API's list shape; for lists paginated by hand."""
+    """One page of ``queryset`` in the API's list shape; for lists paginated by hand.
+
+    ``count`` is bounded: exact up to ``COUNT_LOOKAHEAD`` items past this page's start, that
+    start plus ``COUNT_LOOKAHEAD`` beyond (a lower bound), so no list pays an exact COUNT over
+    a million rows; ``next`` is always exact."""
     offset = (page - 1) * size
-    count = queryset.count()
+    count, _ = bounded_count(queryset, offset=offset, lookahead=max(COUNT_LOOKAHEAD, size))
     return {
         "count": count,
         "next": page_link(request, page + 1) if offset + size < count else None,

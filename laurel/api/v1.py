@@ -118,6 +118,7 @@ def credit_list(request, filters: Query[CreditFilters]):
     Example: `GET /api/v1/credits?status=held&completed_from=2026-01-01`."""
     return selectors.ledger_filter(
         _credits(request),
+        organization=_org(request),
         status=filters.status or "",
         course=filters.course_id or "",
         email=filters.email or "",

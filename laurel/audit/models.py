@@ -54,7 +54,8 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
-            models.Index(fields=["organization", "-at"]),
+            # The trail's order, so a page is the first rows of an index walk.
+            models.Index(fields=["organization", "-at", "-id"], name="audit_org_recent"),
         ]
 
     def __str__(self) -> str:

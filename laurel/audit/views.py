@@ -1,10 +1,10 @@
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from laurel.accounts.models import Role
 from laurel.audit import describe, selectors
 from laurel.audit.forms import AuditFilterForm
 from laurel.audit.models import AuditEvent
+from laurel.lib.paging import BoundedPaginator
 from laurel.web.tenancy import org_required
 
 EVENTS_PER_PAGE = 100
@@ -16,7 +16,7 @@ def event_list(request):
     events = AuditEvent.objects.for_org(request.org).select_related("actor")
     if form.is_valid():
         events = selectors.event_filter(events, tz=request.org.tz, **form.cleaned_data)
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     phrases = describe.object_phrases(page.object_list)
     rows = [
         (event, describe.describe(event, phrases), describe.changes(event))

@@ -232,6 +232,10 @@ class Certificate(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "-issued_at"]),
+            # The list's own order (page and API), so a page stops after its rows.
+            models.Index(
+                fields=["organization", "-issued_at", "-id"], name="certificate_org_recent"
+            ),
             models.Index(fields=["recipient_email"]),
             models.Index(fields=["expires_on", "status"]),
         ]

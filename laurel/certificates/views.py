@@ -48,6 +48,7 @@ from laurel.certificates.models import (
 from laurel.exports.services import export_respond
 from laurel.lib import pdf as pdflib
 from laurel.lib import ratelimit
+from laurel.lib.paging import BoundedPaginator
 from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import org_required
 
@@ -230,7 +231,7 @@ def _filtered(request, params) -> tuple[CertificateFilterForm, object]:
 @org_required(*CERT_ROLES)
 def certificate_list(request):
     form, certs = _filtered(request, request.GET)
-    page = Paginator(certs, 50).get_page(request.GET.get("page"))
+    page = BoundedPaginator(certs, 50).get_page(request.GET.get("page"))  # "1,000+"
     last_job = (
         CertificateJob.objects.filter(organization=request.org, requested_by=request.user)
         .exclude(status=CertificateJob.Status.SUPERSEDED)

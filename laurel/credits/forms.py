@@ -88,7 +88,11 @@ class PairsForm(forms.Form):
 class LedgerFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
     course = forms.CharField(required=False, label="Course ID or title")
-    email = forms.CharField(required=False, label="E-mail contains")
+    email = forms.CharField(
+        required=False,
+        label="E-mail",
+        help_text="A whole address, or how it starts.",
+    )
     delivery = forms.ChoiceField(
         choices=[("", "Any delivery"), ("undeliverable", "Undeliverable address")],
         required=False,

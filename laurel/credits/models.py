@@ -82,6 +82,7 @@ class Credit(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="credits",
+        db_index=False,  # the (course, -completion_date, -id) index leads with it
         db_constraint=False,
     )
     # What the credit is for, as one key ("course:17"): the duplicate rule is per activity,
@@ -143,8 +144,24 @@ class Credit(models.Model):
                 name="one_live_credit_per_activity_email_date",
             )
         ]
+        # Each ledger list walks an index in its own order and stops after a page: the
+        # organization's newest first, by status, by course (ids resolved first), by the
+        # start of an e-mail (``varchar_pattern_ops`` lets PostgreSQL use it for LIKE 'x%'
+        # under any collation; SQLite ignores the operator class). See docs/scale.md.
         indexes = [
-            models.Index(fields=["recipient_email", "status"]),
+            models.Index(
+                fields=["recipient_email", "status"],
+                opclasses=["varchar_pattern_ops", "varchar_ops"],
+                name="credit_email_status",
+            ),
+            models.Index(
+                fields=["organization", "-completion_date", "-id"], name="credit_org_recent"
+            ),
+            models.Index(
+                fields=["organization", "status", "-completion_date", "-id"],
+                name="credit_org_status_recent",
+            ),
+            models.Index(fields=["course", "-completion_date", "-id"], name="credit_course_recent"),
             models.Index(
                 fields=["holder", "status"],
                 condition=Q(holder__isnull=False),

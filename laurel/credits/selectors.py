@@ -60,12 +60,7 @@ class Progress:
 
 def dashboard_progress(dashboard: Dashboard) -> list[Progress]:
     """Progress against the dashboard's requirement set, counting credits in its window."""
-    window = Q()
-    if dashboard.window_start:
-        window &= Q(completion_date__gte=dashboard.window_start)
-    if dashboard.window_end:
-        window &= Q(completion_date__lte=dashboard.window_end)
-    in_window = dashboard.credits.filter(window)
+    in_window = dashboard.credits.filter(_window(dashboard))
     totals = totals_for(in_window)
     lines = []
     if dashboard.required_total is not None:
@@ -80,6 +75,7 @@ def dashboard_progress(dashboard: Dashboard) -> list[Progress]:
 def ledger_filter(
     credits,
     *,
+    organization=None,
     status: str = "",
     course: str = "",
     email: str = "",
@@ -92,15 +88,40 @@ def ledger_filter(
     if status:
         credits = credits.filter(status=status)
     if course and course.strip():
-        course = course.strip()
-        credits = credits.filter(Q(course__course_id__iexact=course) | Q(title__icontains=course))
-    if email:
-        credits = credits.filter(recipient_email__icontains=email.strip().lower())
+        credits = credits.filter(course_id__in=matching_course_ids(organization, course))
+    if email and email.strip():
+        credits = credits.filter(email_match(email))
     if date_from:
         credits = credits.filter(completion_date__gte=date_from)
     if date_to:
         credits = credits.filter(completion_date__lte=date_to)
     return credits
+
+
+def matching_course_ids(organization, text: str) -> list[int]:
+    """The ids of ``organization``'s courses whose course ID is ``text`` or whose title
+    contains it: resolved on the small course table first, so the ledger is filtered by
+    ``course_id IN (…)`` on its index instead of through a join no index serves. At most
+    500 courses (a word matching more narrows nothing)."""
+    from laurel.catalog.models import Course
+
+    text = text.strip()
+    courses = Course.objects.for_org(organization) if organization else Course.objects.all()
+    return list(
+        courses.filter(Q(course_id__iexact=text) | Q(title__icontains=text))
+        .order_by("course_id")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def email_match(text: str) -> Q:
+    """A whole address matches exactly, anything else as the start of an address: both
+    served by the (organization, recipient_email) index. Addresses are stored lower-case."""
+    text = text.strip().lower()
+    local, _, domain = text.partition("@")
+    if local and "." in domain:
+        return Q(recipient_email=text)
+    return Q(recipient_email__startswith=text)
 
 
 def credit_history(credit: Credit):
@@ -122,64 +143,87 @@ class DashboardSummary:
     credit_count: int
 
 
-def _sum_rows(rows) -> list[Total]:
+def _merge(rows) -> list[Total]:
+    """Per-type sums (``code``, ``name``, ``unit``, ``amount``) merged by code and unit: the
+    same code in two organizations is one line when the unit matches."""
     merged: dict[tuple[str, str], Total] = {}
-    for r in sorted(rows, key=lambda r: r["credit_type__code"]):
-        key = (r["credit_type__code"], r["credit_type__unit"])
+    for r in sorted(rows, key=lambda r: (r["code"], r["unit"])):
+        if r["amount"] is None:
+            continue
+        key = (r["code"], r["unit"])
         prev = merged.get(key)
-        amount = r["amount_earned"] + (prev.amount if prev else 0)
-        merged[key] = Total(key[0], r["credit_type__name"], key[1], amount)
+        amount = r["amount"] + (prev.amount if prev else 0)
+        merged[key] = Total(key[0], r["name"], key[1], amount)
     return list(merged.values())
 
 
-def _in_window(dashboard: Dashboard, day) -> bool:
-    if dashboard.window_start and day < dashboard.window_start:
-        return False
-    return not (dashboard.window_end and day > dashboard.window_end)
+def _window(dashboard: Dashboard, prefix: str = "") -> Q:
+    window = Q()
+    if dashboard.window_start:
+        window &= Q(**{f"{prefix}completion_date__gte": dashboard.window_start})
+    if dashboard.window_end:
+        window &= Q(**{f"{prefix}completion_date__lte": dashboard.window_end})
+    return window
 
 
 def dashboard_summaries(holder, dashboards) -> list[DashboardSummary]:
-    """Totals and progress for each of ``holder``'s ``dashboards`` in two queries in all,
-    however many dashboards and credits there are (same rules as ``dashboard_progress``)."""
+    """Totals and progress for each of ``holder``'s ``dashboards``, summed by the database
+    (same rules as ``dashboard_progress``): three queries however many dashboards and credits
+    there are, and no credit row ever reaches Python."""
     dashboards = list(dashboards)
+    if not dashboards:
+        return []
     ids = [d.pk for d in dashboards]
-    rows = list(
+    # In-window amounts in the same pass: one CASE per dashboard with a window.
+    in_window = Q()
+    for d in dashboards:
+        in_window |= Q(credit__dashboard_id=d.pk) & _window(d, "credit__")
+    rows = (
         CreditComponent.objects.filter(
             credit__holder=holder,
             credit__status=Credit.Status.ACCEPTED,
             credit__dashboard_id__in=ids,
-        ).values(
-            "credit_id",
-            "credit__dashboard_id",
-            "credit__completion_date",
-            "credit_type__code",
-            "credit_type__name",
-            "credit_type__unit",
-            "amount_earned",
         )
+        .values(
+            dashboard=F("credit__dashboard_id"),
+            code=F("credit_type__code"),
+            name=F("credit_type__name"),
+            unit=F("credit_type__unit"),
+        )
+        .annotate(amount=Sum("amount_earned"), in_window=Sum("amount_earned", filter=in_window))
+        .order_by()
+    )
+    by_dashboard: dict[int, list[dict]] = {}
+    for r in rows:
+        by_dashboard.setdefault(r["dashboard"], []).append(r)
+    counts = dict(
+        Credit.objects.filter(holder=holder, status=Credit.Status.ACCEPTED, dashboard_id__in=ids)
+        .values_list("dashboard_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     minimums: dict[int, list] = {}
     for m in DashboardMinimum.objects.filter(dashboard_id__in=ids):
         minimums.setdefault(m.dashboard_id, []).append(m)
     out = []
     for d in dashboards:
-        mine = [r for r in rows if r["credit__dashboard_id"] == d.pk]
-        in_window = _sum_rows(r for r in mine if _in_window(d, r["credit__completion_date"]))
+        mine = by_dashboard.get(d.pk, [])
+        windowed = _merge({**r, "amount": r["in_window"]} for r in mine)
         lines = []
         if d.required_total is not None:
-            earned = sum((t.amount for t in in_window), Decimal(0))
+            earned = sum((t.amount for t in windowed), Decimal(0))
             lines.append(Progress("Total", d.required_total, earned))
         for minimum in minimums.get(d.pk, []):
             earned = sum(
-                (t.amount for t in in_window if t.code == minimum.credit_type_code), Decimal(0)
+                (t.amount for t in windowed if t.code == minimum.credit_type_code), Decimal(0)
             )
             lines.append(Progress(f"At least {minimum.credit_type_code}", minimum.amount, earned))
         out.append(
             DashboardSummary(
                 dashboard=d,
-                totals=_sum_rows(mine),
+                totals=_merge(mine),
                 progress=lines,
-                credit_count=len({r["credit_id"] for r in mine}),
+                credit_count=counts.get(d.pk, 0),
             )
         )
     return out

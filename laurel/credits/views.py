@@ -9,7 +9,6 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
@@ -40,6 +39,7 @@ from laurel.exports.services import export_respond
 from laurel.imports import services as import_services
 from laurel.lib import ratelimit
 from laurel.lib.csvfile import write_csv
+from laurel.lib.paging import BoundedPaginator
 from laurel.notifications.models import Suppression
 from laurel.web.confirm import confirm_page
 from laurel.web.tenancy import ANY_MEMBER, ENTRY_ROLES, org_required
@@ -48,7 +48,8 @@ COMPONENTS = Prefetch("components", queryset=CreditComponent.objects.select_rela
 
 
 def _page(request, queryset, per_page=50):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    """One page, counted only up to 1,000 rows ahead ("1,000+"): see laurel.lib.paging."""
+    return BoundedPaginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 # --- Organization side ----------------------------------------------------------------------
@@ -66,7 +67,7 @@ def _filtered_ledger(request):
     )
     if form.is_bound:
         form.is_valid()
-        credits = selectors.ledger_filter(credits, **form.cleaned_data)
+        credits = selectors.ledger_filter(credits, organization=request.org, **form.cleaned_data)
     return form, credits
 
 
@@ -442,14 +443,20 @@ CLAIMS_PER_GROUP = 25
 # --- Holder side ----------------------------------------------------------------------------
 
 
+PENDING_SHOWN = 200
+
+
 def _locker_context(request) -> dict:
     user = request.user
+    waiting = Credit.objects.pending_for(user)
+    # The oldest first, at most PENDING_SHOWN (answering them shows the next ones): a holder
+    # with thousands of offers still gets a page of a few hundred kilobytes.
     pending = list(
-        Credit.objects.pending_for(user)
-        .select_related("organization", "course")
+        waiting.select_related("organization", "course")
         .prefetch_related(COMPONENTS)
-        .order_by("offered_at", "id")
+        .order_by("offered_at", "id")[:PENDING_SHOWN]
     )
+    pending_count = len(pending) if len(pending) < PENDING_SHOWN else waiting.count()
     dashboards = list(Dashboard.objects.for_holder(user))
     summaries = selectors.dashboard_summaries(user, dashboards)
     form = DashboardChoiceForm(holder=user)
@@ -457,6 +464,7 @@ def _locker_context(request) -> dict:
     form.fields["dashboard"].choices = [(d.pk, d.name) for d in dashboards if d.archived_at is None]
     return {
         "pending": pending,
+        "pending_count": pending_count,
         "open_summaries": [s for s in summaries if s.dashboard.archived_at is None],
         "archived_summaries": [s for s in summaries if s.dashboard.archived_at is not None],
         "choice_form": form,
@@ -626,24 +634,29 @@ def dashboard_archive(request, pk: int):
 @login_required
 def dashboard_detail(request, pk: int):
     dashboard = _own_dashboard(request, pk)
-    credits = list(
+    credits = (
         dashboard.credits.filter(holder=request.user)
         .exclude(status=Credit.Status.HELD)
         .select_related("organization", "course")
         .prefetch_related(COMPONENTS)
         .order_by("-completion_date", "-id")
     )
+    page = _page(request, credits, per_page=DASHBOARD_PER_PAGE)
     [summary] = selectors.dashboard_summaries(request.user, [dashboard])
     return render(
         request,
         "credits/dashboard_detail.html",
         {
             "dashboard": dashboard,
-            "credits": credits,
+            "credits": page.object_list,
+            "page": page,
             "summary": summary,
             "others": list(Dashboard.objects.for_holder(request.user).open().exclude(pk=pk)),
         },
     )
+
+
+DASHBOARD_PER_PAGE = 50
 
 
 @require_POST

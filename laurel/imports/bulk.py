@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection
 
+from laurel.lib import dbstats
+
 SQLITE_BATCH_PARAMS = 30000  # SQLite's default limit is 32766 bound parameters
 
 
@@ -35,8 +37,7 @@ def analyze(*tables: str) -> None:
     """PostgreSQL: refresh the planner's statistics of ``tables`` after a bulk write, before
     autovacuum gets to them (SQLite plans these queries well without)."""
     if is_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {', '.join(tables)}")  # noqa: S608 (table names, not data)
+        dbstats.analyze(*tables)
 
 
 def copy_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -40,6 +40,7 @@ from laurel.imports.kinds import ROW_COLUMNS, kind_for
 from laurel.imports.models import ImportJob, ImportMapping, ImportRow
 from laurel.integrations.events import import_data
 from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
+from laurel.lib import dbstats
 from laurel.lib.csvfile import write_csv
 from laurel.lib.jobs import LostClaim
 from laurel.lib.tabular import FileProblem, MappingProblem, read_table
@@ -819,9 +820,27 @@ def _credits_of(job: ImportJob):
     )
 
 
+def _analyze_written(job: ImportJob, rows: int) -> None:
+    """Fresh planner statistics for the tables a commit or undo of ``rows`` rows wrote (the
+    ledger, its components, the audit trail, the outbox), when that is a tenth of them or
+    more (``laurel.lib.dbstats``): pages stay on their indexes right after a big import."""
+    from laurel.audit.models import AuditEvent
+    from laurel.certificates.models import Certificate
+    from laurel.credits.models import CreditComponent
+    from laurel.notifications.models import OutboxMessage
+
+    models = [AuditEvent, OutboxMessage]
+    if job.kind == ImportJob.Kind.CREDITS:
+        models += [Credit, CreditComponent]
+    elif job.kind == ImportJob.Kind.CERTIFICATES:
+        models += [Certificate]
+    dbstats.analyze_after_bulk_write({m._meta.db_table: rows for m in models})
+
+
 def _commit_finish(job: ImportJob, token: str) -> None:
     from laurel.imports.tasks import import_send_digests_task
 
+    _analyze_written(job, job.rows_done)
     with transaction.atomic():
         job.refresh_from_db()
         ImportJob.finish(job.pk, token, status=S.COMMITTED)
@@ -978,6 +997,7 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
             with transaction.atomic():
                 ImportJob.beat(job.pk, token)
                 _undo_credit_certificates(actor=actor, job=job, reason=spec["reason"])
+        _analyze_written(job, job.count("revoked"))
         notify = job.kind != ImportJob.Kind.CERTIFICATES and not job.suppress_notifications
         if notify:
             _undo_notices(job, token, at)

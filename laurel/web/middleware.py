@@ -51,3 +51,48 @@ class RefuseNulMiddleware:
             body = request.body
             return b"\\u0000" in body or b"\x00" in body
         return False
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by its timeout
+BUSY_RETRY_AFTER = 30
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc.__context__
+    return getattr(cause, "sqlstate", None) == QUERY_CANCELED
+
+
+class StatementTimeoutMiddleware:
+    """A page whose query ran past the web statement timeout (``WEB_STATEMENT_TIMEOUT``,
+    docs/scale.md) answers 503 with a page saying so, not a 500 — the request was too
+    big for now, nothing is broken; the API answers in its one error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import OperationalError
+        from django.shortcuts import render
+
+        if not isinstance(exception, OperationalError) or not is_statement_timeout(exception):
+            return None
+        seconds = settings.WEB_STATEMENT_TIMEOUT
+        if wants_json(request):
+            response = JsonResponse(
+                {
+                    "error": {
+                        "code": "timeout",
+                        "message": f"The request took longer than {seconds} s and was stopped; "
+                        "narrow it (filters, a smaller page) or try again later.",
+                        "details": None,
+                    }
+                },
+                status=503,
+            )
+        else:
+            response = render(request, "503.html", {"seconds": seconds}, status=503)
+        response["Retry-After"] = str(BUSY_RETRY_AFTER)
+        return response

@@ -172,6 +172,18 @@ def test_course_list_shows_the_organizations_courses_with_components(
     assert "Not ours" not in response.content.decode()
 
 
+def test_list_count_is_bounded_past_the_lookahead_and_next_stays_exact(api, org, monkeypatch):
+    monkeypatch.setattr("laurel.api.contract.COUNT_LOOKAHEAD", 3)
+    for _ in range(7):
+        make_course(org)
+    first = api("get", "/api/v1/courses", page_size=2).json()
+    assert first["count"] == 3 and first["next"]  # 3 seen ahead: a lower bound
+    third = api("get", "/api/v1/courses", page_size=2, page=3).json()
+    assert third["count"] == 7 and third["next"]  # exact once the end is within reach
+    last = api("get", "/api/v1/courses", page_size=2, page=4).json()
+    assert last["count"] == 7 and last["next"] is None and len(last["items"]) == 1
+
+
 def test_course_list_is_paginated(api, org):
     for _ in range(3):
         make_course(org)

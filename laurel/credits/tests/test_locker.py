@@ -197,10 +197,10 @@ def test_moving_a_credit_between_dashboards(org, course, holder, client_for):
     credit = accepted(holder, offered(org, course), a)
     client = client_for(holder)
     page = client.get(reverse("credits:dashboard_detail", args=[a.pk])).content.decode()
-    assert f'name="to_{credit.pk}"' in page  # a small move form on the row
+    # One "move to" select for the page (with a checkbox per row), not one per row.
+    assert page.count("<select") == 1 and f'value="{credit.pk}" form="bulk-move"' in page
     response = client.post(
-        reverse("credits:locker_move"),
-        {"move_one": credit.pk, f"to_{credit.pk}": b.pk, "from": a.pk},
+        reverse("credits:locker_move"), {"credit": credit.pk, "to": b.pk, "from": a.pk}
     )
     assert response["Location"] == reverse("credits:dashboard_detail", args=[a.pk])
     credit.refresh_from_db()
@@ -487,3 +487,29 @@ def test_junk_ids_are_ignored_not_errors(org, course, holder, client_for, junk):
     assert response.status_code == 302
     response = client.get(reverse("credits:transcript_csv"), {"dashboard": junk})
     assert response.status_code == (200 if junk == "" else 404)
+
+
+def test_dashboard_credits_come_in_pages(org, course, holder, client_for, monkeypatch):
+    monkeypatch.setattr("laurel.credits.views.DASHBOARD_PER_PAGE", 2)
+    a = services.dashboard_create(holder=holder, name="A")
+    credits = [accepted(holder, offered(org, course, day=d), a) for d in (1, 2, 3)]
+    client = client_for(holder)
+    url = reverse("credits:dashboard_detail", args=[a.pk])
+    first = client.get(url).content.decode()
+    second = client.get(url, {"page": 2}).content.decode()
+    shown = [c.pk for c in credits if f'value="{c.pk}" form="bulk-move"' in first]
+    assert "Page 1 of 2 (3 in all)" in first and len(shown) == 0  # no other dashboard: no move
+    assert "2025-03-03" in first and "2025-03-01" not in first
+    assert "2025-03-01" in second and "2025-03-03" not in second
+    assert "3 credits" in client.get(reverse("credits:locker")).content.decode()
+
+
+def test_locker_lists_the_oldest_offers_first_and_says_how_many_wait(
+    org, course, holder, client_for, monkeypatch
+):
+    monkeypatch.setattr("laurel.credits.views.PENDING_SHOWN", 2)
+    waiting = [offered(org, course, day=d) for d in (1, 2, 3)]
+    page = client_for(holder).get(reverse("credits:locker")).content.decode()
+    assert "Waiting for your answer (3)" in page
+    assert "The oldest 2 are listed" in page
+    assert [c.pk for c in waiting if f'id="credit-{c.pk}"' in page] == [c.pk for c in waiting[:2]]
