@@ -186,3 +186,11 @@ def certificates_issue_for_credits(credit_ids: list[int], user_id: int | None) -
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     return issue(credit_ids, actor=Actor(user=user) if user else Actor.system("credits"))
+
+
+@task()
+def certificates_sign_task(ids: list[int]) -> int:
+    """Sign the credentials of a bulk issue (``services.certificates_sign``)."""
+    from laurel.certificates.services import certificates_sign
+
+    return certificates_sign(ids)
