@@ -18,6 +18,7 @@ ORG_PAGES = (
     ("certificates:list", "Certificates"),
     ("recognition:dashboard", "Recognition"),
     ("programs:list", "Programs"),
+    ("events:list", "Events"),
     ("imports:list", "Imports"),
     ("catalog:review_queue", "Review"),
     ("catalog:credit_type_list", "Credit types"),
