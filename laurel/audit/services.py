@@ -55,8 +55,10 @@ def audit_record_many(
     *, actor: Actor, action: str, objects: Iterable[models.Model], organization=None, after=None
 ) -> int:
     """Bulk variant for batch work (imports); one event per object, same transaction."""
+    from laurel.imports.bulk import insert_objects  # COPY on PostgreSQL
+
     rows = [AuditEvent(**_fields(actor, action, obj, organization, None, after)) for obj in objects]
-    AuditEvent.objects.bulk_create(rows, batch_size=2000)
+    insert_objects(AuditEvent, rows)
     return len(rows)
 
 

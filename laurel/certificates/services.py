@@ -453,7 +453,9 @@ def certificates_issue_many(
                 issued_at=now,
             )
         )
-    Certificate.objects.bulk_create(certs, batch_size=1000)
+    from laurel.imports.bulk import insert_objects
+
+    insert_objects(Certificate, certs)
     # Signing canonicalizes each credential (~30 ms): a task does it after commit, so
     # marking thousands of people takes seconds. Until then the credential download is
     # "not ready yet"; the record, its PDF and its verification page are there at once.

@@ -349,8 +349,11 @@ def credits_enter_activity_many(
         live[key] = credit
         new.append((credit, entry))
         out.append(credit)
-    Credit.objects.bulk_create([c for c, _ in new], batch_size=2000)
-    CreditComponent.objects.bulk_create(
+    from laurel.imports.bulk import insert_objects
+
+    insert_objects(Credit, [c for c, _ in new])
+    insert_objects(
+        CreditComponent,
         [
             CreditComponent(
                 credit_id=c.pk, credit_type=ct, amount_offered=offered, amount_earned=earned
@@ -358,11 +361,11 @@ def credits_enter_activity_many(
             for c, e in new
             for ct, offered, earned in e.components
         ],
-        batch_size=2000,
     )
     from laurel.audit.models import AuditEvent
 
-    AuditEvent.objects.bulk_create(
+    insert_objects(
+        AuditEvent,
         [
             AuditEvent(
                 organization=organization,

@@ -44,6 +44,7 @@ from laurel.events.models import (
     RegistrationType,
     new_check_in_code,
 )
+from laurel.imports.bulk import existing_keys, insert_objects
 from laurel.integrations.events import registration_data
 from laurel.integrations.services import webhooks_emit, webhooks_emit_many
 from laurel.lib import emails
@@ -649,7 +650,8 @@ def attendance_set(
         marked = _attendance_award(
             actor, event, entering, now, minutes or {}, earned or {}, notify, result
         )
-    AuditEvent.objects.bulk_create(
+    insert_objects(
+        AuditEvent,
         [
             AuditEvent(
                 organization=org,
@@ -666,7 +668,6 @@ def attendance_set(
             )
             for r, (_, old) in zip(moving, before, strict=True)
         ],
-        batch_size=2000,
     )
     _emit(org, moving, before, marked, unmarked)
     result.changed = len(moving)
@@ -766,24 +767,12 @@ def _attendance_award(actor, event, regs, now, minutes, earned, notify, result) 
     )
     result.credits += sum(1 for c in credits if not c._duplicate)
     result.duplicates += sum(1 for c in credits if c._duplicate)
-    rows = []
-    for r, s, n in keys:
-        credit = credits[n] if n is not None else None
-        rows.append(
-            Attendance(
-                registration=r,
-                session=s,
-                credit_id=credit.pk if credit is not None else None,
-                minutes=minutes.get(r.pk),
-                marked_at=now,
-            )
-        )
-    Attendance.objects.bulk_create(rows, batch_size=2000)
-    certs_by_row = {}
+    certs: list = [None] * len(keys)
     if event.certificate_issue == Event.CertificateIssue.ATTENDANCE:
-        specs, targets = [], []
-        for row, (r, s, n) in zip(rows, keys, strict=True):
+        specs = []
+        for r, s, n in keys:
             entry = entries[n] if n is not None else None
+            credit = credits[n] if n is not None else None
             specs.append(
                 IssueSpec(
                     recipient_name=r.name,
@@ -795,10 +784,10 @@ def _attendance_award(actor, event, regs, now, minutes, earned, notify, result) 
                         for ct, _, got in (entry.components if entry else ())
                         if got > 0
                     ),
-                    credit_id=row.credit_id,
+                    # A credit entered before by another path keeps its own certificate.
+                    credit_id=credit.pk if credit is not None and not credit._duplicate else None,
                 )
             )
-            targets.append(row)
         certs = certificates_issue_many(
             actor=actor,
             organization=org,
@@ -806,11 +795,22 @@ def _attendance_award(actor, event, regs, now, minutes, earned, notify, result) 
             template=event.certificate_template,
             member_ids=_member_ids(org, [r.email for r in regs]),
         )
-        for row, cert in zip(targets, certs, strict=True):
-            row.certificate_id = cert.pk
-            certs_by_row[row.pk] = cert
-        Attendance.objects.bulk_update(targets, ["certificate_id"], batch_size=2000)
         result.certificates += len(certs)
+    rows = []
+    for (r, s, n), cert in zip(keys, certs, strict=True):
+        credit = credits[n] if n is not None else None
+        rows.append(
+            Attendance(
+                registration=r,
+                session=s,
+                credit_id=credit.pk if credit is not None else None,
+                certificate_id=cert.pk if cert is not None else None,
+                minutes=minutes.get(r.pk),
+                marked_at=now,
+            )
+        )
+    insert_objects(Attendance, rows)
+    certs_by_row = {row.pk: cert for row, cert in zip(rows, certs, strict=True) if cert}
     out: dict[int, tuple[list, list]] = {r.pk: ([], []) for r in regs}
     for row in rows:
         if row.credit_id:
@@ -868,7 +868,10 @@ def _attended_emails(event, regs, rows, credits, entries, keys, certs_by_row, no
         )
         for r in regs
     ]
-    OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
+    # A retried chunk finds its messages queued already (their dedupe keys): not twice.
+    queued = existing_keys("notifications_outboxmessage", [m.dedupe_key for m in messages])
+    messages = [m for m in messages if m.dedupe_key not in queued]
+    insert_objects(OutboxMessage, messages)
     # One sending task per thousand messages, not one per message.
     from laurel.events.tasks import attendance_emails_send
 

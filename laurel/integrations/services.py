@@ -88,19 +88,19 @@ def _emit_bulk(organization: Organization, events: list[tuple[str, object]], fie
     events = [(t, v) for t, v in events if by_type[t]]
     if not events:
         return 0
+    from laurel.imports.bulk import insert_objects
+
     now = timezone.now()
-    messages = WebhookMessage.objects.bulk_create(
-        [WebhookMessage(organization=organization, event_type=t, created_at=now, **{field: v})
-         for t, v in events],
-        batch_size=2000,
-    )  # fmt: skip
-    WebhookDelivery.objects.bulk_create(
+    messages = [WebhookMessage(organization=organization, event_type=t, created_at=now,
+                               **{field: v}) for t, v in events]  # fmt: skip
+    insert_objects(WebhookMessage, messages)
+    insert_objects(
+        WebhookDelivery,
         [
             WebhookDelivery(endpoint_id=pk, message=m, next_attempt_at=now, created_at=now)
             for m in messages
             for pk in by_type[m.event_type]
         ],
-        batch_size=2000,
     )
     webhooks_dispatch_after_commit()
     return len(messages)
