@@ -38,6 +38,7 @@ from laurel.credits.services import (
     credit_void,
     dashboard_create,
 )
+from laurel.events.demo import load as demo_events
 from laurel.integrations.models import WebhookEndpoint
 from laurel.integrations.services import endpoint_create
 from laurel.notifications.bounces import BounceReport
@@ -340,6 +341,11 @@ class _Loader:
         demo_providers(nnw, reviewer=staff[1], admin=admin)
         demo_recognition(self)
         demo_programs(nnw, emails=[h.email for h in holders], courses=courses, anchor=ANCHOR)
+        demo_events(
+            nnw,
+            emails=[h.email for h in holders] + [e for e, _ in unclaimed],
+            credit_types={t.code: t for t in nnw.credit_types.filter(code__in=["CE", "ETH"])},
+        )
         self.webhook_story(hook)
 
     def webhook_story(self, endpoint) -> None:

@@ -7,9 +7,8 @@ use one statement per chunk instead. Everything here runs inside the caller's tr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import json
+from collections.abc import Iterable, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection

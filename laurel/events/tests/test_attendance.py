@@ -184,3 +184,37 @@ def test_attendance_before_the_event_starts_is_refused(org):
         attendance_set(actor=STAFF, registrations=[reg], state=S.ATTENDED)
     reg.refresh_from_db()
     assert reg.status == S.REGISTERED
+
+
+def test_a_large_selection_runs_as_a_background_job_in_chunks(
+    org, monkeypatch, django_capture_on_commit_callbacks
+):
+    from laurel.events import services
+    from laurel.events.models import AttendanceJob
+
+    monkeypatch.setattr(services, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(AttendanceJob, "CHUNK", 2)
+    event = make_event(org, components={"CE": "1"})
+    regs = register(event, *[f"p{n}@example.com" for n in range(5)])
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.attendance_request(
+            actor=STAFF, event=event, registration_ids=[r.pk for r in regs], state=S.ATTENDED
+        )
+    job = AttendanceJob.objects.get(pk=result.job.pk)
+    assert (job.status, job.done, job.changed, job.percent) == ("done", 5, 5, 100)
+    assert live_credits(event).count() == 5
+    assert len(job.change.before) == 5  # one undo record for the whole job
+    attendance_undo(actor=STAFF, event=event)
+    assert live_credits(event).count() == 0
+
+
+def test_partial_credit_and_minutes_for_the_import(org):
+    event = make_event(org, components={"CE": "3"})
+    [reg] = register(event, "half@example.com")
+    attendance_set(
+        actor=STAFF, registrations=[reg], state=S.ATTENDED, minutes={reg.pk: 90},
+        earned={reg.pk: Decimal("0.5")},
+    )  # fmt: skip
+    component = live_credits(event).get().components.get()
+    assert (component.amount_offered, component.amount_earned) == (Decimal("3"), Decimal("1.5"))
+    assert Attendance.objects.get().minutes == 90
