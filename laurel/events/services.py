@@ -584,6 +584,7 @@ def attendance_set(
     minutes: dict[int, int] | None = None,
     earned: dict[int, Decimal] | None = None,
     undo_of: AttendanceChange | None = None,
+    sessions: list[EventSession] | None = None,
 ) -> AttendanceResult:
     """Put ``registrations`` (of one event; objects or ids) into ``state``, set-based.
 
@@ -591,7 +592,8 @@ def attendance_set(
     ``minutes`` (registration id → minutes attended) is kept on the attendance rows;
     ``earned`` (registration id → fraction 0–1) scales each component (partial credit,
     never above the component's amount). ``notify=False`` suppresses the attendee e-mail.
-    ``change`` appends to an existing undo record (a job's chunks)."""
+    ``change`` appends to an existing undo record (a job's chunks). ``sessions``: of a
+    multi-session event, the sessions attended (default: all of them)."""
     if state not in TARGETS:
         raise ServiceError(f"“{state}” is not a status a registration can be put in.")
     ids = sorted({getattr(r, "pk", r) for r in registrations})
@@ -648,7 +650,7 @@ def attendance_set(
     marked = {}
     if entering:
         marked = _attendance_award(
-            actor, event, entering, now, minutes or {}, earned or {}, notify, result
+            actor, event, entering, now, minutes or {}, earned or {}, notify, result, sessions
         )
     insert_objects(
         AuditEvent,
@@ -728,12 +730,20 @@ def _emit(org, moving, before, marked, unmarked) -> None:
         webhooks_emit_many(organization=org, events=events)
 
 
-def _attendance_award(actor, event, regs, now, minutes, earned, notify, result) -> dict:
+def _attendance_award(
+    actor, event, regs, now, minutes, earned, notify, result, only_sessions=None
+) -> dict:
     """Credits, certificates, attendance rows and e-mails for registrations entering
-    Attended; returns registration id → (credit ids, certificate ids)."""
+    Attended (for ``only_sessions`` of a multi-session event, else all of its sessions);
+    returns registration id → (credit ids, certificate ids)."""
     org = event.organization
     components = list(event.components.select_related("credit_type"))
     sessions = list(event.sessions.all())
+    if only_sessions is not None and sessions:
+        wanted = {s.pk for s in only_sessions}
+        if not wanted <= {s.pk for s in sessions}:
+            raise ServiceError("That session belongs to another event.", field="session")
+        sessions = [s for s in sessions if s.pk in wanted]
     parts = sessions or [None]
     dates = {s.pk if s else None: attendance_completion_date(event, s) for s in parts}
     entries, keys = [], []
@@ -881,17 +891,19 @@ def _attended_emails(event, regs, rows, credits, entries, keys, certs_by_row, no
         transaction.on_commit(lambda part=part: attendance_emails_send.enqueue(part))
 
 
-def _attendance_revoke(actor, org, regs, now) -> dict:
-    """Revoke the live credits and certificates of ``regs``' attendance ("attendance
-    corrected"); returns registration id → (credit ids, certificate ids)."""
+def _attendance_revoke(actor, org, regs, now, session=None) -> dict:
+    """Revoke the live credits and certificates of ``regs``' attendance (of one
+    ``session`` only, if given) with "attendance corrected"; returns registration id →
+    (credit ids, certificate ids)."""
     from laurel.certificates.models import Certificate
     from laurel.certificates.services import certificate_revoke
 
-    rows = list(
-        Attendance.objects.filter(
-            registration_id__in=[r.pk for r in regs], revoked_at__isnull=True
-        ).order_by("pk")
-    )
+    rows = Attendance.objects.filter(
+        registration_id__in=[r.pk for r in regs], revoked_at__isnull=True
+    ).order_by("pk")
+    if session is not None:
+        rows = rows.filter(session=session)
+    rows = list(rows)
     out: dict[int, tuple[list, list]] = {r.pk: ([], []) for r in regs}
     credit_ids = {row.credit_id for row in rows if row.credit_id}
     # Only what attendance made: a duplicate entered by another path stays.
@@ -923,6 +935,66 @@ def _attendance_revoke(actor, org, regs, now) -> dict:
             out[row.registration_id][1].append(cert.pk)
     Attendance.objects.filter(pk__in=[row.pk for row in rows]).update(revoked_at=now)
     return out
+
+
+@transaction.atomic
+def session_attendance_set(
+    *, actor: Actor, registrations, session: EventSession, attended: bool, notify: bool = True
+) -> AttendanceResult:
+    """One session's attendance for ``registrations``: attending it awards that session's
+    credit (a registration not yet Attended becomes Attended, with its webhook); leaving
+    it revokes that session's credit (a registration left with no session attended goes
+    back to Registered)."""
+    ids = sorted({getattr(r, "pk", r) for r in registrations})
+    regs = list(
+        Registration.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, event_id=session.event_id)
+        .select_related("event__organization", "track")
+        .order_by("pk")
+    )
+    if len(regs) != len(ids):
+        raise ServiceError("Choose registrations of the session's event.", code="not_found")
+    event = regs[0].event if regs else session.event
+    live = set(
+        Attendance.objects.filter(
+            registration__in=regs, session=session, revoked_at__isnull=True
+        ).values_list("registration_id", flat=True)
+    )
+    result = AttendanceResult(registrations=regs)
+    now = timezone.now()
+    if attended:
+        entering = [r for r in regs if r.status != Status.ATTENDED]
+        if entering:
+            part = attendance_set(
+                actor=actor, registrations=entering, state=Status.ATTENDED, notify=notify,
+                sessions=[session],
+            )  # fmt: skip
+            result.changed, result.credits = part.changed, part.credits
+            result.certificates, result.change = part.certificates, part.change
+        adding = [r for r in regs if r.status == Status.ATTENDED and r.pk not in live]
+        adding = [r for r in adding if r not in entering]
+        if adding:
+            _attendance_award(
+                actor, event, adding, now, {}, {}, notify, result, only_sessions=[session]
+            )
+        result.unchanged = len(regs) - result.changed - len(adding)
+        return result
+    having = [r for r in regs if r.pk in live]
+    others = set(
+        Attendance.objects.filter(registration__in=having, revoked_at__isnull=True)
+        .exclude(session=session)
+        .values_list("registration_id", flat=True)
+    )
+    last = [r for r in having if r.pk not in others]
+    if last:
+        part = attendance_set(actor=actor, registrations=last, state=Status.REGISTERED)
+        result.changed, result.revoked, result.change = part.changed, part.revoked, part.change
+    rest = [r for r in having if r.pk in others]
+    if rest:
+        revoked = _attendance_revoke(actor, event.organization, rest, now, session=session)
+        result.revoked += sum(len(c) for c, _ in revoked.values())
+    result.unchanged = len(regs) - len(having)
+    return result
 
 
 # --- the tool's actions -----------------------------------------------------------------

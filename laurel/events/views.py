@@ -277,18 +277,32 @@ def attendance(request, pk):
         messages.error(request, "Select at least one person.")
         return redirect("events:attendees", request.org.slug, event.pk)
     notify = data["notify"]
+    session = None
+    if request.POST.get("session"):
+        session = get_object_or_404(event.sessions, pk=request.POST["session"])
     try:
-        result = services.attendance_request(
-            actor=Actor.from_request(request),
-            event=event,
-            registration_ids=ids,
-            state=data["state"],
-            notify=notify,
-        )
+        if session is not None:
+            result = services.session_attendance_set(
+                actor=Actor.from_request(request),
+                registrations=list(event.registrations.filter(pk__in=ids)),
+                session=session,
+                attended=data["state"] == Registration.Status.ATTENDED,
+                notify=notify,
+            )
+        else:
+            result = services.attendance_request(
+                actor=Actor.from_request(request),
+                event=event,
+                registration_ids=ids,
+                state=data["state"],
+                notify=notify,
+            )
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
         label = Registration.Status(data["state"]).label
+        if session is not None:
+            label = f"{label} for {session.title}"
         if result.job:
             messages.info(request, f"Marking {result.job.total} people {label} in the background…")
         else:

@@ -218,3 +218,29 @@ def test_partial_credit_and_minutes_for_the_import(org):
     component = live_credits(event).get().components.get()
     assert (component.amount_offered, component.amount_earned) == (Decimal("3"), Decimal("1.5"))
     assert Attendance.objects.get().minutes == 90
+
+
+def test_session_attendance_is_per_session(org):
+    from laurel.events.services import session_attendance_set
+
+    event = make_event(
+        org, title="Conference", sessions=[("Ethics", {"COEC": "1.5"}), ("Law", {"LAW": "1"})]
+    )
+    ethics, law = event.sessions.order_by("starts_at")
+    [reg] = register(event, "sam@example.com")
+
+    session_attendance_set(actor=STAFF, registrations=[reg], session=ethics, attended=True)
+    reg.refresh_from_db()
+    assert reg.status == S.ATTENDED
+    assert list(live_credits(event).values_list("activity_key", flat=True)) == [
+        f"session:{ethics.pk}"
+    ]
+    session_attendance_set(actor=STAFF, registrations=[reg], session=law, attended=True)
+    assert live_credits(event).count() == 2
+    session_attendance_set(actor=STAFF, registrations=[reg], session=ethics, attended=False)
+    reg.refresh_from_db()
+    assert reg.status == S.ATTENDED
+    assert list(live_credits(event).values_list("activity_key", flat=True)) == [f"session:{law.pk}"]
+    session_attendance_set(actor=STAFF, registrations=[reg], session=law, attended=False)
+    reg.refresh_from_db()
+    assert reg.status == S.REGISTERED and live_credits(event).count() == 0

@@ -120,3 +120,19 @@ def test_attendee_list_query_count_does_not_grow_with_people(
     client.force_login(staff)
     with django_assert_max_num_queries(25):
         assert client.get(reverse("events:attendees", args=[org.slug, event.pk])).status_code == 200
+
+
+def test_the_tool_marks_one_session_of_a_conference(client, org, staff):
+    event = make_event(org, sessions=[("Morning", {"CE": "1"}), ("Afternoon", {"CE": "2"})])
+    morning = event.sessions.get(title="Morning")
+    [reg] = register(event, "conf@example.com")
+    client.force_login(staff)
+    response = client.post(
+        reverse("events:attendance", args=[org.slug, event.pk]),
+        {"state": "attended", "scope": "selected", "registration": [reg.pk],
+         "session": morning.pk, "notify": "on"},
+        follow=True,
+    )  # fmt: skip
+    assert "Attended for Morning" in response.content.decode()
+    keys = list(Credit.objects.filter(status="held").values_list("activity_key", flat=True))
+    assert keys == [f"session:{morning.pk}"]
