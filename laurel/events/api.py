@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.pagination import paginate
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StrictBool
 
 from laurel.api.contract import MAX_ID, LinkPagination, ObjectId
 from laurel.api.errors import ErrorOut
@@ -90,7 +90,7 @@ class EventIn(Schema):
     join_url: str = Field("", max_length=200)
     capacity: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     visibility: Literal["public", "back_office"] = "back_office"
-    registration_open: bool = True
+    registration_open: StrictBool = True
 
     model_config = {
         "json_schema_extra": {
@@ -144,7 +144,7 @@ class RegistrationIn(Schema):
 
 class StatusIn(Schema):
     status: Target
-    notify: bool = True
+    notify: StrictBool = True
 
     model_config = {"json_schema_extra": {"examples": [{"status": "attended"}]}}
 
