@@ -1,7 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from laurel.accounts import views as account_views
 from laurel.web import views as web_views
@@ -13,6 +15,8 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
     path("o/<slug:org_slug>/", web_views.org_home, name="org_home"),
+    # Browsers ask for /favicon.ico on their own (for PDFs, JSON); pages link the icon.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
     # Before allauth's own: an added address is confirmed only by its account (see the view).
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
     path("", include("laurel.operations.urls")),
@@ -34,9 +38,9 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.conf.urls.static import static as serve_media
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns += serve_media(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 
 def handler429(request, exception=None):

@@ -93,7 +93,9 @@ PAGES: dict[str | None, list[Page]] = {
         Page("certificate-detail", f"{NORTHWIND}/certificates/{{certificate}}/"),
         Page("certificate-issue", f"{NORTHWIND}/certificates/issue/"),
         Page("certificate-templates", f"{NORTHWIND}/certificates/templates/"),
-        Page("certificate-template", f"{NORTHWIND}/certificates/templates/{{template}}/", shot=True),
+        Page(
+            "certificate-template", f"{NORTHWIND}/certificates/templates/{{template}}/", shot=True
+        ),
         Page("certificate-policies", f"{NORTHWIND}/certificates/policies/"),
         Page("programs", f"{NORTHWIND}/programs/"),
         Page("program", f"{NORTHWIND}/programs/{{program}}/"),
