@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -71,6 +72,14 @@ def _public_certificate(request, code: str) -> Certificate:
     return cert
 
 
+STATUS_WORDS = {
+    "valid": "Verified",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "replaced": "Replaced",
+}
+
+
 def linkedin_url(cert: Certificate) -> str:
     params = {
         "startTask": "CERTIFICATION_NAME",
@@ -90,7 +99,13 @@ def linkedin_url(cert: Certificate) -> str:
 @require_GET
 @ratelimit.limit("verify")
 def verify_page(request, code: str):
-    cert = _public_certificate(request, code)
+    try:
+        cert = _public_certificate(request, code)
+    except Http404:
+        # A mistyped code: say so kindly and offer to look again.
+        response = render(request, "certificates/verify_missing.html", {"code": code}, status=404)
+        response["X-Robots-Tag"] = "noindex"
+        return response
     state = cert.public_state(cert.organization.today())
     response = render(
         request,
@@ -101,6 +116,8 @@ def verify_page(request, code: str):
             "checked_at": timezone.now(),
             "linkedin_url": linkedin_url(cert),
             "date_style": cert.organization.date_format,
+            "status_words": STATUS_WORDS[state],
+            "site_url": settings.SITE_URL,
         },
     )
     response["Cache-Control"] = "no-store"
@@ -113,6 +130,16 @@ def verify_page(request, code: str):
 def verify_pdf(request, code: str):
     cert = _public_certificate(request, code)
     return pdf_response(cert)
+
+
+@require_GET
+@ratelimit.limit("verify")
+def verify_png(request, code: str):
+    """Page one as an image: shown first on the verification page and in link previews."""
+    cert = _public_certificate(request, code)
+    response = HttpResponse(rendering.certificate_png(cert), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=300"  # a revocation shows within minutes
+    return response
 
 
 def pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
@@ -163,6 +190,9 @@ def verify_api(request):
 @require_http_methods(["GET", "POST"])
 @ratelimit.limit("check", methods=("POST",))
 def verify_form(request):
+    code = "".join(request.GET.get("code", "").split())[:64]
+    if code:  # the lookup box on the wrong-code page
+        return redirect("certificates:verify", code=code)
     form = VerifyForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():

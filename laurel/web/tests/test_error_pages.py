@@ -62,9 +62,7 @@ def test_forbidden_page_is_branded():
 def test_an_expired_form_says_so_in_laurels_words():
     make_user("nurse@example.com")
     client = Client(enforce_csrf_checks=True)
-    response = client.post(
-        "/accounts/login/", {"login": "nurse@example.com", "password": PASSWORD}
-    )
+    response = client.post("/accounts/login/", {"login": "nurse@example.com", "password": PASSWORD})
     assert response.status_code == 403
     assert "This form has expired" in response.content.decode()
 
