@@ -1,9 +1,7 @@
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 
 from laurel.accounts import views as account_views
 from laurel.web import views as web_views
@@ -16,7 +14,7 @@ urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("o/<slug:org_slug>/", web_views.org_home, name="org_home"),
     # Browsers ask for /favicon.ico on their own (for PDFs, JSON); pages link the icon.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.ico"), permanent=True)),
+    path("favicon.ico", web_views.favicon),
     # Before allauth's own: an added address is confirmed only by its account (see the view).
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
     path("", include("laurel.operations.urls")),
