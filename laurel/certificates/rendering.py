@@ -112,6 +112,7 @@ def certificate_png(cert: Certificate) -> bytes:
         branding_for(version),
         version.design,
         version.paper,
+        watermark=status_mark(cert),  # a revoked certificate's image says so, like its PDF
     )
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(data))
