@@ -56,6 +56,9 @@ def web_command() -> list[str]:
         "--access-logfile",
         "-",
         "--no-control-socket",
+        # gunicorn's most (its default 4094 cut off long filter addresses with a bare 414).
+        "--limit-request-line",
+        "8190",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1",
     ]

@@ -253,7 +253,9 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# One click: the sign-up link confirms on opening (an address added to an existing account
+# still asks, see accounts.views.ConfirmEmailView).
+ACCOUNT_CONFIRM_EMAIL_ON_GET = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Laurel] "
 ACCOUNT_ADAPTER = "laurel.accounts.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "laurel.accounts.forms.SignupForm"}

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
     path("o/<slug:org_slug>/", web_views.org_home, name="org_home"),
+    # Browsers ask for /favicon.ico on their own (for PDFs, JSON); pages link the icon.
+    path("favicon.ico", web_views.favicon),
     # Before allauth's own: an added address is confirmed only by its account (see the view).
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", account_views.confirm_email),
     path("", include("laurel.operations.urls")),
@@ -35,9 +37,9 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.conf.urls.static import static as serve_media
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    urlpatterns += serve_media(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 
 def handler429(request, exception=None):

@@ -197,7 +197,7 @@ ORG_PAGES: dict[str, Page] = {
     "certificates:templates": Page(),
     "certificates:template_new": Page(),
     "certificates:template_preview": Page(),
-    "certificates:template_preview_frame": Page(),
+    "certificates:template_preview_frame": Page("post", {"design": "classic"}),
     "certificates:template_edit": Page(pk=lambda w: w.template.pk),
     "certificates:template_default": Page("post", pk=lambda w: w.template.pk),
     "certificates:policies": Page(),

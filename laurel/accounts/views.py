@@ -259,6 +259,18 @@ class ConfirmEmailView(AllauthConfirmEmailView):
             and self.request.user.pk != confirmation.email_address.user_id
         )
 
+    def get(self, *args, **kwargs):
+        # A sign-up link confirms on opening (ACCOUNT_CONFIRM_EMAIL_ON_GET); an address added
+        # to an existing account still shows whose account it joins and asks for the POST.
+        try:
+            confirmation = self.get_object()
+        except Http404:
+            confirmation = None
+        if confirmation is not None and self._joins_existing_account(confirmation):
+            self.object = confirmation
+            return self.render_to_response(self.get_context_data())
+        return super().get(*args, **kwargs)
+
     def logout_other_user(self, confirmation) -> None:
         # Someone else's session stays: they are shown whose account the link is for.
         if not self._joins_existing_account(confirmation):

@@ -13,6 +13,7 @@ from laurel.catalog.models import (
     Course,
     CreditType,
 )
+from laurel.lib.forms import FILTER_MAX
 
 
 class CreditTypeForm(forms.Form):
@@ -120,7 +121,7 @@ def component_formset(*, organization, data=None, initial=None, blank_rows: int 
 
 
 class CourseSearchForm(forms.Form):
-    q = forms.CharField(required=False, label="Course ID or title")
+    q = forms.CharField(required=False, label="Course ID or title", max_length=FILTER_MAX)
 
 
 # --- Providers and applications ---------------------------------------------------------------

@@ -4,10 +4,16 @@ from django import forms
 
 from laurel.certificates.models import CertificatePolicy, CertificateTemplate, Design, Paper
 from laurel.certificates.openbadges import MAX_CREDENTIAL_BYTES
+from laurel.lib.forms import FILTER_MAX
 
 
 class CertificateFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, help_text="Name, e-mail, serial or title")
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=FILTER_MAX,
+        help_text="Name, e-mail, serial or title",
+    )
     status = forms.ChoiceField(
         required=False,
         choices=[
@@ -18,7 +24,7 @@ class CertificateFilterForm(forms.Form):
             ("replaced", "Replaced"),
         ],
     )
-    course = forms.CharField(label="Course ID", required=False)
+    course = forms.CharField(label="Course ID", required=False, max_length=FILTER_MAX)
     issued_from = forms.DateField(
         label="Issued from", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

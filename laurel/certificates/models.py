@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -16,6 +17,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from laurel.lib.amounts import credit_phrase
 from laurel.lib.jobs import BackgroundJob
 from laurel.lib.pdf import BULK_CHUNK
 
@@ -255,6 +257,16 @@ class Certificate(models.Model):
     @property
     def verification_url(self) -> str:
         return f"{settings.SITE_URL}/v/{self.verification_code}"
+
+    @property
+    def credit_lines(self) -> list[str]:
+        """ "1.5 contact hours", one per credit component."""
+        return [
+            credit_phrase(
+                f"{Decimal(str(c['amount'])).normalize():f}", c["name"], c.get("unit", "")
+            )
+            for c in self.components
+        ]
 
 
 class OrganizationSigningKey(models.Model):

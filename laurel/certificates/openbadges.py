@@ -19,6 +19,7 @@ from django.utils import timezone
 from laurel.accounts.models import Organization, organization_by_any_slug
 from laurel.certificates.models import Certificate, OrganizationSigningKey, fernet_key
 from laurel.lib import ob3
+from laurel.lib.amounts import credit_label
 from laurel.lib.deadline import BudgetExceeded, time_budget
 
 STATUS_LIST_BITS = 131072  # the spec's minimum (16 KB): herd privacy for small issuers
@@ -82,7 +83,7 @@ def build_signed_credential(cert: Certificate, key: OrganizationSigningKey) -> d
     did = issuer_did(org)
     description = f"Issued by {org.name} for completing “{cert.title}”."
     achievement_ref = cert.course.course_id if cert.course_id else f"certificate-{cert.pk}"
-    credits = [(c["amount"], f"{c['name']} {c.get('unit', '')}".strip()) for c in cert.components]
+    credits = [(c["amount"], credit_label(c["name"], c.get("unit", ""))) for c in cert.components]
     valid_until = _midnight(cert.expires_on, org) if cert.expires_on else None
     credential = ob3.build_credential(
         issuer_did=did,

@@ -99,6 +99,31 @@ def certificate_pdf(cert: Certificate) -> bytes:
     return data
 
 
+def certificate_png(cert: Certificate) -> bytes:
+    """Page one of the certificate as a PNG (the verification page, link previews): rendered
+    through the same Typst templates as the PDF and cached beside it."""
+    path = cache_path(cert).replace("/pdf/", "/png/").removesuffix(".pdf") + ".png"
+    if default_storage.exists(path):
+        with default_storage.open(path, "rb") as handle:
+            return handle.read()
+    version = cert.template_version
+    data = pdf.render_png(
+        certificate_data(cert, cert.organization.date_format),
+        branding_for(version),
+        version.design,
+        version.paper,
+        watermark=status_mark(cert),  # a revoked certificate's image says so, like its PDF
+    )
+    if not default_storage.exists(path):
+        default_storage.save(path, ContentFile(data))
+    return data
+
+
+def sample_png(branding: pdf.Branding, design: str, paper: str, organization) -> bytes:
+    """The template editor's preview: sample data marked SAMPLE, page one as a PNG."""
+    return pdf.render_png(_sample_data(organization), branding, design, paper, watermark="SAMPLE")
+
+
 def render_certificates(certs: Sequence[Certificate]) -> bytes:
     """Render certificates into one PDF, grouping runs that share a template version."""
     if not certs:
@@ -127,9 +152,13 @@ def _render_run(certs: list[Certificate]) -> bytes:
 
 def sample_pdf(branding: pdf.Branding, design: str, paper: str, organization) -> bytes:
     """A preview with sample data, marked SAMPLE."""
+    return pdf.render_one(_sample_data(organization), branding, design, paper, watermark="SAMPLE")
+
+
+def _sample_data(organization) -> pdf.CertificateData:
     today = organization.today()
     style = organization.date_format
-    data = pdf.CertificateData(
+    return pdf.CertificateData(
         serial_number=f"{organization.course_id_prefix}-C-000000",
         recipient_name="Alexandra Q. Example",
         title="Sample course: Ethics in Everyday Practice",
@@ -139,4 +168,3 @@ def sample_pdf(branding: pdf.Branding, design: str, paper: str, organization) ->
         verification_url=f"{settings.SITE_URL}/v/SAMPLE",
         components=[pdf.CreditComponent("1.5", "hours", "Ethics")],
     )
-    return pdf.render_one(data, branding, design, paper, watermark="SAMPLE")

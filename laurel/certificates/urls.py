@@ -9,6 +9,7 @@ urlpatterns = [
     path("v/verify", views.verify_api, name="verify_api"),
     path("v/check/", views.verify_form, name="verify_form"),
     path("v/<str:code>", views.verify_page, name="verify"),
+    path("v/<str:code>/certificate.png", views.verify_png, name="verify_png"),
     path("v/<str:code>/certificate.pdf", views.verify_pdf, name="verify_pdf"),
     path("v/<str:code>/credential.json", views.verify_credential, name="verify_credential"),
     path("o/<slug:org_slug>/did.json", views.did_json, name="did_json"),

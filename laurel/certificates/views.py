@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -20,7 +20,6 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -71,6 +70,14 @@ def _public_certificate(request, code: str) -> Certificate:
     return cert
 
 
+STATUS_WORDS = {
+    "valid": "Verified",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "replaced": "Replaced",
+}
+
+
 def linkedin_url(cert: Certificate) -> str:
     params = {
         "startTask": "CERTIFICATION_NAME",
@@ -90,7 +97,13 @@ def linkedin_url(cert: Certificate) -> str:
 @require_GET
 @ratelimit.limit("verify")
 def verify_page(request, code: str):
-    cert = _public_certificate(request, code)
+    try:
+        cert = _public_certificate(request, code)
+    except Http404:
+        # A mistyped code: say so kindly and offer to look again.
+        response = render(request, "certificates/verify_missing.html", {"code": code}, status=404)
+        response["X-Robots-Tag"] = "noindex"
+        return response
     state = cert.public_state(cert.organization.today())
     response = render(
         request,
@@ -101,6 +114,8 @@ def verify_page(request, code: str):
             "checked_at": timezone.now(),
             "linkedin_url": linkedin_url(cert),
             "date_style": cert.organization.date_format,
+            "status_words": STATUS_WORDS[state],
+            "site_url": settings.SITE_URL,
         },
     )
     response["Cache-Control"] = "no-store"
@@ -113,6 +128,16 @@ def verify_page(request, code: str):
 def verify_pdf(request, code: str):
     cert = _public_certificate(request, code)
     return pdf_response(cert)
+
+
+@require_GET
+@ratelimit.limit("verify")
+def verify_png(request, code: str):
+    """Page one as an image: shown first on the verification page and in link previews."""
+    cert = _public_certificate(request, code)
+    response = HttpResponse(rendering.certificate_png(cert), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=300"  # a revocation shows within minutes
+    return response
 
 
 def pdf_response(cert: Certificate, *, inline: bool = True) -> HttpResponse:
@@ -163,6 +188,9 @@ def verify_api(request):
 @require_http_methods(["GET", "POST"])
 @ratelimit.limit("check", methods=("POST",))
 def verify_form(request):
+    code = "".join(request.GET.get("code", "").split())[:64]
+    if code:  # the lookup box on the wrong-code page
+        return redirect("certificates:verify", code=code)
     form = VerifyForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -536,7 +564,7 @@ def template_edit(request, pk: int | None = None):
         {
             "form": form,
             "template": template,
-            "preview_query": urlencode(_template_initial(template)),
+            "preview_query": urlencode({"template": template.pk} if template else {}),
         },
     )
 
@@ -550,47 +578,63 @@ def template_default(request, pk: int):
     return redirect("certificates:templates", org_slug=request.org.slug)
 
 
+PREVIEW_FIELDS = ("design", "paper", "accent_color", "signatory_name", "signatory_title")
+
+
+@require_POST
 @org_required(Role.ADMIN)
 def template_preview_frame(request):
-    """The htmx fragment: an iframe whose address carries the unsaved form values."""
-    fields = ("design", "paper", "accent_color", "signatory_name", "signatory_title")
-    query = {f: request.GET.get(f, "") for f in (*fields, "footer_text", "template")}
+    """The htmx fragment: the unsaved form rendered as an image (POSTed: the values, a long
+    footer among them, never travel in an address)."""
+    png = _preview_png(request, request.POST)
+    if isinstance(png, HttpResponse):
+        return png
     return render(
-        request, "certificates/template_edit.html#preview", {"preview_query": urlencode(query)}
+        request,
+        "certificates/template_edit.html#preview",
+        {"preview_src": "data:image/png;base64," + base64.b64encode(png).decode()},
     )
 
 
-@xframe_options_sameorigin
-@csp_replace({"frame-ancestors": [SELF]})  # shown in the editor's own iframe
+@require_GET
 @org_required(Role.ADMIN)
 def template_preview(request):
-    """Sample data in the design being edited, with the saved template's images."""
+    """Page one with sample data as a PNG, in the saved template's look unless overridden."""
+    png = _preview_png(request, request.GET)
+    if isinstance(png, HttpResponse):
+        return png
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _preview_png(request, values) -> bytes | HttpResponse:
     template = None
-    if request.GET.get("template", "").isdigit():
+    if str(values.get("template", "")).isdigit():
         template = CertificateTemplate.objects.filter(
-            organization=request.org, pk=int(request.GET["template"])
+            organization=request.org, pk=int(values["template"])
         ).first()
     version = template.current_version() if template else None
-    design = request.GET.get("design") or "classic"
-    paper = request.GET.get("paper") or "letter"
+    saved = _template_initial(template)
+    saved.setdefault("footer_text", "")
+    value = {f: values.get(f, saved.get(f, "")) for f in (*PREVIEW_FIELDS, "footer_text")}
+    design = value["design"] or "classic"
+    paper = value["paper"] or "letter"
     if design not in pdflib.DESIGNS or paper not in pdflib.PAPERS:
         raise Http404("Unknown design")
     try:
         branding = pdflib.Branding(
             organization_name=request.org.name,
-            accent_color=request.GET.get("accent_color") or "#1f4e79",
-            signatory_name=request.GET.get("signatory_name", "")[:120],
-            signatory_title=request.GET.get("signatory_title", "")[:120],
-            footer_text=request.GET.get("footer_text", "")[:500],
+            accent_color=value["accent_color"] or "#1f4e79",
+            signatory_name=value["signatory_name"][:120],
+            signatory_title=value["signatory_title"][:120],
+            footer_text=value["footer_text"][:500],
             logo=bytes(version.logo) if version and version.logo else None,
             signature=bytes(version.signature) if version and version.signature else None,
         )
     except ValueError:
         return HttpResponse("Choose a colour like #1f4e79.", status=400, content_type="text/plain")
-    data = rendering.sample_pdf(branding, design, paper, request.org)
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="preview.pdf"'
-    return response
+    return rendering.sample_png(branding, design, paper, request.org)
 
 
 # --- issuing policies ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django import forms
 
 from laurel.credits.models import Credit, Dashboard
+from laurel.lib.forms import FILTER_MAX
 
 
 class CreditEntryForm(forms.Form):
@@ -87,10 +88,11 @@ class PairsForm(forms.Form):
 
 class LedgerFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
-    course = forms.CharField(required=False, label="Course ID or title")
+    course = forms.CharField(required=False, label="Course ID or title", max_length=FILTER_MAX)
     email = forms.CharField(
         required=False,
         label="E-mail",
+        max_length=FILTER_MAX,
         help_text="A whole address, or how it starts.",
     )
     delivery = forms.ChoiceField(

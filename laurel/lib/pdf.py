@@ -30,6 +30,8 @@ from typing import Literal
 import typst
 import zxingcpp
 
+from laurel.lib.amounts import credit_words
+
 __all__ = [
     "BULK_CHUNK",
     "DESIGNS",
@@ -48,6 +50,7 @@ __all__ = [
 
 Design = Literal["classic", "modern", "minimal"]
 Paper = Literal["letter", "a4"]
+PNG_PPI = 100  # letter landscape → 1100 × 850 px: sharp on a phone, ~100 KB
 DESIGNS: tuple[Design, ...] = ("classic", "modern", "minimal")
 PAPERS: tuple[Paper, ...] = ("letter", "a4")
 
@@ -116,6 +119,21 @@ def render_one(
     """Render one certificate as a one-page PDF. `watermark="SAMPLE"` marks a preview."""
     title = f"Certificate {cert.serial_number} – {cert.recipient_name}"
     return _render([cert], branding, design, paper, watermark, title)
+
+
+def render_png(
+    cert: CertificateData,
+    branding: Branding,
+    design: Design = "classic",
+    paper: Paper = "letter",
+    *,
+    watermark: str = "",
+    ppi: int = PNG_PPI,
+) -> bytes:
+    """The same certificate as `render_one`, page one as a PNG image (previews, link cards)."""
+    title = f"Certificate {cert.serial_number} – {cert.recipient_name}"
+    main = _main_source([cert], branding, design, paper, watermark, title)
+    return _compile(main, fmt="png", ppi=ppi)
 
 
 def render_many(
@@ -215,6 +233,18 @@ def _render(
     watermark: str,
     title: str,
 ) -> bytes:
+    main = _main_source(certs, branding, design, paper, watermark, title)
+    return _compile(main, drop_layouts=len(certs) >= _BIG_DOCUMENT)
+
+
+def _main_source(
+    certs: Sequence[CertificateData],
+    branding: Branding,
+    design: str,
+    paper: str,
+    watermark: str,
+    title: str,
+) -> str:
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r}; choose one of {DESIGNS}")
     if paper not in PAPERS:
@@ -233,8 +263,7 @@ def _render(
     # sys.inputs changes Typst's standard library and throws away every cached layout
     # (10.7 ms a certificate instead of 6 ms).
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
-    main = f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
-    return _compile(main, drop_layouts=len(certs) >= _BIG_DOCUMENT)
+    return f'#import "certificate.typ": certificates\n#certificates(json(bytes("{literal}")))\n'
 
 
 def render_program(
@@ -261,9 +290,12 @@ def render_program(
     return _compile(main)
 
 
-def _compile(main: str, *, drop_layouts: bool = False) -> bytes:
-    """Compile a Typst main source to PDF; ``drop_layouts`` frees the compiler's cached
-    layouts afterwards (a big document's would otherwise stay in memory)."""
+def _compile(
+    main: str, *, drop_layouts: bool = False, fmt: str = "pdf", ppi: int | None = None
+) -> bytes:
+    """Compile a Typst main source to PDF (or page one to PNG with ``fmt="png"``);
+    ``drop_layouts`` frees the compiler's cached layouts afterwards (a big document's would
+    otherwise stay in memory)."""
     global _rendered_in
     if _rendered_in not in (None, os.getpid()):
         # Typst's worker threads do not survive fork(): rendering here would hang forever.
@@ -274,11 +306,16 @@ def _compile(main: str, *, drop_layouts: bool = False) -> bytes:
     _rendered_in = os.getpid()
     with _lock:  # a Typst compiler is not safe to share between threads
         compiler = _compiler()
-        pdf = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
+        if fmt == "png":
+            out = compiler.compile(input=main.encode(), format="png", ppi=ppi or PNG_PPI)
+        else:
+            out = compiler.compile(input=main.encode(), format="pdf", pdf_tags=False)
         if drop_layouts:
             _drop_cached_layouts(compiler)
-    assert isinstance(pdf, bytes)
-    return pdf
+    if isinstance(out, list):  # a PNG per page
+        out = out[0]
+    assert isinstance(out, bytes)
+    return out
 
 
 _BIG_DOCUMENT = 100
@@ -304,13 +341,16 @@ def _cert_payload(c: CertificateData) -> dict:
         "code": c.verification_code,
         "url": c.verification_url,
         "qr": qr_svg(c.verification_url),
-        "components": [
-            {"amount": str(x.amount), "unit": x.unit, "type": x.credit_type} for x in c.components
-        ],
+        "components": [_component_payload(x) for x in c.components],
     }
 
 
 @lru_cache(maxsize=32)
+def _component_payload(x: CreditComponent) -> dict:
+    unit, kind = credit_words(x.credit_type, x.unit)  # kind is "" when the unit says it
+    return {"amount": str(x.amount), "unit": unit, "type": kind}
+
+
 def _branding_payload(b: Branding) -> dict:
     return {
         "org": b.organization_name,

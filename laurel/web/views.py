@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from laurel.accounts.middleware import LAST_ORG_SESSION_KEY
 from laurel.audit import describe
@@ -23,6 +24,11 @@ def home(request):
             return redirect("org_home", org_slug=slug)
         return redirect("credits:locker")
     return render(request, "web/home.html")
+
+
+def favicon(request):
+    # Looked up per request, not at import: the hashed name exists only once collected.
+    return redirect(static("favicon.ico"), permanent=True)
 
 
 def healthz(request):

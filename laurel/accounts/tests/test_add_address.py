@@ -69,3 +69,28 @@ def test_the_account_owner_confirms_by_post_only(attacker, held_credit, committe
     with committed():
         client.post(link)
     assert EmailAddress.objects.get(email="second@example.com").verified
+
+
+def test_sign_up_mail_speaks_as_laurel_and_its_link_confirms_in_one_click(committed, settings):
+    settings.SITE_URL = "https://laurel.example.org"
+    client = Client()
+    with committed():
+        response = client.post(
+            reverse("account_signup"),
+            {
+                "email": "new@example.com",
+                "password1": "a-long-pass-phrase-9",
+                "password2": "a-long-pass-phrase-9",
+            },
+        )
+    assert response.status_code == 302
+    [message] = [m for m in mail.outbox if m.to == ["new@example.com"]]
+    assert message.subject == "[Laurel] Confirm your e-mail address"
+    assert message.body.startswith("Hello from Laurel,")
+    assert "laurel.example.org" in message.body
+    assert "Hello from testserver" not in message.body  # allauth's default names the host
+    link = CONFIRM_LINK.search(message.body).group(1)
+    with committed():
+        opened = client.get(link)
+    assert opened.status_code == 302  # confirmed and logged in, no second button
+    assert EmailAddress.objects.get(email="new@example.com").verified

@@ -1,3 +1,4 @@
+import base64
 import csv
 import io
 import zipfile
@@ -270,13 +271,19 @@ def test_template_editor_saves_a_new_version_and_previews(client, org, admin):
     assert stored.size == Image.open(io.BytesIO(png)).size and versions[0].logo is None
     assert versions[0].design == "modern" and versions[1].design == "classic"
 
-    frame = client.get(url("template_preview_frame", org), {"design": "minimal"}).content
-    assert b"<iframe" in frame and b"design=minimal" in frame
-    preview = client.get(
-        url("template_preview", org), {"design": "minimal", "template": template.pk}
-    )
-    assert preview["Content-Type"] == "application/pdf"
-    assert "SAMPLE" in pdf_pages(preview.content)[0]
+    # The editor's preview is an image (phones show no PDF in a frame), sent by POST so a
+    # long footer never makes a long address.
+    frame = client.post(
+        url("template_preview_frame", org),
+        {"design": "minimal", "paper": "letter", "footer_text": "é" * 500, "template": template.pk},
+    ).content
+    assert b'<img src="data:image/png;base64,' in frame and b"<iframe" not in frame
+    png = base64.b64decode(frame.split(b"base64,", 1)[1].split(b'"', 1)[0])
+    assert png.startswith(b"\x89PNG")
+    assert client.get(url("template_preview_frame", org)).status_code == 405
+    preview = client.get(url("template_preview", org), {"template": template.pk})
+    assert preview["Content-Type"] == "image/png"
+    assert preview.content != png  # the saved design (classic), not the unsaved minimal
 
 
 def test_template_upload_rejects_other_image_types(client, org, admin):

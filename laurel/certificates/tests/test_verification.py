@@ -1,6 +1,7 @@
 import copy
 import json
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -30,20 +31,27 @@ def test_verification_page_shows_certificate_without_email(client, org):
     response = client.get(f"/v/{cert.verification_code}")
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Valid" in body
+    assert "Verified" in body
     assert "Maria Schmidt" in body
     assert "Wound Care Essentials" in body
     assert "Northwind Nurses" in body
-    assert "2.5 CE" in body
-    assert "Verified just now" in body
+    assert "2.5 hours of CE" in body
+    assert "Checked just now" in body
     assert "maria@example.com" not in body
     assert "linkedin.com/profile/add" in body
     assert f"/v/{cert.verification_code}/certificate.pdf" in body
 
 
-def test_wrong_code_is_a_plain_404(client, org):
+def test_wrong_code_is_a_404_with_a_friendly_page_and_the_lookup_form(client, org):
     cert = issue(org)
-    assert client.get(f"/v/{cert.verification_code[:-1]}x").status_code == 404
+    response = client.get(f"/v/{cert.verification_code[:-1]}x")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "We can’t find a certificate with this code" in body
+    assert 'name="code"' in body
+    looked_up = client.get("/v/check/", {"code": f" {cert.verification_code} "})
+    assert looked_up.status_code == 302
+    assert looked_up["Location"] == f"/v/{cert.verification_code}"
     assert client.get("/v/nothing-here/credential.json").status_code == 404
     assert client.get("/v/nothing-here/certificate.pdf").status_code == 404
 
@@ -367,3 +375,50 @@ def test_credential_issued_before_a_slug_change_verifies_after_it(client, org, o
     # Nobody else can take the old slug and answer for those credentials.
     with pytest.raises(ValidationError, match="stays theirs"):
         organization_update(actor=Actor.system("test"), organization=outsider_org, slug="northwind")
+
+
+def test_shared_link_previews_with_the_certificate_image(client, org, settings):
+    cert = issue(org)
+    body = client.get(f"/v/{cert.verification_code}").content.decode()
+    image = f"{settings.SITE_URL}/v/{cert.verification_code}/certificate.png"
+    assert f'<meta property="og:image" content="{image}">' in body
+    assert '<meta name="twitter:card" content="summary_large_image">' in body
+    assert 'property="og:title" content="Maria Schmidt · Wound Care Essentials"' in body
+    # The image comes before the facts, and is page one of the certificate as a PNG.
+    assert body.index("certificate.png") < body.index("<dl")
+    png = client.get(f"/v/{cert.verification_code}/certificate.png")
+    assert png.status_code == 200
+    assert png["Content-Type"] == "image/png"
+    data = png.content
+    assert data.startswith(b"\x89PNG")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > height > 500  # letter landscape
+    assert client.get(f"/v/{cert.verification_code}/certificate.png").content == data  # cached
+
+
+def test_revoked_certificate_leads_with_revoked(client, org, admin):
+    cert = issue(org)
+    services.certificate_revoke(actor=Actor(user=admin), certificate=cert, reason="Wrong course")
+    body = client.get(f"/v/{cert.verification_code}").content.decode()
+    assert '<div class="verify-status revoked" role="status">' in body
+    assert "Revoked" in body and "Wrong course" in body
+    assert "Verified" not in body
+
+
+def test_credit_lines_read_once_on_the_page_and_in_the_signed_credential(client, org):
+    cert = issue(
+        org,
+        components=[
+            services.Component(
+                code="CE", name="Contact hours", unit="contact hours", amount=Decimal("1.5")
+            )
+        ],
+    )
+    body = client.get(f"/v/{cert.verification_code}").content.decode()
+    assert "1.5 contact hours" in body
+    assert "Contact hours contact hours" not in body.replace("\n", " ")
+    subject = cert.credential["credentialSubject"]
+    names = [d["name"] for d in subject["achievement"]["resultDescription"]]
+    assert names == ["contact hours"]
+    assert openbadges.verify_credential(cert.credential)
+    assert all(check.passed for check in openbadges.verify_credential(cert.credential))

@@ -48,4 +48,40 @@
       }
     });
   });
+
+  // <div class="table-wrap" tabindex="0" role="region">: a wide table scrolls inside it, so
+  // the keyboard must reach it (axe: scrollable-region-focusable). A table that fits needs no
+  // tab stop: drop it then, and give it back when the window narrows.
+  function fitTables() {
+    document.querySelectorAll(".table-wrap[role=region]").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) wrap.setAttribute("tabindex", "0");
+      else wrap.removeAttribute("tabindex");
+    });
+  }
+
+  // <button data-nav-toggle aria-controls="site-menu">: on a narrow screen the menu starts
+  // folded and the button unfolds it. Without JavaScript the button stays hidden and the
+  // menu open.
+  function setupNav() {
+    var button = document.querySelector("[data-nav-toggle]");
+    if (!button) return;
+    var header = button.closest(".site-header");
+    button.hidden = false;
+    button.setAttribute("aria-expanded", "false");
+    header.classList.add("nav-folded");
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      header.classList.toggle("nav-folded", !open);
+    });
+  }
+
+  function ready() {
+    setupNav();
+    fitTables();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+  window.addEventListener("resize", fitTables);
+  document.addEventListener("htmx:afterSettle", fitTables);
 })();
