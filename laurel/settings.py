@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "laurel.certificates",
     "laurel.recognition",
     "laurel.programs",
+    "laurel.events",
     "laurel.api",
     "laurel.operations",
     "laurel.integrations",

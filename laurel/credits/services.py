@@ -17,7 +17,7 @@ from laurel.audit.services import Actor, audit_record, audit_record_many
 from laurel.catalog.models import Course
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
 from laurel.integrations.events import credit_data
-from laurel.integrations.services import webhooks_emit
+from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
 from laurel.lib import emails, ratelimit
 from laurel.notifications.services import outbox_enqueue, unsubscribe_url
 
@@ -202,6 +202,212 @@ def credit_enter(
         credit_notify(credit=credit, invite=newly_invited)
     certificate_issue_for_credit(credit, actor=actor)
     return credit
+
+
+# --- credit for other activities (events, sessions) --------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """A credit for an activity that is not a course (an event, one of its sessions):
+    ``activity_key`` ("event:7", "session:12") carries the duplicate rule."""
+
+    activity_key: str
+    title: str
+    email: str
+    completion_date: date
+    components: tuple  # ((credit type, amount offered, amount earned), ...)
+    name: str = ""
+    note: str = ""
+    source_ref: str = ""
+
+
+def _activity_credit(actor, organization, entry: ActivityEntry, email, holder_id, source, now):
+    return Credit(
+        organization=organization,
+        activity_key=entry.activity_key,
+        title=entry.title[:300],
+        recipient_email=email,
+        recipient_name=entry.name.strip()[:200],
+        holder_id=holder_id,
+        completion_date=entry.completion_date,
+        status=Credit.Status.OFFERED if holder_id else Credit.Status.HELD,
+        offered_at=now if holder_id else None,
+        source=source,
+        source_ref=entry.source_ref,
+        note=entry.note.strip(),
+        created_by=actor.user,
+        created_at=now,
+    )
+
+
+def _activity_validate(organization, entry: ActivityEntry) -> str:
+    try:
+        email = emails.normalize_email(entry.email)
+    except emails.EmailProblem as exc:
+        raise ServiceError(str(exc), field="email") from None
+    if entry.completion_date > organization.today():
+        raise ServiceError("The completion date cannot be in the future.", field="completion_date")
+    return email
+
+
+@transaction.atomic
+def credit_enter_activity(
+    *,
+    actor: Actor,
+    organization: Organization,
+    entry: ActivityEntry,
+    source: str = Credit.Source.ATTENDANCE,
+    notify: bool = True,
+) -> Credit:
+    """``credit_enter`` for an event or session: offered to the verified owner of the
+    address or held for it; DuplicateCredit when the same credit is live already."""
+    email = _activity_validate(organization, entry)
+    existing = _live_duplicate(organization, entry.activity_key, email, entry.completion_date)
+    if existing:
+        raise DuplicateCredit(existing)
+    holder = verified_user_for_email(email)
+    credit = _activity_credit(
+        actor, organization, entry, email, holder.pk if holder else None, source, timezone.now()
+    )
+    try:
+        with transaction.atomic():
+            credit.save()
+    except IntegrityError:
+        existing = _live_duplicate(organization, entry.activity_key, email, entry.completion_date)
+        if existing:
+            raise DuplicateCredit(existing)
+        raise
+    CreditComponent.objects.bulk_create(
+        CreditComponent(credit=credit, credit_type=ct, amount_offered=offered, amount_earned=earned)
+        for ct, offered, earned in entry.components
+    )
+    audit_record(
+        actor=actor,
+        action="credit.entered",
+        obj=credit,
+        organization=organization,
+        after={
+            "status": credit.status,
+            "email": email,
+            "source": source,
+            "components": {ct.code: str(e) for ct, _, e in entry.components},
+        },
+    )
+    _, newly_invited = connection_invite(actor=actor, organization=organization, email=email)
+    webhooks_emit(
+        organization=organization,
+        type=f"credit.{credit.status}",
+        payload=lambda credit=credit: credit_data(credit),
+    )
+    if notify:
+        credit_notify(credit=credit, invite=newly_invited)
+    return credit
+
+
+@transaction.atomic
+def credits_enter_activity_many(
+    *,
+    actor: Actor,
+    organization: Organization,
+    entries: list[ActivityEntry],
+    source: str = Credit.Source.ATTENDANCE,
+) -> list[Credit]:
+    """``credit_enter_activity`` for many entries in a few statements, without e-mail (the
+    caller sends its own, one per person). Returns one credit per entry, in order: the new
+    one, or the live duplicate that was already there (``credit._duplicate`` is True)."""
+    from laurel.accounts.models import Connection
+    from laurel.imports.bulk import verified_holders
+
+    if not entries:
+        return []
+    cleaned = [(_activity_validate(organization, e), e) for e in entries]
+    keys = {e.activity_key for _, e in cleaned}
+    live = {
+        (c.activity_key, c.recipient_email, c.completion_date): c
+        for c in Credit.objects.filter(
+            organization=organization,
+            activity_key__in=keys,
+            recipient_email__in={email for email, _ in cleaned},
+        ).exclude(status__in=[Credit.Status.REVOKED, Credit.Status.VOIDED])
+    }
+    holders = verified_holders({email for email, _ in cleaned})
+    now = timezone.now()
+    out: list[Credit | None] = []
+    new: list[tuple[Credit, ActivityEntry]] = []
+    for email, entry in cleaned:
+        key = (entry.activity_key, email, entry.completion_date)
+        if key in live:
+            live[key]._duplicate = True
+            out.append(live[key])
+            continue
+        credit = _activity_credit(
+            actor, organization, entry, email, holders.get(email), source, now
+        )
+        credit._duplicate = False
+        live[key] = credit
+        new.append((credit, entry))
+        out.append(credit)
+    Credit.objects.bulk_create([c for c, _ in new], batch_size=2000)
+    CreditComponent.objects.bulk_create(
+        [
+            CreditComponent(
+                credit_id=c.pk, credit_type=ct, amount_offered=offered, amount_earned=earned
+            )
+            for c, e in new
+            for ct, offered, earned in e.components
+        ],
+        batch_size=2000,
+    )
+    from laurel.audit.models import AuditEvent
+
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                organization=organization,
+                actor=actor.user,
+                actor_label=actor.label,
+                ip=actor.ip,
+                action="credit.entered",
+                object_type="credits.credit",
+                object_id=str(c.pk),
+                object_repr=str(c)[:200],
+                after={
+                    "status": c.status,
+                    "email": c.recipient_email,
+                    "source": source,
+                    "components": {ct.code: str(earned) for ct, _, earned in e.components},
+                },
+                at=now,
+            )
+            for c, e in new
+        ],
+        batch_size=2000,
+    )
+    emails_new = {c.recipient_email for c, _ in new}
+    known = set(
+        Connection.objects.filter(organization=organization, email__in=emails_new).values_list(
+            "email", flat=True
+        )
+    )
+    invited = [
+        Connection(organization=organization, email=e, invited_at=now)
+        for e in sorted(emails_new - known)
+    ]
+    Connection.objects.bulk_create(invited, batch_size=2000, ignore_conflicts=True)
+    if invited:
+        invited = list(
+            Connection.objects.filter(
+                organization=organization, email__in=[c.email for c in invited]
+            )
+        )
+        audit_record_many(
+            actor=actor, action="connection.invited", objects=invited, organization=organization
+        )
+    webhooks_emit_credits(
+        organization=organization, events=[(f"credit.{c.status}", c.pk) for c, _ in new]
+    )
+    return out
 
 
 def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | None = None) -> None:

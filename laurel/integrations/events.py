@@ -20,8 +20,20 @@ IMPORT_EVENTS = ("import.completed", "import.undone")
 SUBMISSION_EVENTS = ("submission.submitted", "submission.approved", "submission.denied")
 # To the issuing organization of the ceremony's partnership (docs/recognition.md).
 CEREMONY_EVENTS = ("ceremony.scheduled", "ceremony.pins_mailed")
+# Registrations for events and the attendance that awards their credit (docs/events.md).
+REGISTRATION_EVENTS = (
+    "registration.created",
+    "registration.cancelled",
+    "attendance.marked",
+    "attendance.unmarked",
+)
 EVENT_TYPES = (
-    CREDIT_EVENTS + CERTIFICATE_EVENTS + IMPORT_EVENTS + SUBMISSION_EVENTS + CEREMONY_EVENTS
+    CREDIT_EVENTS
+    + CERTIFICATE_EVENTS
+    + IMPORT_EVENTS
+    + SUBMISSION_EVENTS
+    + CEREMONY_EVENTS
+    + REGISTRATION_EVENTS
 )
 # Sent only by "send a test event", to one endpoint, whatever it subscribes to.
 TEST_EVENT = "webhook.test"
@@ -95,7 +107,11 @@ def credits_events(organization, credit_ids, event_type: str) -> list[tuple[str,
     return out
 
 
-def certificate_data(cert) -> dict:
+def certificate_data(cert, *, member_id: str | None | bool = False) -> dict:
+    """``member_id`` when the caller looked it up already (bulk paths), else it is read."""
+    who = {"email": cert.recipient_email, "name": cert.recipient_name, "member_id": member_id}
+    if member_id is False:
+        who = person(cert.organization, cert.recipient_email, cert.recipient_name)
     return {
         "organization": cert.organization.slug,
         "certificate": {
@@ -110,7 +126,7 @@ def certificate_data(cert) -> dict:
             "reason": cert.revoke_reason or "",
             "replaced_by": cert.replaced_by.serial_number if cert.replaced_by_id else None,
         },
-        "person": person(cert.organization, cert.recipient_email, cert.recipient_name),
+        "person": who,
     }
 
 
@@ -172,6 +188,35 @@ def ceremony_data(ceremony) -> dict:
                 ceremony.pins_mailed_at.isoformat() if ceremony.pins_mailed_at else None
             ),
         },
+    }
+
+
+def registration_data(
+    registration, *, member_id: str | None | bool = False, credits=(), certificates=()
+) -> dict:
+    """A registration as its webhooks carry it; ``credits`` and ``certificates`` are the
+    ids attendance awarded (marked) or revoked (unmarked)."""
+    event = registration.event
+    who = {"email": registration.email, "name": registration.name, "member_id": member_id}
+    if member_id is False:
+        who = person(event.organization, registration.email, registration.name)
+    return {
+        "organization": event.organization.slug,
+        "event": {
+            "id": event.pk,
+            "title": event.title,
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "time_zone": event.time_zone,
+        },
+        "registration": {
+            "id": registration.pk,
+            "status": registration.status,
+            "track": registration.track.name if registration.track_id else None,
+            "credit_ids": sorted(credits),
+            "certificate_ids": sorted(certificates),
+        },
+        "person": who,
     }
 
 

@@ -14,6 +14,7 @@ RENDERERS = {
     "import_undone": "laurel.imports.digest.render_deferred",
     "program_grace": "laurel.programs.services.render_deferred_notice",
     "program_expired": "laurel.programs.services.render_deferred_notice",
+    "attendance_marked": "laurel.events.emails.render_deferred",
 }
 
 

@@ -30,6 +30,7 @@ DUTIES = (
     Duty("laurel.operations.services.worker_beat", 15),
     Duty("laurel.imports.services.import_resume_stale", 30),
     Duty("laurel.certificates.tasks.job_resume_stale", 30),
+    Duty("laurel.events.tasks.attendance_job_resume_stale", 30),
     Duty("laurel.certificates.services.expiry_reminders_send", 6 * 3600),
     Duty("laurel.api.idempotency.idempotency_records_expire", 3600),
     Duty("laurel.notifications.mailbox.bounce_mailbox_poll", 60),
