@@ -48,6 +48,7 @@ __all__ = [
     "ReportProblem",
     "parse_duration",
     "read_meeting_report",
+    "sniff_meeting_report",
 ]
 
 
@@ -188,7 +189,7 @@ _KEY_VALUE_START = ("start time", "meeting start time")
 
 
 def _norm(cell: str) -> str:
-    return " ".join(cell.replace("\ufeff", "").strip().lower().split())
+    return " ".join(cell.replace("\ufeff", "").strip().strip('"').lower().split())
 
 
 def _find(headings: list[str], names: tuple[str, ...]) -> int | None:
@@ -413,3 +414,20 @@ def _union_seconds(spans: list[tuple[datetime, datetime]]) -> int:
     if end is not None:
         total += int((end - start).total_seconds())
     return total
+
+
+def sniff_meeting_report(head: bytes) -> bool:
+    """Whether a file's first bytes hold a meeting report's participant table (a join or
+    leave time or a duration next to a name and an e-mail), without reading it all."""
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return False
+    try:
+        encoding = detect_encoding(head)
+    except FileProblem:
+        return False
+    errors = "replace" if encoding.startswith("utf-16") else "laurel-cp1252"
+    text = codecs.getincrementaldecoder(encoding)(errors=errors).decode(head, final=False)
+    return any(
+        _participant_columns([_norm(c) for c in re.split(r"[\t,;]", line)])
+        for line in text.lstrip("\ufeff").splitlines()[:60]
+    )
