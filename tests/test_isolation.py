@@ -310,6 +310,28 @@ API_OPERATIONS: dict[str, Op] = {
     "POST /api/v1/programs/approvals/{completion_id}/return": Op(
         completion_id=lambda w: w.completion.pk, body=lambda w: {"reason": "isolation"}
     ),
+    "GET /api/v1/events": Op(hidden=lambda w: w.event.title),
+    "POST /api/v1/events": Op(
+        own_only=True,
+        body=lambda w: {
+            "title": "Isolation event",
+            "starts_at": "2025-03-02T14:00:00Z",
+            "ends_at": "2025-03-02T15:00:00Z",
+        },
+    ),
+    "GET /api/v1/events/{event_id}": Op(event_id=lambda w: w.event.pk),
+    "GET /api/v1/events/{event_id}/sessions": Op(event_id=lambda w: w.event.pk),
+    "GET /api/v1/events/{event_id}/registrations": Op(event_id=lambda w: w.event.pk),
+    "POST /api/v1/events/{event_id}/registrations": Op(
+        event_id=lambda w: w.event.pk, body=lambda w: {"email": f"new@{w.slug}.example"}
+    ),
+    "POST /api/v1/events/registrations/{registration_id}/status": Op(
+        registration_id=lambda w: w.registration.pk, body=lambda w: {"status": "attended"}
+    ),
+    "POST /api/v1/events/{event_id}/registrations/status": Op(
+        event_id=lambda w: w.event.pk,
+        body=lambda w: {"status": "attended", "registration_ids": [w.registration.pk]},
+    ),
     "GET /api/v1/certificates": Op(hidden=lambda w: w.certificate.serial_number),
     "GET /api/v1/certificates/{cert_id}": Op(cert_id=lambda w: w.certificate.pk),
     "GET /api/v1/certificates/{cert_id}/pdf": Op(cert_id=lambda w: w.certificate.pk),
@@ -500,6 +522,7 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
     return SimpleNamespace(
         **provider_world,
         **vars(recognition),
+        **make_events_world(org, slug),
         webhook=webhook,
         delivery=delivery,
         program=program,
@@ -520,6 +543,17 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         api_key=new_key.api_key,
         full_key=new_key.full_key,
     )
+
+
+def make_events_world(org, slug: str) -> dict:
+    """A past event with credit, a track and a session, and one registration."""
+    from laurel.events.tests.helpers import make_event, register
+
+    event = make_event(
+        org, title=f"Event {slug}", components={"CE": "1"}, sessions=[("Morning", {"CE": "1"})]
+    )
+    [registration] = register(event, f"attendee@{slug}.example", name=f"Attendee {slug}")
+    return {"event": event, "registration": registration}
 
 
 def make_provider_world(org, admin, slug: str) -> dict:

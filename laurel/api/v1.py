@@ -26,6 +26,7 @@ from laurel.catalog.models import Course, CourseComponent
 from laurel.certificates.api import router as certificates_router
 from laurel.credits import selectors, services
 from laurel.credits.models import Credit, CreditComponent
+from laurel.events.api import router as events_router
 from laurel.imports.api import build_router as build_imports_router
 from laurel.integrations.api import router as webhooks_router
 from laurel.programs.api import router as programs_router
@@ -47,6 +48,7 @@ api.add_router("", submissions_router)
 api.add_router("/recognition", recognition_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/programs", programs_router)
+api.add_router("/events", events_router)
 
 ERRORS = {401: ErrorOut, 422: ErrorOut}
 PAGE_SIZE = 50

@@ -421,7 +421,7 @@ def certificates_issue_many(
     issue_date = organization.today()
     if any(s.completion_date > issue_date for s in specs):
         raise ServiceError("The completion date cannot be in the future.", field="completion_date")
-    key = signing_key_for(organization)
+    signing_key_for(organization)  # made now, not by the signing tasks racing for it
     counter, _ = CertificateCounter.objects.get_or_create(organization=organization)
     counter = CertificateCounter.objects.select_for_update().get(pk=counter.pk)
     serial, index = counter.next_serial, counter.next_status_index
@@ -451,13 +451,11 @@ def certificates_issue_many(
             )
         )
     Certificate.objects.bulk_create(certs, batch_size=1000)
-    for cert in certs:
-        cert.organization = organization
-        try:
-            cert.credential = openbadges.build_signed_credential(cert, key)
-        except ValueError as exc:
-            raise ServiceError(f"The certificate cannot be issued: {exc}") from exc
-    Certificate.objects.bulk_update(certs, ["credential"], batch_size=500)
+    # Signing canonicalizes each credential (~30 ms): a task does it after commit, so
+    # marking thousands of people takes seconds. Until then the credential download is
+    # "not ready yet"; the record, its PDF and its verification page are there at once.
+    ids = [cert.pk for cert in certs]
+    transaction.on_commit(lambda: _sign_later(ids))
     audit_record_many(
         actor=actor, action="certificate.issued", objects=certs, organization=organization
     )
@@ -473,6 +471,28 @@ def certificates_issue_many(
         ],
     )
     return certs
+
+
+def _sign_later(ids: list[int]) -> None:
+    from laurel.certificates.tasks import certificates_sign_task
+
+    for start in range(0, len(ids), 500):
+        certificates_sign_task.enqueue(ids[start : start + 500])
+
+
+def certificates_sign(ids: list[int]) -> int:
+    """Sign the credentials of certificates issued without one (bulk issue); idempotent."""
+    done = 0
+    certs = Certificate.objects.filter(pk__in=ids, credential__isnull=True).select_related(
+        "organization", "course"
+    )
+    for cert in certs:
+        key = signing_key_for(cert.organization)
+        credential = openbadges.build_signed_credential(cert, key)
+        done += Certificate.objects.filter(pk=cert.pk, credential__isnull=True).update(
+            credential=credential
+        )
+    return done
 
 
 def _snapshot_cert(cert: Certificate) -> dict:

@@ -183,3 +183,11 @@ def expiry_reminders() -> int:
     from laurel.certificates.services import expiry_reminders_send
 
     return expiry_reminders_send()
+
+
+@task()
+def certificates_sign_task(ids: list[int]) -> int:
+    """Sign the credentials of a bulk issue (``services.certificates_sign``)."""
+    from laurel.certificates.services import certificates_sign
+
+    return certificates_sign(ids)

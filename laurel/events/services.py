@@ -48,7 +48,7 @@ from laurel.integrations.events import registration_data
 from laurel.integrations.services import webhooks_emit, webhooks_emit_many
 from laurel.lib import emails
 from laurel.notifications.models import OutboxMessage
-from laurel.notifications.services import render_email, schedule_send
+from laurel.notifications.services import render_email
 
 Status = Registration.Status
 CORRECTED = "attendance corrected"
@@ -868,15 +868,14 @@ def _attended_emails(event, regs, rows, credits, entries, keys, certs_by_row, no
         )
         for r in regs
     ]
-    made = OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
-    if made and made[0].pk is not None:
-        for m in made:
-            schedule_send(m.pk)
-    else:
-        from laurel.events.tasks import attendance_emails_send
+    OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
+    # One sending task per thousand messages, not one per message.
+    from laurel.events.tasks import attendance_emails_send
 
-        keys_ = [m.dedupe_key for m in messages]
-        transaction.on_commit(lambda: attendance_emails_send.enqueue(keys_))
+    keys_ = [m.dedupe_key for m in messages]
+    for start in range(0, len(keys_), 1000):
+        part = keys_[start : start + 1000]
+        transaction.on_commit(lambda part=part: attendance_emails_send.enqueue(part))
 
 
 def _attendance_revoke(actor, org, regs, now) -> dict:

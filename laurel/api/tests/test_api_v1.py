@@ -77,6 +77,14 @@ ENDPOINTS = {
     ("GET", "/api/v1/programs/approvals/queue"),
     ("POST", "/api/v1/programs/approvals/{completion_id}/approve"),
     ("POST", "/api/v1/programs/approvals/{completion_id}/return"),
+    ("GET", "/api/v1/events"),
+    ("POST", "/api/v1/events"),
+    ("GET", "/api/v1/events/{event_id}"),
+    ("GET", "/api/v1/events/{event_id}/sessions"),
+    ("GET", "/api/v1/events/{event_id}/registrations"),
+    ("POST", "/api/v1/events/{event_id}/registrations"),
+    ("POST", "/api/v1/events/registrations/{registration_id}/status"),
+    ("POST", "/api/v1/events/{event_id}/registrations/status"),
 }
 
 
