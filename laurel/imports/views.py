@@ -43,7 +43,13 @@ def import_list(request):
 
 @org_required(*IMPORT_ROLES)
 def import_upload(request):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        organization=request.org,
+        # An event's page links here with ?kind=attendees&event=ID.
+        initial={k: request.GET[k] for k in ("kind", "event") if k in request.GET},
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -55,6 +61,7 @@ def import_upload(request):
                 file_name=upload.name,
                 verify_only=form.cleaned_data["verify_only"],
                 suppress_notifications=form.cleaned_data["suppress_notifications"],
+                options=form.kind_options(),
             )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
