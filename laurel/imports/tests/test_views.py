@@ -228,3 +228,5 @@ def test_an_attendee_file_is_uploaded_for_an_event_of_this_organization_only(
     job = ImportJob.objects.get()
     assert response["Location"] == url("detail", job)
     assert (job.kind, job.options["event"], job.count("invite")) == ("attendees", ours.pk, 1)
+    detail = client.get(response["Location"]).content.decode()
+    assert "roster.csv" in detail and "Commit 1 checked row" in detail
