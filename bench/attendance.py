@@ -49,7 +49,7 @@ def setup_database(engine: str) -> None:
     os.environ["DATABASE_URL"] = f"{base}/{DB}"
 
 
-def child(engine: str, n: int, sample: int) -> dict:
+def child(engine: str, n: int, sample: int, profile: str | None = None) -> dict:
     setup_database(engine)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "laurel.settings")
     os.environ["LAUREL_ENV"] = "local"
@@ -129,10 +129,19 @@ def child(engine: str, n: int, sample: int) -> dict:
 
     event, ids = make("Bulk class", n, "bulk")
     log(f"{engine}: marking {n} registrations attended in one action")
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.perf_counter()
     with transaction.atomic():
         result = attendance_set(actor=staff, registrations=ids, state=Registration.Status.ATTENDED)
     bulk_s = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     assert result.changed == n and result.credits == n and result.certificates == n
     counts = {
         "credits": Credit.objects.filter(source_ref__startswith="registration:").count(),
@@ -169,18 +178,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 5,000 registrations")
     parser.add_argument("--engine", choices=["pg", "sqlite", "both"], default="both")
+    parser.add_argument("--profile", help="write a cProfile of the bulk mark to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = max(10, int(5000 * args.scale))
     sample = max(5, int(500 * args.scale))
     if args.child:
-        print(json.dumps(child(args.engine, n, sample)))
+        print(json.dumps(child(args.engine, n, sample, args.profile)))
         return
     engines = ["pg", "sqlite"] if args.engine == "both" else [args.engine]
     out = {}
     for engine in engines:
         done = subprocess.run(
-            [sys.executable, __file__, "--child", "--engine", engine, "--scale", str(args.scale)],
+            [sys.executable, __file__, "--child", "--engine", engine, "--scale", str(args.scale)]
+            + (["--profile", f"{args.profile}.{engine}"] if args.profile else []),
             check=True,
             stdout=subprocess.PIPE,
             text=True,

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("laurel.recognition.urls")),
     path("", include("laurel.integrations.urls")),
     path("", include("laurel.programs.urls")),
+    path("", include("laurel.events.urls")),
     path("api/", include("laurel.api.urls")),
     path("", include("laurel.api.page_urls")),
     path("django-admin/", admin.site.urls),
