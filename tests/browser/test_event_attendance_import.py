@@ -33,8 +33,7 @@ def test_event_with_tracks_roster_import_mark_all_mail_accept_and_verify(
     settings.SITE_URL = live_server.url
     org = make_org("lakes", name="Lakes Association of Realtors", course_id_prefix="LAR")
     make_member(org, Role.ADMIN, "education@lakes.example")
-    make_credit_type(org, "COEC")
-    make_credit_type(org, "COEN")
+    types = {code: make_credit_type(org, code) for code in ("COEC", "COEN")}
     make_user(HOLDER, full_name="Ann Agent")  # has a Laurel account with this address
 
     staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -54,7 +53,7 @@ def test_event_with_tracks_roster_import_mark_all_mail_accept_and_verify(
         staff.fill("#id_track-name", track)
         staff.get_by_role("button", name="Add track").click()
         staff.wait_for_load_state()
-        staff.select_option("#id_component-credit_type", label=re.compile(code))
+        staff.select_option("#id_component-credit_type", value=str(types[code].pk))
         staff.fill("#id_component-amount", "3")
         staff.select_option("#id_component-track", label=track)
         staff.get_by_role("button", name="Add component").click()
