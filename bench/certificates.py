@@ -3,6 +3,11 @@ same certificates through WeasyPrint (HTML -> PDF) as a baseline, in one run.
 
     python bench/certificates.py                 # 10,000 certificates, 200 for WeasyPrint
     python bench/certificates.py --count 1000    # scaled down
+    python bench/certificates.py --count 50000   # issue 12's size: peak_rss_mb must stay <= 500
+
+The combined file is written to a temporary file (or --out) as the chunks arrive, as the
+combined-PDF job does; `peak_rss_mb` is the largest process (a render worker or the joining
+one), `join_peak_rss_mb` the joining process alone.
 
 The last line printed is one JSON object with the figures. Needs no Django; WeasyPrint is
 optional (pip install -r requirements-bench.txt, plus Debian's libpango-1.0-0 and
@@ -14,13 +19,13 @@ from __future__ import annotations
 import argparse
 import base64
 import html
-import io
 import json
 import multiprocessing
 import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -122,16 +127,18 @@ def bench_single(design: str, paper: str, runs: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def bench_combined(count: int, chunk: int, workers: int, design: str, paper: str):
-    """End to end: start the worker processes, render chunks in parallel, join them."""
+def bench_combined(count: int, chunk: int, workers: int, design: str, paper: str, out: Path):
+    """End to end: start the worker processes, render chunks in parallel, join them into
+    the file ``out`` (as the combined-PDF job does: the file is never held in memory)."""
     t = time.perf_counter()
     bounds = [(s, min(s + chunk, count)) for s in range(0, count, chunk)]
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with Typst's threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        # combine() reads chunks as they arrive, so joining overlaps with rendering.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool, out.open("wb") as f:
+        # combine_to() reads chunks as they arrive, so joining overlaps with rendering.
         chunks = pool.map(render_chunk, bounds, [design] * len(bounds), [paper] * len(bounds))
-        combined = pdf.combine(chunks)
-    return combined, time.perf_counter() - t
+        pages = pdf.combine_to(chunks, f)
+    assert pages == count, (pages, count)
+    return time.perf_counter() - t
 
 
 # --- WeasyPrint baseline: the same certificate as HTML + CSS ---------------------------------
@@ -226,24 +233,26 @@ def main() -> None:
     # Other work on the machine slows every figure; the load average and CPU times say how much.
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     cpu_before = cpu_seconds()
-    combined, seconds = bench_combined(
-        args.count, args.chunk, args.workers, args.design, args.paper
-    )
-    cpu_ms_per_page = (cpu_seconds() - cpu_before) * 1000 / args.count
-    with pikepdf.open(io.BytesIO(combined)) as check:
-        assert len(check.pages) == args.count, (len(check.pages), args.count)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp, "combined.pdf")
+        seconds = bench_combined(args.count, args.chunk, args.workers, args.design, args.paper, out)
+        cpu_ms_per_page = (cpu_seconds() - cpu_before) * 1000 / args.count
+        # Before the check: opening the whole file with qpdf is not part of the job.
+        rss = peak_rss_mb()
+        parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        size = out.stat().st_size
+        with pikepdf.open(out) as check:
+            assert len(check.pages) == args.count, (len(check.pages), args.count)
+            assert check.check_pdf_syntax() == [], "the combined file has syntax errors"
     pages_per_s = args.count / seconds
-    bytes_per_page = len(combined) / args.count
-    rss = peak_rss_mb()
+    bytes_per_page = size / args.count
     print(
         f"combined: {args.count} pages in {seconds:.2f} s ({pages_per_s:.0f} pages/s),"
-        f" {len(combined) / 1e6:.1f} MB,"
-        f" {bytes_per_page:.0f} bytes/page, peak RSS {rss:.0f} MB,"
+        f" {size / 1e6:.1f} MB,"
+        f" {bytes_per_page:.0f} bytes/page, peak RSS {rss:.0f} MB"
+        f" (the joining process: {parent_rss:.0f} MB),"
         f" {cpu_ms_per_page:.2f} ms CPU/page (all processes)"
     )
-    if args.out:
-        args.out.write_bytes(combined)
-    del combined
 
     # After the bulk run, so the parent's peak RSS is that of a bulk job alone.
     single_ms, single_cpu_ms = bench_single(args.design, args.paper, args.single_runs)
@@ -285,6 +294,7 @@ def main() -> None:
                 "combined_pages_per_s": round(pages_per_s, 1),
                 "bytes_per_page": round(bytes_per_page),
                 "peak_rss_mb": round(rss, 1),
+                "join_peak_rss_mb": round(parent_rss, 1),
                 "baseline_pages_per_s": baseline_pages_per_s,
                 "ratio_vs_baseline": ratio,
                 "single_median_cpu_ms": round(single_cpu_ms, 2),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 import zipfile
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
@@ -89,16 +90,25 @@ def job_finish(job_id: int) -> str:
     job = CertificateJob.objects.select_related("organization").filter(pk=job_id).first()
     if job is None or job.status != CertificateJob.Status.RUNNING:
         return "skipped"
-    parts = []
-    for number in range(job.chunk_count):
-        with default_storage.open(_part_path(job, number), "rb") as handle:
-            parts.append(handle.read())
-    data = pdf.combine(parts, title=f"{job.total} certificates – {job.organization.name}")
-    name = default_storage.save(
-        f"certificates/jobs/{job.pk}/certificates-{job.organization.slug}-{job.pk}.pdf",
-        ContentFile(data),
-    )
-    _complete(job, name, len(data))
+
+    def parts():  # one part in memory at a time
+        for number in range(job.chunk_count):
+            with default_storage.open(_part_path(job, number), "rb") as handle:
+                yield handle.read()
+
+    # The file is written to disk as the parts are read (a 50,000-page file in ~100 MB)
+    # and handed to the storage from there.
+    with tempfile.TemporaryFile() as combined:
+        pdf.combine_to(
+            parts(), combined, title=f"{job.total} certificates – {job.organization.name}"
+        )
+        size = combined.tell()
+        combined.seek(0)
+        name = default_storage.save(
+            f"certificates/jobs/{job.pk}/certificates-{job.organization.slug}-{job.pk}.pdf",
+            File(combined),
+        )
+    _complete(job, name, size)
     for number in range(job.chunk_count):
         default_storage.delete(_part_path(job, number))
     return "done"

@@ -144,9 +144,19 @@ def build_router() -> Router:
         kind: ImportKind = Form("credits"),  # noqa: B008
         verify_only: FormBool = Form(False),  # noqa: B008
         suppress_notifications: FormBool = Form(False),  # noqa: B008
+        event: int | None = Form(  # noqa: B008
+            None, ge=1, le=2**63 - 1, description="Attendees: the id of the event."
+        ),
+        status: str = Form(  # noqa: B008
+            "",
+            max_length=20,
+            description="Attendees: one status for the whole file (Attended, Registered,"
+            " No-show, Cancelled) when it has no status column.",
+        ),
     ):
         """Upload a CSV, TSV or XLSX file (multipart, field `file`); validation starts in the
-        background. The same file again answers 200 with the earlier import.
+        background. The same file again answers 200 with the earlier import. An `attendees`
+        file (a roster, or a Zoom or Teams attendance report as exported) names its `event`.
 
         Example: `curl -F file=@credits.csv -F kind=credits …/api/v1/imports`."""
         if file.size > settings.LAUREL_IMPORT_MAX_BYTES:
@@ -166,6 +176,7 @@ def build_router() -> Router:
                 file_name=file.name or "upload",
                 verify_only=verify_only,
                 suppress_notifications=suppress_notifications,
+                options={"event": event, "status": status} if kind == "attendees" else None,
             )
         except ServiceError as exc:
             return Status(422, _error(exc.code or "invalid", exc.message, {"field": exc.field}))

@@ -19,14 +19,49 @@ class UploadForm(forms.Form):
     suppress_notifications = forms.BooleanField(
         label="Don't e-mail the recipients about this batch", required=False
     )
+    event = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Event (attendee files)",
+        help_text="The event a roster or a Zoom or Teams attendance report is for.",
+    )
+    status = forms.ChoiceField(
+        required=False,
+        label="Status for the whole file (attendee files)",
+        choices=[
+            ("", "— from the file's Status column —"),
+            ("attended", "Attended"),
+            ("registered", "Registered"),
+            ("no_show", "No-show"),
+            ("cancelled", "Cancelled"),
+        ],
+        help_text="A Zoom or Teams report needs none: whoever stayed long enough attended.",
+    )
 
-    def __init__(self, *args, kinds=None, **kwargs):
+    def __init__(self, *args, organization=None, kinds=None, **kwargs):
         super().__init__(*args, **kwargs)
+        from laurel.events.models import Event
+
         if kinds is not None:
             field = self.fields["kind"]
             field.choices = [c for c in ImportJob.Kind.choices if c[0] in kinds]
             if len(field.choices) == 1:
                 field.initial = field.choices[0][0]
+
+        events = Event.objects.for_org(organization) if organization else Event.objects.none()
+        self.fields["event"].queryset = events
+        self.fields["event"].label_from_instance = lambda e: f"{e.title} ({e.local_start:%Y-%m-%d})"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ImportJob.Kind.ATTENDEES and not data.get("event"):
+            self.add_error("event", "Choose the event the attendees came to.")
+        return data
+
+    def kind_options(self) -> dict | None:
+        if self.cleaned_data["kind"] != ImportJob.Kind.ATTENDEES:
+            return None
+        return {"event": self.cleaned_data["event"].pk, "status": self.cleaned_data["status"]}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

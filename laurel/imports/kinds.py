@@ -30,7 +30,7 @@ from laurel.imports import bulk
 from laurel.imports.models import ImportRow
 from laurel.lib.dates import parse_date
 from laurel.lib.emails import normalize_email
-from laurel.lib.tabular import CREDIT_FIELDS
+from laurel.lib.tabular import CREDIT_FIELDS, read_table
 from laurel.notifications.models import Suppression
 
 CENT = Decimal("0.01")
@@ -172,6 +172,18 @@ class ImportKind:
 
     def converters(self, organization) -> dict:
         return {}
+
+    def check_options(self, organization, options: dict) -> dict:
+        """The kind's own options of an upload (e.g. the event of an attendee import),
+        checked against the organization; ``ServiceError`` for a bad one."""
+        return {}
+
+    def open_table(self, job, source, *, max_bytes, overrides):
+        """Open the stored upload as a ``tabular.Table`` (a kind may read other layouts)."""
+        return read_table(source, max_bytes=max_bytes, fields=self.fields, overrides=overrides)
+
+    # ``undo(actor=, job=) -> counts``: a kind that undoes through its own service.
+    undo = None
 
     def classify(self, job, records):
         raise NotImplementedError
@@ -571,6 +583,7 @@ def _courses_by_pk(job):
     return cache
 
 
+from laurel.imports.attendees_kind import AttendeesKind  # noqa: E402
 from laurel.imports.certificates_kind import CertificatesKind  # noqa: E402
 from laurel.imports.progress_kind import ProgressKind  # noqa: E402
 
@@ -578,6 +591,7 @@ KINDS: dict[str, ImportKind] = {
     "credits": CreditsKind(),
     "certificates": CertificatesKind(),
     "progress": ProgressKind(),
+    "attendees": AttendeesKind(),
 }
 
 

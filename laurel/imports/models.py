@@ -30,6 +30,7 @@ class ImportJob(BackgroundJob):
         CREDITS = "credits", "Credits"
         CERTIFICATES = "certificates", "Certificates earned elsewhere"
         PROGRESS = "progress", "LMS progress of course-takers"
+        ATTENDEES = "attendees", "Attendees of an event (roster, Zoom or Teams report)"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -182,6 +183,7 @@ class ImportRow(models.Model):
         ISSUED = "issued", "Certificate issued"
         SKIPPED_DUPLICATE = "skipped_duplicate", "Skipped: duplicate"
         RECORDED = "recorded", "Progress recorded"
+        MARKED = "marked", "Attendance status set"
         EXCLUDED = "excluded", "Excluded"
         FAILED = "failed", "Failed"
 
@@ -225,6 +227,10 @@ class ImportRow(models.Model):
     # Certificates kind: the expiry as written, and the certificate the row issued.
     expires_on = models.DateField(null=True, blank=True)
     certificate_id = models.BigIntegerField(null=True, blank=True)
+    # Attendees kind: the registration the row set, and its status before (empty: the import
+    # registered the person), so an undo can put it back through the attendance service.
+    registration_id = models.BigIntegerField(null=True, blank=True)
+    status_before = models.CharField(max_length=12, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["job", "number"]

@@ -43,7 +43,7 @@ from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
 from laurel.lib import dbstats
 from laurel.lib.csvfile import write_csv
 from laurel.lib.jobs import LostClaim
-from laurel.lib.tabular import FileProblem, MappingProblem, read_table
+from laurel.lib.tabular import FileProblem, MappingProblem
 from laurel.notifications.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def import_create(
     start: bool = True,
     submitted_by_provider: Organization | None = None,
     source: str = "",
+    options: dict | None = None,
 ) -> tuple[ImportJob, bool]:
     """Store an upload and (with ``start``) queue its validation.
 
@@ -93,7 +94,7 @@ def import_create(
     if submitted_by_provider is not None and kind != ImportJob.Kind.CREDITS:
         raise ServiceError("A provider sends attendance rosters (credits) only.", field="kind")
     try:
-        kind_for(kind)
+        kind_options = kind_for(kind).check_options(organization, options or {})
     except KeyError:
         raise ServiceError("Choose what the file contains.", field="kind")
     size = getattr(upload, "size", None)
@@ -108,12 +109,17 @@ def import_create(
         raise ServiceError(f"The largest file accepted is {limit / 1e6:.0f} MB.", field="file")
     if size == 0:
         raise ServiceError("The file is empty.", field="file")
-    earlier = (
-        ImportJob.objects.for_org(organization)
-        .filter(kind=kind, sha256=sha256)
-        .exclude(status__in=[S.FAILED, S.UNDONE])
-        .order_by("created_at")
-        .first()
+    # The same file for another event (an attendee report) is another import.
+    earlier = next(
+        (
+            job
+            for job in ImportJob.objects.for_org(organization)
+            .filter(kind=kind, sha256=sha256)
+            .exclude(status__in=[S.FAILED, S.UNDONE])
+            .order_by("created_at")
+            if all(job.options.get(k) == v for k, v in kind_options.items())
+        ),
+        None,
     )
     if earlier:
         return earlier, True
@@ -133,6 +139,7 @@ def import_create(
             "mapping": saved.mapping if saved else {},
             # "pairs": typed as "course ID : e-mail" lines (the preview numbers pairs, not rows).
             "source": source,
+            **kind_options,
         },
         heartbeat_at=timezone.now(),
     )
@@ -269,10 +276,10 @@ def _validate(job: ImportJob, token: str, on_progress=None) -> None:
     counts = dict.fromkeys(C.values, 0)
     with job.file.open("rb") as stored:
         reader = _CountingReader(stored, job.file_size)
-        table = read_table(
+        table = kind.open_table(
+            job,
             reader,
             max_bytes=settings.LAUREL_IMPORT_MAX_BYTES,
-            fields=kind.fields,
             overrides=job.options.get("mapping") or None,
         )
         with table:
@@ -943,7 +950,10 @@ def import_undo_start(
         job.cursor = 0
         job.rows_done = 0
         job.rows_total = ImportRow.objects.filter(
-            Q(credit_id__isnull=False) | Q(certificate_id__isnull=False), job_id=job.pk
+            Q(credit_id__isnull=False)
+            | Q(certificate_id__isnull=False)
+            | Q(registration_id__isnull=False),
+            job_id=job.pk,
         ).count()
         job.heartbeat_at = timezone.now()
         job.worker_token = ""
@@ -986,11 +996,18 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
         spec = job.options["undo"]
         actor = _undo_actor(spec)
         at = datetime.fromisoformat(spec["at"])
+        kind = kind_for(job.kind)
         if job.kind == ImportJob.Kind.CERTIFICATES:
             with transaction.atomic():
                 ImportJob.beat(job.pk, token)
                 revoked = _undo_certificates(actor=actor, job=job)
                 job.counts = {**job.counts, "revoked": revoked}
+        elif kind.undo is not None:
+            # Attendance goes back through its own service (credits, certificates, webhooks),
+            # in one transaction: an interrupted undo leaves nothing half done.
+            with transaction.atomic():
+                ImportJob.beat(job.pk, token)
+                job.counts = {**job.counts, **kind.undo(actor=actor, job=job)}
         else:
             while _undo_chunk(job, token, actor, spec["reason"], at):
                 pass
@@ -998,7 +1015,10 @@ def import_undo_run(*, job_id: int) -> ImportJob | None:
                 ImportJob.beat(job.pk, token)
                 _undo_credit_certificates(actor=actor, job=job, reason=spec["reason"])
         _analyze_written(job, job.count("revoked"))
-        notify = job.kind != ImportJob.Kind.CERTIFICATES and not job.suppress_notifications
+        notify = (
+            job.kind not in (ImportJob.Kind.CERTIFICATES, ImportJob.Kind.ATTENDEES)
+            and not job.suppress_notifications
+        )
         if notify:
             _undo_notices(job, token, at)
         with transaction.atomic():

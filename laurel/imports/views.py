@@ -27,7 +27,7 @@ IMPORT_ROLES = (Role.STAFF, Role.CERT_MANAGER)  # admins pass every role check
 # What each role may import (seed 001: certifications administrators import certificates;
 # staff record credits and progress). Admins import every kind.
 KINDS_BY_ROLE = {
-    Role.STAFF: (ImportJob.Kind.CREDITS, ImportJob.Kind.PROGRESS),
+    Role.STAFF: (ImportJob.Kind.CREDITS, ImportJob.Kind.PROGRESS, ImportJob.Kind.ATTENDEES),
     Role.CERT_MANAGER: (ImportJob.Kind.CERTIFICATES,),
 }
 
@@ -67,7 +67,14 @@ def import_list(request):
 @org_required(*IMPORT_ROLES)
 def import_upload(request):
     kinds = kinds_for(request.membership)
-    form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        kinds=kinds,
+        organization=request.org,
+        # An event's page links here with ?kind=attendees&event=ID.
+        initial={k: request.GET[k] for k in ("kind", "event") if k in request.GET},
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -79,6 +86,7 @@ def import_upload(request):
                 file_name=upload.name,
                 verify_only=form.cleaned_data["verify_only"],
                 suppress_notifications=form.cleaned_data["suppress_notifications"],
+                options=form.kind_options(),
             )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -123,3 +123,30 @@ def test_an_oversized_upload_is_refused(keys, settings):
 
 def test_no_key_no_access(keys):
     assert client.get("/imports/1").status_code == 401
+
+
+def test_an_attendee_report_through_the_api_names_its_event(keys, org, outsider, committed):
+    from laurel.events.models import Registration
+    from laurel.events.tests.helpers import make_event, register
+
+    event = make_event(org, components={"CE": "3"})
+    register(event, "ann@example.org")
+    theirs = make_event(outsider.memberships.first().organization, components={"CE": "1"})
+    report = (
+        "Name (Original Name),User Email,Total Duration (Minutes),Guest\n"
+        "Ann,ann@example.org,170,No\n"
+    )
+
+    refused = post_file("north", report, kind="attendees", event=theirs.pk)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["field"] == "event"
+    with committed():
+        created = post_file("north", report, kind="attendees", event=event.pk)
+    assert created.status_code == 201, created.json()
+    import_id = created.json()["id"]
+    with committed():
+        started = client.post(f"/imports/{import_id}/commit", headers={"X-API-Key": "north"})
+    assert started.status_code == 202
+    done = client.get(f"/imports/{import_id}", headers={"X-API-Key": "north"}).json()
+    assert (done["status"], done["counts"]["marked"]) == ("committed", 1)
+    assert Registration.objects.get(event=event).status == Registration.Status.ATTENDED

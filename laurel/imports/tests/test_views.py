@@ -200,3 +200,33 @@ def test_other_organizations_and_other_roles_get_404_on_every_page(client, org, 
     job.refresh_from_db()
     assert job.status == "validated"
     assert Credit.objects.count() == 0
+
+
+def test_an_attendee_file_is_uploaded_for_an_event_of_this_organization_only(
+    client, org, admin, outsider, committed
+):
+    from laurel.events.tests.helpers import make_event
+
+    ours = make_event(org, title="Fair Housing Update", components={"CE": "3"})
+    theirs = make_event(outsider.memberships.first().organization, title="Southern Ethics")
+    client.force_login(admin)
+    page = client.get(url("upload") + f"?kind=attendees&event={ours.pk}")
+    assert "Fair Housing Update" in page.content.decode()
+    assert "Southern Ethics" not in page.content.decode()
+    roster = SimpleUploadedFile("roster.csv", b"Email,Status\nann@example.org,Registered\n")
+
+    missing = client.post(url("upload"), {"kind": "attendees", "file": roster})
+    assert "Choose the event the attendees came to." in missing.content.decode()
+    roster.seek(0)
+    other = client.post(url("upload"), {"kind": "attendees", "event": theirs.pk, "file": roster})
+    assert other.status_code == 200 and not ImportJob.objects.exists()
+    roster.seek(0)
+    with committed():
+        response = client.post(
+            url("upload"), {"kind": "attendees", "event": ours.pk, "file": roster}
+        )
+    job = ImportJob.objects.get()
+    assert response["Location"] == url("detail", job)
+    assert (job.kind, job.options["event"], job.count("invite")) == ("attendees", ours.pk, 1)
+    detail = client.get(response["Location"]).content.decode()
+    assert "roster.csv" in detail and "Commit 1 checked row" in detail

@@ -24,6 +24,7 @@ from laurel.lib.pdf import (
     CertificateData,
     CreditComponent,
     combine,
+    combine_to,
     qr_svg,
     render_many,
     render_one,
@@ -328,3 +329,24 @@ def test_a_child_forked_after_rendering_refuses_instead_of_hanging():
     _, status = os.waitpid(pid, 0)
 
     assert os.waitstatus_to_exitcode(status) == 7
+
+
+def test_combine_to_writes_a_valid_file_from_part_files(tmp_path):
+    branding = make_branding()
+    parts = []
+    for number, start in enumerate((0, 2, 4)):
+        part = tmp_path / f"part-{number}.pdf"
+        part.write_bytes(render_many([make_cert(n) for n in range(start, start + 2)], branding))
+        parts.append(part)
+    out = tmp_path / "combined.pdf"
+
+    with out.open("wb") as handle:
+        pages = combine_to(parts, handle, title="6 certificates – (Northern) Association")
+
+    assert pages == 6
+    with pikepdf.open(out) as doc:
+        assert doc.check_pdf_syntax() == []
+        assert str(doc.docinfo["/Title"]) == "6 certificates – (Northern) Association"
+        assert len(doc.pages) == 6
+    texts = page_texts(out.read_bytes())
+    assert [f"NAR-2026-{n:06d}" in squeeze(t) for n, t in enumerate(texts)] == [True] * 6

@@ -1,5 +1,6 @@
-"""``laurel import credits|certificates|progress FILE --org SLUG``: validate, preview
-counts, commit.
+"""``laurel import credits|certificates|progress|attendees FILE --org SLUG``: validate,
+preview counts, commit. Attendees need ``--event ID`` (and ``--status`` when the file has
+no status column); a Zoom or Teams attendance report is recognised by its content.
 
 Exit status: 0 success, 1 some rows were rejected (problems in the file), 2 unusable input.
 """
@@ -35,6 +36,8 @@ AFTER = [
     ("held", "Delivered, held for the e-mail address"),
     ("issued", "Certificates issued"),
     ("skipped_duplicate", "Skipped as duplicates"),
+    ("marked", "Attendance statuses set"),
+    ("registered", "Registered by the import"),
 ]
 
 
@@ -50,6 +53,12 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="Commit without asking")
         parser.add_argument("--json", action="store_true", help="Print one JSON summary")
         parser.add_argument("--user", help="E-mail of the member to record as the uploader")
+        parser.add_argument("--event", help="Attendees: the id of the event")
+        parser.add_argument(
+            "--status",
+            help="Attendees: one status for the whole file (Attended, Registered, No-show,"
+            " Cancelled) when it has no status column",
+        )
 
     def handle(self, *args, **opts):
         self.as_json = opts["json"]
@@ -80,6 +89,9 @@ class Command(BaseCommand):
                     verify_only=opts["verify_only"],
                     suppress_notifications=opts["suppress_notifications"],
                     start=False,
+                    options={"event": opts["event"], "status": opts["status"]}
+                    if opts["kind"] == "attendees"
+                    else None,
                 )
         except OSError as exc:
             return self.fail(f"Cannot read {path}: {exc.strerror}.")
