@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "laurel.accounts.middleware.StaffTwoFactorMiddleware",
+    "laurel.accounts.middleware.HolderTimeZoneMiddleware",
     "laurel.lib.ratelimit.RateLimitHeadersMiddleware",
 ]
 
