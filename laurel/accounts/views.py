@@ -5,6 +5,7 @@ from allauth.account.views import ConfirmEmailView as AllauthConfirmEmailView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -279,7 +280,7 @@ def connection_invitation(request, token: str):
             messages.info(request, f"You declined the invitation from {conn.organization.name}.")
             return redirect("accounts:connection_invitation", token=token)
         if not request.user.is_authenticated:
-            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+            return redirect_to_login(request.get_full_path())
         try:
             services.connection_invitation_accept(conn=conn, user=request.user)
         except ServiceError as exc:
