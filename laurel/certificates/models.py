@@ -365,7 +365,10 @@ class CertificateJob(BackgroundJob):
 
 class NameWaitQuerySet(models.QuerySet):
     def open(self):
-        return self.filter(issued_at__isnull=True, cancelled_at__isnull=True)
+        """Still waiting: not issued, and not about a credit withdrawn or rejected since."""
+        return self.filter(issued_at__isnull=True, cancelled_at__isnull=True).exclude(
+            credit__status__in=["rejected", "revoked", "voided"]
+        )
 
     def for_org(self, org):
         return self.filter(organization=org)

@@ -575,17 +575,11 @@ def certificate_name_waits_release(*, user) -> list[Certificate]:
             locked = CertificateNameWait.objects.select_for_update().filter(pk=wait.pk).first()
             if locked is None or locked.issued_at or locked.cancelled_at:
                 continue
-            cert = None
             if wait.credit_id is not None:
                 credit = wait.credit
-                # The credit may have been revoked or voided while it waited.
-                if credit.holder_id is None:
-                    credit.holder = user
+                # None when the credit was revoked, voided or rejected while it waited.
                 cert = certificate_issue_for_credit(credit, actor=Actor(user=user), notify=True)
-                if (
-                    cert is None
-                    and CertificateNameWait.objects.filter(pk=wait.pk, issued_at=None).exists()
-                ):
+                if cert is None:
                     CertificateNameWait.objects.filter(pk=wait.pk).update(
                         cancelled_at=timezone.now()
                     )
@@ -594,7 +588,10 @@ def certificate_name_waits_release(*, user) -> list[Certificate]:
                 from laurel.programs.services import enrollment_certificate_issue
 
                 cert = enrollment_certificate_issue(
-                    enrollment=wait.enrollment, actor=Actor(user=user), name=user.full_name
+                    enrollment=wait.enrollment,
+                    actor=Actor(user=user),
+                    name=user.full_name,
+                    notify=True,
                 )
             CertificateNameWait.objects.filter(pk=wait.pk).update(
                 issued_at=timezone.now(), certificate=cert

@@ -642,7 +642,9 @@ def enrollment_earn(
     return enrollment
 
 
-def enrollment_certificate_issue(*, enrollment: Enrollment, actor: Actor, name: str = ""):
+def enrollment_certificate_issue(
+    *, enrollment: Enrollment, actor: Actor, name: str = "", notify: bool = False
+):
     """Issue an earned enrollment's certificate, or leave it waiting for a name when neither
     the enrollment nor an account gives one (never the e-mail's local part)."""
     from laurel.certificates.services import (
@@ -672,7 +674,8 @@ def enrollment_certificate_issue(*, enrollment: Enrollment, actor: Actor, name: 
         title=version.name,
         completion_date=enrollment.earned_on or enrollment.organization.today(),
         template=version.certificate_template,
-        notify=False,
+        # At earning, the program's own notice announces it; later (a name given) it is mailed.
+        notify=notify,
     )
     Enrollment.objects.filter(pk=enrollment.pk).update(certificate=certificate)
     enrollment.certificate = certificate

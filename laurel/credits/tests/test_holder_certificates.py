@@ -296,3 +296,15 @@ def test_locker_certificates_queries_do_not_grow(org, holder, django_assert_max_
     client = client_for(holder)
     with django_assert_max_num_queries(12):
         client.get(reverse("credits:locker_certificates"))
+
+
+def test_a_withdrawn_credit_no_longer_waits_for_a_name(org, course):
+    nameless = make_user("sam.noname@example.com")
+    credit = enter_credit(org, course, nameless.email)
+    assert CertificateNameWait.objects.for_org(org).open().count() == 1
+    services.credit_revoke(actor=Actor.system("test"), credit=credit, reason="Wrong person")
+    assert CertificateNameWait.objects.for_org(org).open().count() == 0
+    from laurel.accounts.services import profile_update
+
+    assert profile_update(user=nameless, full_name="Sam Noname") == []
+    assert not Certificate.objects.filter(credit=credit).exists()
