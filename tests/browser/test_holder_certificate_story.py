@@ -62,6 +62,8 @@ def test_new_holder_signs_up_accepts_and_shares_the_certificate(
     pending = page.get_by_role("region", name=re.compile("Waiting for your answer"))
     expect(pending).to_contain_text("Ethics in End-of-Life Care")
     expect(page.locator("#default-dashboard-note")).to_contain_text("My credits")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"locker-first-accept-{width}.png"), full_page=True)
     page.get_by_role("button", name="Accept Ethics in End-of-Life Care").click()
     expect(page.locator("body")).to_contain_text("1 credit accepted into “My credits”")
     assert Dashboard.objects.get(holder=user).name == "My credits"
@@ -78,7 +80,6 @@ def test_new_holder_signs_up_accepts_and_shares_the_certificate(
     expect(card).to_contain_text("Casey Rivera")
     expect(card.get_by_role("link", name="Download PDF")).to_be_visible()
     expect(card.get_by_role("link", name="Add to LinkedIn profile")).to_be_visible()
-    SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"holder-certificates-{width}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     mail = smtp.wait_for(recipient, "Your certificate from Northwind")
