@@ -18,13 +18,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
+from laurel.accounts.forms import NameForm
 from laurel.accounts.models import Connection, Role
-from laurel.accounts.services import ServiceError, connection_set_member_id
+from laurel.accounts.services import ServiceError, connection_set_member_id, profile_update
 from laurel.audit.services import Actor
 from laurel.catalog import selectors as catalog_selectors
 from laurel.catalog import views as catalog_views
 from laurel.catalog.models import Course
+from laurel.certificates import selectors as cert_selectors
 from laurel.certificates.models import Certificate, CertificateNameWait
+from laurel.certificates.services import name_waits_for_user
 from laurel.credits import selectors, services
 from laurel.credits.forms import (
     CreditEntryForm,
@@ -703,18 +706,13 @@ def locker_credit_detail(request, pk: int):
         .prefetch_related(COMPONENTS),
         pk=pk,
     )
-    from laurel.certificates.models import Certificate
-
     certificates = list(
         Certificate.objects.filter(
             credit=credit, recipient_email__in=request.user.verified_emails()
         ).select_related("organization", "replaced_by")
     )
     waits_for_name = (
-        not certificates
-        and credit.status != Credit.Status.HELD
-        and bool(getattr(credit, "certificate_name_wait", None))
-        and credit.certificate_name_wait.issued_at is None
+        not certificates and CertificateNameWait.objects.open().filter(credit=credit).exists()
     )
     return render(
         request,
@@ -737,8 +735,6 @@ def locker_credit_detail(request, pk: int):
 
 
 def _holder_certificate_rows(request, certificates) -> list[dict]:
-    from laurel.certificates import selectors as cert_selectors
-
     today = timezone.localdate()
     return [
         {
@@ -755,10 +751,6 @@ def _holder_certificate_rows(request, certificates) -> list[dict]:
 def locker_certificates(request):
     """Every certificate issued to one of the holder's verified addresses, across
     organizations; and those waiting for the holder's name, with the form to give it."""
-    from laurel.accounts.forms import NameForm
-    from laurel.certificates import selectors as cert_selectors
-    from laurel.certificates.services import name_waits_for_user
-
     certificates = list(cert_selectors.certificates_for_holder(request.user))
     waits = list(name_waits_for_user(request.user))
     return render(
@@ -776,9 +768,6 @@ def locker_certificates(request):
 @login_required
 def locker_give_name(request):
     """The holder's name, asked when a certificate waits for it; saved on the profile."""
-    from laurel.accounts.forms import NameForm
-    from laurel.accounts.services import profile_update
-
     form = NameForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("full_name", []):
@@ -813,8 +802,6 @@ def transcript(request):
         items = list(items)
         counted = [c for c in items if c.status == Credit.Status.ACCEPTED]
         groups.append({"dashboard": d, "credits": items, "totals": _totals_in_memory(counted)})
-    from laurel.certificates import selectors as cert_selectors
-
     certificates = list(cert_selectors.certificates_for_holder(request.user))
     if dashboard is not None:
         ids = {c.pk for c in credits}
