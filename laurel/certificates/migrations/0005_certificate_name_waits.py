@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_holder_time_zone_connection_declined'),
-        ('certificates', '0003_job_download_path'),
+        ('certificates', '0004_certificate_list_index'),
         ('credits', '0002_lean_write_path'),
         ('programs', '0001_programs_enrollments_trackers'),
     ]
