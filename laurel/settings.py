@@ -148,6 +148,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "laurel.accounts.middleware.StaffTwoFactorMiddleware",
+    "laurel.accounts.middleware.HolderTimeZoneMiddleware",
     "laurel.lib.ratelimit.RateLimitHeadersMiddleware",
 ]
 

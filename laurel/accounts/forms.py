@@ -106,14 +106,80 @@ def add_service_errors(form: forms.Form, exc: Exception) -> None:
         form.add_error(None, message)
 
 
+def _clean_name(value: str) -> str:
+    value = " ".join((value or "").split())
+    if "@" in value:
+        raise forms.ValidationError("Enter your name as it should appear on certificates.")
+    return value
+
+
+def _clean_time_zone(value: str) -> str:
+    value = (value or "").strip()
+    return value if value in zoneinfo.available_timezones() else ""
+
+
 class SignupForm(AllauthSignupForm):
-    """allauth's sign-up, taking as long for a taken address as for a new one.
+    """allauth's sign-up with the holder's name (printed on certificates and transcripts),
+    taking as long for a taken address as for a new one.
 
     With enumeration prevention allauth answers both alike, but a new account hashes its
     password (most of the time the request takes) and a taken address did not: the delay
     told which addresses have accounts. Hash the password either way."""
 
+    full_name = forms.CharField(
+        label="Your full name",
+        max_length=200,
+        help_text="As it should appear on your certificates and transcripts.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    # Filled by the browser (laurel.js) with its time zone; the profile page changes it.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput(), max_length=64)
+
+    field_order = ["full_name", "email", "password1", "password2"]
+
+    def clean_full_name(self):
+        name = _clean_name(self.cleaned_data.get("full_name"))
+        if not name:
+            raise forms.ValidationError("Enter your name.")
+        return name
+
+    def clean_time_zone(self):
+        return _clean_time_zone(self.cleaned_data.get("time_zone"))
+
+    def custom_signup(self, request, user):
+        # Before allauth sets up the address, so a certificate waiting for it finds the name.
+        user.full_name = self.cleaned_data["full_name"]
+        user.time_zone = self.cleaned_data.get("time_zone") or ""
+        user.save(update_fields=["full_name", "time_zone"])
+
     def try_save(self, request):
         if self.account_already_exists:
             make_password(self.cleaned_data.get("password1") or "")
         return super().try_save(request)
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(
+        label="Your full name",
+        max_length=200,
+        help_text="Printed on certificates issued to you from now on, and on your transcript.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        choices=lambda: [("", "Not set (times show in UTC)"), *time_zone_choices()],
+        required=False,
+        help_text="Times on your locker's pages are shown in this zone.",
+    )
+
+    def clean_full_name(self):
+        name = _clean_name(self.cleaned_data.get("full_name"))
+        if not name:
+            raise forms.ValidationError("Enter your name.")
+        return name
+
+
+class NameForm(forms.Form):
+    full_name = ProfileForm.base_fields["full_name"]
+
+    clean_full_name = ProfileForm.clean_full_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from laurel.accounts.models import TWO_FACTOR_ROLES, Membership
 
@@ -54,3 +55,20 @@ class StaffTwoFactorMiddleware:
         if org is not None and request.session.get(LAST_ORG_SESSION_KEY) != org.slug:
             request.session[LAST_ORG_SESSION_KEY] = org.slug
         return response
+
+
+class HolderTimeZoneMiddleware:
+    """Outside organization pages (which use the organization's zone), show a signed-in
+    person's times in the time zone on their profile; UTC until they set one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not _org_slug_from_path(request.path):
+            timezone.activate(user.tz)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

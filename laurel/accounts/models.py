@@ -51,6 +51,9 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # Holder pages show times here; empty until set on the profile (or from the browser at
+    # sign-up), then UTC.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -58,6 +61,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
 
     def verified_emails(self) -> list[str]:
         return [
@@ -260,6 +270,7 @@ class Connection(models.Model):
     class Status(models.TextChoices):
         INVITED = "invited", "Invited"
         CONNECTED = "connected", "Connected"
+        DECLINED = "declined", "Declined"
 
     # An import invites up to hundreds of thousands of e-mails at once: the unique
     # (organization, email) index serves lookups by organization, and the writers check the
@@ -287,6 +298,7 @@ class Connection(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     invited_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -8,8 +8,10 @@ from django.dispatch import receiver
 
 @receiver(email_confirmed)
 def deliver_held_credits(sender, request, email_address, **kwargs):
+    from laurel.certificates.services import certificate_name_waits_release
     from laurel.credits.services import claims_deliver_for_email
     from laurel.programs.services import enrollments_deliver_for_email
 
     claims_deliver_for_email(user=email_address.user, email=email_address.email)
     enrollments_deliver_for_email(user=email_address.user, email=email_address.email)
+    certificate_name_waits_release(user=email_address.user)

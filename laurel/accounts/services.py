@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets as _secrets
+import zoneinfo
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from laurel.accounts.models import (
@@ -430,3 +433,97 @@ def connection_connect(*, organization: Organization, holder, email: str) -> Con
                 after={"email": email},
             )
     return conn
+
+
+# --- connection invitations -----------------------------------------------------------------
+
+INVITATION_SALT = "laurel.connection-invitation"
+
+
+def connection_invitation_token(conn: Connection) -> str:
+    """A signed reference to the connection: imports invite thousands of addresses in one
+    statement, so nothing per-row is stored; the link is only ever mailed to the address."""
+    return signing.dumps({"c": conn.pk, "e": conn.email}, salt=INVITATION_SALT, compress=True)
+
+
+def connection_invitation_url(*, organization: Organization, email: str) -> str:
+    conn = Connection.objects.filter(
+        organization=organization, email=normalize_email(email)
+    ).first()
+    if conn is None:
+        return ""
+    return settings.SITE_URL + reverse(
+        "accounts:connection_invitation", args=[connection_invitation_token(conn)]
+    )
+
+
+def connection_for_invitation(token: str) -> Connection | None:
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return (
+        Connection.objects.filter(pk=data.get("c"), email=data.get("e"))
+        .select_related("organization")
+        .first()
+    )
+
+
+@transaction.atomic
+def connection_invitation_accept(*, conn: Connection, user) -> Connection:
+    """Connect through the invitation's own page; only with the invited address verified on
+    the account (nothing attaches to an unverified address)."""
+    if conn.email not in user.verified_emails():
+        raise ServiceError(
+            f"This invitation was sent to {conn.email}. Add and verify that address first.",
+            code="forbidden",
+        )
+    return connection_connect(organization=conn.organization, holder=user, email=conn.email)
+
+
+@transaction.atomic
+def connection_invitation_decline(*, conn: Connection, user=None) -> Connection:
+    """Decline: no reminders follow; the organization sees "Declined". Credit already sent
+    stays where it is (the holder answers each credit on its own)."""
+    updated = Connection.objects.filter(pk=conn.pk, status=Connection.Status.INVITED).update(
+        status=Connection.Status.DECLINED, declined_at=timezone.now()
+    )
+    conn.refresh_from_db()
+    if updated:
+        audit_record(
+            actor=Actor(user=user) if user is not None else Actor.system("invitation"),
+            action="connection.declined",
+            obj=conn,
+            organization=conn.organization,
+            after={"email": conn.email},
+        )
+    return conn
+
+
+# --- the holder's profile -------------------------------------------------------------------
+
+
+@transaction.atomic
+def profile_update(*, user, full_name: str, time_zone: str | None = None) -> list:
+    """Change the holder's name (printed on certificates issued from now on; issued ones are
+    never edited) and time zone; issues any certificate that waited for the name."""
+    from laurel.certificates.services import certificate_name_waits_release
+
+    full_name = " ".join((full_name or "").split())
+    if not full_name:
+        raise ServiceError("Enter your name.", field="full_name")
+    before = {"full_name": user.full_name, "time_zone": user.time_zone}
+    user.full_name = full_name[:200]
+    if time_zone is not None:
+        if time_zone and time_zone not in zoneinfo.available_timezones():
+            raise ServiceError("Choose a time zone from the list.", field="time_zone")
+        user.time_zone = time_zone
+    user.save(update_fields=["full_name", "time_zone"])
+    after = {"full_name": user.full_name, "time_zone": user.time_zone}
+    if before != after:
+        audit_record(
+            actor=Actor(user=user), action="profile.updated", obj=user, before=before, after=after
+        )
+    return certificate_name_waits_release(user=user)

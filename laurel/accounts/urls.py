@@ -24,4 +24,6 @@ urlpatterns = [
     ),
     path("o/<slug:org_slug>/settings/", views.org_settings, name="org_settings"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("connect/<str:token>/", views.connection_invitation, name="connection_invitation"),
+    path("profile/", views.profile, name="profile"),
 ]

@@ -5,6 +5,7 @@ from allauth.account.views import ConfirmEmailView as AllauthConfirmEmailView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +17,7 @@ from laurel.accounts.forms import (
     MemberInviteForm,
     OrganizationCreateForm,
     OrganizationSettingsForm,
+    ProfileForm,
     RoleForm,
     add_service_errors,
 )
@@ -229,6 +231,69 @@ def invitation_accept(request, token: str):
         messages.success(request, f"You joined {membership.organization.name}.")
         return redirect("org_home", org_slug=membership.organization.slug)
     return render(request, "accounts/invitation_accept.html", {})
+
+
+# --- The holder's profile and connection invitations ---------------------------------------
+
+
+@login_required
+def profile(request):
+    """The holder's name (for certificates and transcripts) and time zone."""
+    user = request.user
+    form = ProfileForm(
+        request.POST or None, initial={"full_name": user.full_name, "time_zone": user.time_zone}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.profile_update(
+                user=user,
+                full_name=form.cleaned_data["full_name"],
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ServiceError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Profile saved.")
+            if issued:
+                n = len(issued)
+                messages.success(
+                    request,
+                    f"{n} certificate{'s' if n != 1 else ''} that waited for your name "
+                    f"{'were' if n != 1 else 'was'} issued.",
+                )
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+def connection_invitation(request, token: str):
+    """An organization's invitation to connect: accept (signed in, with the invited address
+    verified) or decline (anyone holding the mailed link: it stops the reminders)."""
+    conn = services.connection_for_invitation(token)
+    if conn is None:
+        raise Http404("This invitation link is not valid.")
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("answer") == "decline":
+            services.connection_invitation_decline(
+                conn=conn, user=request.user if request.user.is_authenticated else None
+            )
+            messages.info(request, f"You declined the invitation from {conn.organization.name}.")
+            return redirect("accounts:connection_invitation", token=token)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            services.connection_invitation_accept(conn=conn, user=request.user)
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"You are connected with {conn.organization.name}.")
+            return redirect("credits:locker")
+    return render(
+        request,
+        "accounts/connection_invitation.html",
+        {"conn": conn, "error": error, "token": token},
+        status=403 if error else 200,
+    )
 
 
 # --- Confirming an e-mail address ---------------------------------------------------------

@@ -373,3 +373,58 @@ class CertificateJob(BackgroundJob):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 100
+
+
+class NameWaitQuerySet(models.QuerySet):
+    def open(self):
+        """Still waiting: not issued, and not about a credit withdrawn or rejected since."""
+        return self.filter(issued_at__isnull=True, cancelled_at__isnull=True).exclude(
+            credit__status__in=["rejected", "revoked", "voided"]
+        )
+
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+
+class CertificateNameWait(models.Model):
+    """A certificate that would have been issued but has no name to print (none in the entry,
+    none on an account): it waits until the holder gives one. Never an e-mail's local part."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    recipient_email = models.EmailField()
+    credit = models.OneToOneField(
+        "credits.Credit",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="certificate_name_wait",
+    )
+    enrollment = models.OneToOneField(
+        "programs.Enrollment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="certificate_name_wait",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    certificate = models.ForeignKey(
+        Certificate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = NameWaitQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient_email"]), models.Index(fields=["organization"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit__isnull=False) | models.Q(enrollment__isnull=False),
+                name="name_wait_has_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Certificate for {self.recipient_email} waiting for a name"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -93,3 +94,36 @@ def certificate_csv_rows(queryset: QuerySet, *, today: date, header: bool = True
             "; ".join(f"{c['amount']} {c['code']}" for c in parts or ()),
             f"{site}/v/{code}", why,
         ]  # fmt: skip
+
+
+def certificates_for_holder(user) -> QuerySet:
+    """Every certificate issued to one of the holder's verified addresses, across
+    organizations, newest first (an unverified address shows nothing)."""
+    return (
+        Certificate.objects.filter(recipient_email__in=user.verified_emails())
+        .select_related("organization", "replaced_by", "course")
+        .order_by("-issued_at", "-id")
+    )
+
+
+def linkedin_add_url(cert: Certificate) -> str:
+    """LinkedIn's "Add licence or certification" link, filled in."""
+    params = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": cert.title,
+        "organizationName": cert.organization.name,
+        "issueYear": cert.issue_date.year,
+        "issueMonth": cert.issue_date.month,
+        "certUrl": cert.verification_url,
+        "certId": cert.serial_number,
+    }
+    if cert.expires_on:
+        params["expirationYear"] = cert.expires_on.year
+        params["expirationMonth"] = cert.expires_on.month
+    return "https://www.linkedin.com/profile/add?" + urlencode(params)
+
+
+def linkedin_share_url(cert: Certificate) -> str:
+    return "https://www.linkedin.com/sharing/share-offsite/?" + urlencode(
+        {"url": cert.verification_url}
+    )

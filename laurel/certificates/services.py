@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from laurel.accounts.models import Organization, normalize_email
@@ -23,6 +23,7 @@ from laurel.certificates.models import (
     Certificate,
     CertificateCounter,
     CertificateJob,
+    CertificateNameWait,
     CertificatePolicy,
     CertificateTemplate,
     CertificateTemplateVersion,
@@ -516,10 +517,50 @@ def policy_for(course) -> CertificatePolicy:
     return policy or CertificatePolicy(course=course)  # default: issue on acceptance
 
 
-def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certificate | None:
+def recipient_name_for(*, name: str = "", holder=None, email: str = "") -> str:
+    """The name to print: the entry's, else the account's (the holder's, or the account that
+    verified the address). Never derived from the e-mail address: "" when nobody gave one."""
+    name = " ".join((name or "").split())
+    if name:
+        return name
+    if holder is not None and holder.full_name.strip():
+        return holder.full_name.strip()
+    if email:
+        from laurel.credits.services import verified_user_for_email
+
+        user = verified_user_for_email(email)
+        if user is not None and user.full_name.strip():
+            return user.full_name.strip()
+    return ""
+
+
+def certificate_name_wait(
+    *, organization, email: str, credit=None, enrollment=None
+) -> CertificateNameWait:
+    wait, created = CertificateNameWait.objects.get_or_create(
+        credit=credit,
+        enrollment=enrollment,
+        defaults={"organization": organization, "recipient_email": normalize_email(email)},
+    )
+    if created:
+        audit_record(
+            actor=Actor.system("certificates"),
+            action="certificate.waiting_for_name",
+            obj=wait,
+            organization=organization,
+            after={"email": wait.recipient_email},
+        )
+    return wait
+
+
+def certificate_issue_for_credit(
+    credit, *, actor: Actor | None = None, notify: bool = False
+) -> Certificate | None:
     """Issue the credit's certificate if its course's policy says so now; idempotent.
 
-    Call after ``credit_enter`` and after ``credit_accept``.
+    Call after ``credit_enter`` and after ``credit_accept``. With no name to print, the
+    certificate waits (``CertificateNameWait``) until the holder gives one. ``notify`` sends
+    the certificate's own e-mail; off when the credit's e-mail announces it.
     """
     from laurel.credits.models import Credit
 
@@ -539,7 +580,16 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
     existing = Certificate.objects.filter(credit=credit).first()
     if existing is not None:
         return existing  # one certificate per credit; a replacement keeps the link
-    name = credit.recipient_name or (credit.holder.full_name if credit.holder_id else "")
+    name = recipient_name_for(
+        name=credit.recipient_name,
+        holder=credit.holder if credit.holder_id else None,
+        email=credit.recipient_email,
+    )
+    if not name:
+        certificate_name_wait(
+            organization=credit.organization, email=credit.recipient_email, credit=credit
+        )
+        return None
     components = [
         Component(
             code=c.credit_type.code,
@@ -556,7 +606,7 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
     return certificate_issue(
         actor=actor or Actor.system("credits"),
         organization=credit.organization,
-        recipient_name=name or credit.recipient_email.split("@")[0],
+        recipient_name=name,
         recipient_email=credit.recipient_email,
         title=credit.title,
         completion_date=credit.completion_date,
@@ -565,8 +615,7 @@ def certificate_issue_for_credit(credit, *, actor: Actor | None = None) -> Certi
         template=policy.template,
         course=credit.course,
         credit=credit,
-        # The credit's own e-mail (or the holder's click on "accept") already tells them.
-        notify=False,
+        notify=notify,
     )
 
 
@@ -605,12 +654,62 @@ def certificates_issue_for_credits(credit_ids: list[int], *, actor: Actor) -> in
             continue
         try:
             with transaction.atomic():
-                if certificate_issue_for_credit(credit, actor=actor) is not None:
+                # Issued after the holder's answer: announced by its own e-mail.
+                if certificate_issue_for_credit(credit, actor=actor, notify=True) is not None:
                     issued += 1
         except IntegrityError:
             continue  # another worker issued it meanwhile (one valid certificate per credit)
         except ServiceError as exc:
             log.warning("credit %s: certificate not issued: %s", credit.pk, exc.message)
+    return issued
+
+
+def name_waits_for_user(user):
+    """Certificates waiting for a name that this account may give one: its credits, or any
+    of its verified addresses (never an unverified one)."""
+    emails = user.verified_emails()
+    return (
+        CertificateNameWait.objects.open()
+        .filter(Q(recipient_email__in=emails) | Q(credit__holder=user))
+        .select_related("organization", "credit", "enrollment")
+        .order_by("created_at", "pk")
+    )
+
+
+def certificate_name_waits_release(*, user) -> list[Certificate]:
+    """Issue every certificate that waited for this holder's name (now on their account);
+    the certificates are announced by e-mail, as any issued automatically."""
+    if not user.full_name.strip():
+        return []
+    issued = []
+    for wait in list(name_waits_for_user(user)):
+        with transaction.atomic():
+            locked = CertificateNameWait.objects.select_for_update().filter(pk=wait.pk).first()
+            if locked is None or locked.issued_at or locked.cancelled_at:
+                continue
+            if wait.credit_id is not None:
+                credit = wait.credit
+                # None when the credit was revoked, voided or rejected while it waited.
+                cert = certificate_issue_for_credit(credit, actor=Actor(user=user), notify=True)
+                if cert is None:
+                    CertificateNameWait.objects.filter(pk=wait.pk).update(
+                        cancelled_at=timezone.now()
+                    )
+                    continue
+            else:
+                from laurel.programs.services import enrollment_certificate_issue
+
+                cert = enrollment_certificate_issue(
+                    enrollment=wait.enrollment,
+                    actor=Actor(user=user),
+                    name=user.full_name,
+                    notify=True,
+                )
+            CertificateNameWait.objects.filter(pk=wait.pk).update(
+                issued_at=timezone.now(), certificate=cert
+            )
+            if cert is not None:
+                issued.append(cert)
     return issued
 
 

@@ -41,6 +41,7 @@ from laurel.certificates.forms import (
 from laurel.certificates.models import (
     Certificate,
     CertificateJob,
+    CertificateNameWait,
     CertificatePolicy,
     CertificateTemplate,
 )
@@ -271,6 +272,7 @@ def certificate_list(request):
         "today": request.org.today(),
         "filter_query": {k: v for k, v in request.GET.items() if k != "page"},
         "last_job": last_job,
+        "needs_name_count": CertificateNameWait.objects.for_org(request.org).open().count(),
     }
     template = "certificates/list.html#rows" if request.htmx else "certificates/list.html"
     return render(request, template, context)

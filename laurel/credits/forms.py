@@ -132,35 +132,8 @@ class DashboardChoiceForm(forms.Form):
         self.fields["dashboard"].queryset = Dashboard.objects.for_holder(holder).open()
 
     def clean(self):
-        data = super().clean()
-        if not data.get("dashboard") and not (data.get("new_dashboard") or "").strip():
-            raise forms.ValidationError("Choose a dashboard or name a new one.")
-        return data
-
-
-def parse_minimums(text: str) -> list[tuple[str, Decimal]]:
-    """``ETH 3`` / ``ETH: 3`` / ``ETH=3``, one per line or comma-separated."""
-    out: dict[str, Decimal] = {}
-    for raw in text.replace(",", "\n").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        parts = line.replace(":", " ").replace("=", " ").split()
-        if len(parts) != 2:
-            raise forms.ValidationError(
-                f"“{line}”: write a credit type code and an amount, e.g. ETH 3."
-            )
-        code, amount = parts[0].upper(), parts[1]
-        try:
-            value = Decimal(amount)
-        except ArithmeticError:
-            raise forms.ValidationError(f"“{line}”: {amount} is not a number.") from None
-        if not value.is_finite() or value <= 0 or value >= Decimal("100000"):
-            raise forms.ValidationError(f"“{line}”: the amount must be more than 0.")
-        if len(code) > 16:
-            raise forms.ValidationError(f"“{line}”: credit type codes are at most 16 characters.")
-        out[code] = value.quantize(Decimal("0.01"))
-    return list(out.items())
+        # Neither chosen nor named: the view files into the default dashboard ("My credits").
+        return super().clean()
 
 
 class DashboardForm(forms.Form):
@@ -179,18 +152,35 @@ class DashboardForm(forms.Form):
     window_end = forms.DateField(
         label="Window ends", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    minimums = forms.CharField(
-        label="Minimums per credit type (optional)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "ETH 3"}),
-        help_text="One per line: a credit type code and an amount, e.g. “ETH 3”.",
-    )
+    MIN_PREFIX = "min_"
+
+    def __init__(self, data=None, *, holder, dashboard: Dashboard | None = None, **kwargs):
+        super().__init__(data, **kwargs)
+        from laurel.credits.selectors import holder_credit_types
+
+        current = (
+            {m.credit_type_code: m.amount for m in dashboard.minimums.all()} if dashboard else {}
+        )
+        types = holder_credit_types(holder)
+        # A minimum set earlier for a type the holder no longer has stays editable.
+        for code in current:
+            types.setdefault(code, (code, ""))
+        self.minimum_codes = sorted(types)
+        for code in self.minimum_codes:
+            name, unit = types[code]
+            label = code if name in ("", code) else f"{code} — {name}"
+            self.fields[self.MIN_PREFIX + code] = forms.DecimalField(
+                label=f"Minimum {label}" + (f" ({unit})" if unit else ""),
+                required=False,
+                min_value=Decimal("0.01"),
+                max_value=Decimal("99999"),
+                max_digits=7,
+                decimal_places=2,
+                initial=f"{current[code].normalize():f}" if code in current else None,
+            )
 
     @classmethod
-    def for_dashboard(cls, dashboard: Dashboard, data=None):
-        minimums = "\n".join(
-            f"{m.credit_type_code} {m.amount.normalize():f}" for m in dashboard.minimums.all()
-        )
+    def for_dashboard(cls, dashboard: Dashboard, data=None, *, holder):
         initial = {
             "name": dashboard.name,
             "required_total": (
@@ -200,12 +190,14 @@ class DashboardForm(forms.Form):
             ),
             "window_start": dashboard.window_start,
             "window_end": dashboard.window_end,
-            "minimums": minimums,
         }
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, holder=holder, dashboard=dashboard)
 
-    def clean_minimums(self):
-        return parse_minimums(self.cleaned_data.get("minimums") or "")
+    def minimum_fields(self):
+        return [self[self.MIN_PREFIX + code] for code in self.minimum_codes]
+
+    def other_fields(self):
+        return [f for f in self.visible_fields() if not f.name.startswith(self.MIN_PREFIX)]
 
     def clean(self):
         data = super().clean()
@@ -222,5 +214,9 @@ class DashboardForm(forms.Form):
             required_total=d.get("required_total"),
             window_start=d.get("window_start"),
             window_end=d.get("window_end"),
-            minimums=tuple(d.get("minimums") or ()),
+            minimums=tuple(
+                (code, d[self.MIN_PREFIX + code])
+                for code in self.minimum_codes
+                if d.get(self.MIN_PREFIX + code)
+            ),
         )

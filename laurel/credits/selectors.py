@@ -528,3 +528,14 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
         *inner_params, *reason_params, *bounces, *status_params, *source_params, *inner_params
     ]  # fmt: skip
     return sql, params
+
+
+def holder_credit_types(holder) -> dict[str, tuple[str, str]]:
+    """The credit types in the holder's own credits (offered or answered), by code: what a
+    dashboard minimum can be about (a code nobody ever granted them could never be met)."""
+    rows = (
+        CreditComponent.objects.filter(credit__in=Credit.objects.for_holder(holder))
+        .values_list("credit_type__code", "credit_type__name", "credit_type__unit")
+        .distinct()
+    )
+    return {code: (name, unit) for code, name, unit in rows}

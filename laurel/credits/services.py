@@ -199,9 +199,10 @@ def credit_enter(
         type=f"credit.{credit.status}",
         payload=lambda credit=credit: credit_data(credit),
     )
+    # Issued first, so one e-mail announces the credit and its certificate together.
+    certificate = certificate_issue_for_credit(credit, actor=actor)
     if notify:
-        credit_notify(credit=credit, invite=newly_invited)
-    certificate_issue_for_credit(credit, actor=actor)
+        credit_notify(credit=credit, invite=newly_invited, certificate=certificate)
     return credit
 
 
@@ -414,8 +415,17 @@ def credits_enter_activity_many(
     return out
 
 
-def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | None = None) -> None:
-    """E-mail the recipient: an offered credit to answer, or a held one to claim."""
+def credit_notify(
+    *,
+    credit: Credit,
+    invite: bool = False,
+    dedupe_key: str | None = None,
+    certificate=None,
+) -> None:
+    """E-mail the recipient: an offered credit to answer, or a held one to claim (with its
+    certificate when one was issued at entry, and the connection invitation when new)."""
+    from laurel.accounts.services import connection_invitation_url
+
     template = "credit_offered" if credit.status == Credit.Status.OFFERED else "credit_held"
     outbox_enqueue(
         to=credit.recipient_email,
@@ -425,6 +435,12 @@ def credit_notify(*, credit: Credit, invite: bool = False, dedupe_key: str | Non
             "credit": credit,
             "components": list(credit.components.all()),
             "invite": invite,
+            "invitation_url": connection_invitation_url(
+                organization=credit.organization, email=credit.recipient_email
+            )
+            if invite
+            else "",
+            "certificate": certificate,
             "preferences_url": unsubscribe_url(
                 email=credit.recipient_email, organization=credit.organization
             ),
@@ -580,7 +596,8 @@ def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         type="credit.accepted",
         payload=lambda credit=credit: credit_data(credit),
     )
-    certificate_issue_for_credit(credit, actor=Actor(user=holder))
+    # The holder is on the page, but a certificate is a document they keep: it is mailed.
+    certificate_issue_for_credit(credit, actor=Actor(user=holder), notify=True)
     programs_evaluate_for_holder(holder)
     return credit
 
@@ -829,6 +846,19 @@ def _apply_requirements(dashboard: Dashboard, req: Requirements) -> None:
     dashboard.window_end = req.window_end
 
 
+DEFAULT_DASHBOARD_NAME = "My credits"
+
+
+@transaction.atomic
+def dashboard_default(*, holder) -> Dashboard:
+    """The dashboard a credit goes to when the holder chose none: their only (or first) open
+    one, else a new "My credits" (renamable like any other)."""
+    existing = Dashboard.objects.for_holder(holder).open().order_by("created_at", "pk").first()
+    if existing is not None:
+        return existing
+    return dashboard_create(holder=holder, name=DEFAULT_DASHBOARD_NAME)
+
+
 @transaction.atomic
 def dashboard_create(*, holder, name: str, requirements: Requirements | None = None) -> Dashboard:
     name = name.strip()[:120]
@@ -916,11 +946,11 @@ def dashboard_archive(*, holder, dashboard: Dashboard, archived: bool = True) ->
     return dashboard
 
 
-def certificate_issue_for_credit(credit: Credit, *, actor: Actor) -> None:
+def certificate_issue_for_credit(credit: Credit, *, actor: Actor, notify: bool = False):
     """A credit's certificate follows its course's policy (on entry, on acceptance, never)."""
     from laurel.certificates import services as certificates
 
-    certificates.certificate_issue_for_credit(credit, actor=actor)
+    return certificates.certificate_issue_for_credit(credit, actor=actor, notify=notify)
 
 
 def certificates_issue_later(credits: list[Credit], *, actor: Actor) -> int:

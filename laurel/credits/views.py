@@ -18,13 +18,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
+from laurel.accounts.forms import NameForm
 from laurel.accounts.models import Connection, Role
-from laurel.accounts.services import ServiceError, connection_set_member_id
+from laurel.accounts.services import ServiceError, connection_set_member_id, profile_update
 from laurel.audit.services import Actor
 from laurel.catalog import selectors as catalog_selectors
 from laurel.catalog import views as catalog_views
 from laurel.catalog.models import Course
-from laurel.certificates.models import Certificate
+from laurel.certificates import selectors as cert_selectors
+from laurel.certificates.models import Certificate, CertificateNameWait
+from laurel.certificates.services import name_waits_for_user
 from laurel.credits import selectors, services
 from laurel.credits.forms import (
     CreditEntryForm,
@@ -215,10 +218,16 @@ def _org_credit(request, pk) -> Credit:
 @org_required(*ANY_MEMBER)
 def org_credit_detail(request, pk: int):
     credit = _org_credit(request, pk)
+    connection = Connection.objects.filter(
+        organization=request.org, email=credit.recipient_email
+    ).first()
+    certificate_waits_for_name = CertificateNameWait.objects.open().filter(credit=credit).exists()
     return render(
         request,
         "credits/org_credit_detail.html",
         {
+            "connection": connection,
+            "certificate_waits_for_name": certificate_waits_for_name,
             "credit": credit,
             "history": selectors.credit_history(credit),
             "suppression": Suppression.objects.filter(email=credit.recipient_email).first(),
@@ -226,11 +235,7 @@ def org_credit_detail(request, pk: int):
             "can_act": request.membership.has_role(*ENTRY_ROLES),
             "certificate": _credit_certificate(credit),
             "can_get_pdf": _may_get_certificate(request, credit),
-            "member_id": Connection.objects.filter(
-                organization=request.org, email=credit.recipient_email
-            )
-            .values_list("member_id", flat=True)
-            .first(),
+            "member_id": connection.member_id if connection else None,
         },
     )
 
@@ -551,7 +556,10 @@ def locker_answer(request):
         with transaction.atomic():
             dashboard = form.cleaned_data["dashboard"]
             new_name = (form.cleaned_data.get("new_dashboard") or "").strip()
-            if new_name:
+            if not dashboard and not new_name:
+                # A first accept, or a form that chose nothing: the holder's default.
+                dashboard = services.dashboard_default(holder=request.user)
+            elif new_name:
                 # Typing the name of an open dashboard files into it rather than refusing.
                 dashboard = Dashboard.objects.for_holder(request.user).open().filter(
                     name__iexact=new_name
@@ -579,7 +587,7 @@ def _own_dashboard(request, pk) -> Dashboard:
 
 @login_required
 def dashboard_new(request):
-    form = DashboardForm(request.POST or None)
+    form = DashboardForm(request.POST or None, holder=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             dashboard = services.dashboard_create(
@@ -598,7 +606,7 @@ def dashboard_new(request):
 @login_required
 def dashboard_edit(request, pk: int):
     dashboard = _own_dashboard(request, pk)
-    form = DashboardForm.for_dashboard(dashboard, request.POST or None)
+    form = DashboardForm.for_dashboard(dashboard, request.POST or None, holder=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.dashboard_update(
@@ -698,10 +706,20 @@ def locker_credit_detail(request, pk: int):
         .prefetch_related(COMPONENTS),
         pk=pk,
     )
+    certificates = list(
+        Certificate.objects.filter(
+            credit=credit, recipient_email__in=request.user.verified_emails()
+        ).select_related("organization", "replaced_by")
+    )
+    waits_for_name = (
+        not certificates and CertificateNameWait.objects.open().filter(credit=credit).exists()
+    )
     return render(
         request,
         "credits/locker_credit_detail.html",
         {
+            "certificate_rows": _holder_certificate_rows(request, certificates),
+            "waits_for_name": waits_for_name,
             "credit": credit,
             "history": selectors.holder_history(credit, request.user),
             "choice_form": DashboardChoiceForm(holder=request.user)
@@ -714,6 +732,54 @@ def locker_credit_detail(request, pk: int):
             else [],
         },
     )
+
+
+def _holder_certificate_rows(request, certificates) -> list[dict]:
+    today = timezone.localdate()
+    return [
+        {
+            "cert": cert,
+            "state": cert.public_state(today),
+            "linkedin_add": cert_selectors.linkedin_add_url(cert),
+            "linkedin_share": cert_selectors.linkedin_share_url(cert),
+        }
+        for cert in certificates
+    ]
+
+
+@login_required
+def locker_certificates(request):
+    """Every certificate issued to one of the holder's verified addresses, across
+    organizations; and those waiting for the holder's name, with the form to give it."""
+    certificates = list(cert_selectors.certificates_for_holder(request.user))
+    waits = list(name_waits_for_user(request.user))
+    return render(
+        request,
+        "credits/locker_certificates.html",
+        {
+            "rows": _holder_certificate_rows(request, certificates),
+            "waits": waits,
+            "name_form": NameForm() if waits else None,
+        },
+    )
+
+
+@require_POST
+@login_required
+def locker_give_name(request):
+    """The holder's name, asked when a certificate waits for it; saved on the profile."""
+    form = NameForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("full_name", []):
+            messages.error(request, error)
+        return redirect("credits:locker_certificates")
+    issued = profile_update(user=request.user, full_name=form.cleaned_data["full_name"])
+    messages.success(
+        request,
+        f"Thank you. {len(issued)} certificate{'s' if len(issued) != 1 else ''} issued "
+        f"in your name.",
+    )
+    return redirect("credits:locker_certificates")
 
 
 def _transcript_scope(request):
@@ -736,10 +802,17 @@ def transcript(request):
         items = list(items)
         counted = [c for c in items if c.status == Credit.Status.ACCEPTED]
         groups.append({"dashboard": d, "credits": items, "totals": _totals_in_memory(counted)})
+    certificates = list(cert_selectors.certificates_for_holder(request.user))
+    if dashboard is not None:
+        ids = {c.pk for c in credits}
+        certificates = [c for c in certificates if c.credit_id in ids]
+    today = timezone.localdate()
     return render(
         request,
         "credits/transcript.html",
         {
+            "addresses": request.user.verified_emails(),
+            "certificates": [(c, c.public_state(today)) for c in certificates],
             "dashboard": dashboard,
             "groups": groups,
             "generated_at": timezone.now(),

@@ -29,6 +29,7 @@ from laurel.notifications.services import render_email
 COUNT = "\ue000COUNT\ue000"
 ITEMS_TEXT = "\ue000ITEMS_TEXT\ue000"
 ITEMS_HTML = "\ue000ITEMS_HTML\ue000"
+INVITE_URL = "\ue000INVITE_URL\ue000"
 SHOWN_ITEMS = 20
 
 
@@ -50,6 +51,7 @@ class DigestRenderer:
                     "invite": invite,
                     "items_text": ITEMS_TEXT,
                     "items_html": ITEMS_HTML,
+                    "invitation_url": INVITE_URL,
                 },
             )
         return self._variants[key]
@@ -89,9 +91,15 @@ class DigestRenderer:
             timezone.now(),
         )
 
-    def body(self, context: dict) -> tuple[str, str]:
-        """(text, HTML) of the message for ``context`` (count, invite, the items shown)."""
+    def body(self, context: dict, *, to: str = "") -> tuple[str, str]:
+        """(text, HTML) of the message for ``context`` (count, invite, the items shown); an
+        invitation links to its own page (looked up when sent, one indexed read)."""
         count = int(context["count"])
+        invite_url = ""
+        if context.get("invite") and to:
+            from laurel.accounts.services import connection_invitation_url
+
+            invite_url = connection_invitation_url(organization=self.organization, email=to)
         items = context["items"]
         _, text, html = self.variant(count == 1, bool(context["invite"]))
         lines = [f"- {title} (completed {day})" for title, day in items]
@@ -101,8 +109,12 @@ class DigestRenderer:
             lines.append(f"- and {more} more")
             lis.append(f"<li>and {more} more</li>")
         return (
-            text.replace(COUNT, str(count)).replace(ITEMS_TEXT, "\n".join(lines)),
-            html.replace(COUNT, str(count)).replace(ITEMS_HTML, "<ul>" + "".join(lis) + "</ul>"),
+            text.replace(COUNT, str(count))
+            .replace(ITEMS_TEXT, "\n".join(lines))
+            .replace(INVITE_URL, invite_url),
+            html.replace(COUNT, str(count))
+            .replace(ITEMS_HTML, "<ul>" + "".join(lis) + "</ul>")
+            .replace(INVITE_URL, escape(invite_url)),
         )
 
 
@@ -117,7 +129,9 @@ def render_deferred(message) -> tuple[str, str]:
     """The body of a digest or undo notice, when the outbox sends it: the variants are
     rendered once per organization in this process, not once per message."""
     org = message.organization
-    return _renderer(message.kind, org, org.name, org.reply_to).body(message.context)
+    return _renderer(message.kind, org, org.name, org.reply_to).body(
+        message.context, to=message.to_email
+    )
 
 
 OUTBOX_COLUMNS = (

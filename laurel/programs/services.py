@@ -626,22 +626,7 @@ def enrollment_earn(
     _move(enrollment, allowed=Enrollment.OPEN, status=S.EARNED, earned_on=earned_on)
     version = enrollment.version
     if issue_certificate and version.issue_on_earn:
-        from laurel.certificates.services import certificate_issue
-
-        certificate = certificate_issue(
-            actor=actor,
-            organization=enrollment.organization,
-            recipient_name=enrollment.name
-            or (enrollment.holder.full_name if enrollment.holder_id else "")
-            or enrollment.email.split("@")[0],
-            recipient_email=enrollment.email,
-            title=version.name,
-            completion_date=earned_on,
-            template=version.certificate_template,
-            notify=False,
-        )
-        Enrollment.objects.filter(pk=enrollment.pk).update(certificate=certificate)
-        enrollment.certificate = certificate
+        enrollment_certificate_issue(enrollment=enrollment, actor=actor)
     audit_record(
         actor=actor,
         action="enrollment.earned",
@@ -655,6 +640,46 @@ def enrollment_earn(
     if version.maintenance and enrollment.program.status == Program.Status.ACTIVE:
         _open_next_cycle(actor, enrollment, earned_on)
     return enrollment
+
+
+def enrollment_certificate_issue(
+    *, enrollment: Enrollment, actor: Actor, name: str = "", notify: bool = False
+):
+    """Issue an earned enrollment's certificate, or leave it waiting for a name when neither
+    the enrollment nor an account gives one (never the e-mail's local part)."""
+    from laurel.certificates.services import (
+        certificate_issue,
+        certificate_name_wait,
+        recipient_name_for,
+    )
+
+    if enrollment.certificate_id is not None:
+        return enrollment.certificate
+    name = recipient_name_for(
+        name=name or enrollment.name,
+        holder=enrollment.holder if enrollment.holder_id else None,
+        email=enrollment.email,
+    )
+    if not name:
+        certificate_name_wait(
+            organization=enrollment.organization, email=enrollment.email, enrollment=enrollment
+        )
+        return None
+    version = enrollment.version
+    certificate = certificate_issue(
+        actor=actor,
+        organization=enrollment.organization,
+        recipient_name=name,
+        recipient_email=enrollment.email,
+        title=version.name,
+        completion_date=enrollment.earned_on or enrollment.organization.today(),
+        template=version.certificate_template,
+        # At earning, the program's own notice announces it; later (a name given) it is mailed.
+        notify=notify,
+    )
+    Enrollment.objects.filter(pk=enrollment.pk).update(certificate=certificate)
+    enrollment.certificate = certificate
+    return certificate
 
 
 def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollment:

@@ -60,6 +60,7 @@ def test_admin_enters_credit_and_new_holder_signs_up_verifies_and_accepts_it(
     holder_context = browser.new_context(viewport={"width": 375, "height": 812})
     holder = holder_context.new_page()
     holder.goto(signup_link)
+    holder.fill("input[name=full_name]", "Casey Rivera")
     holder.fill("input[name=email]", RECIPIENT)
     holder.fill("input[name=password1]", "a-long-holder-passphrase")
     holder.fill("input[name=password2]", "a-long-holder-passphrase")

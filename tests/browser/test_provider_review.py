@@ -34,6 +34,7 @@ def test_provider_submits_reviewer_requests_changes_then_approves_and_admin_cred
     # --- sign up and verify the address ---------------------------------------------------
     provider = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     provider.goto(f"{live_server.url}/accounts/signup/")
+    provider.fill("input[name=full_name]", "Pat Provider")
     provider.fill("input[name=email]", OWNER)
     provider.fill("input[name=password1]", "a-long-provider-passphrase")
     provider.fill("input[name=password2]", "a-long-provider-passphrase")

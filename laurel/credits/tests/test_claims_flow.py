@@ -32,7 +32,7 @@ def course(org):
 def signup(client, email):
     return client.post(
         reverse("account_signup"),
-        {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+        {"full_name": "Casey Rivera", "email": email, "password1": PASSWORD, "password2": PASSWORD},
     )
 
 
@@ -118,10 +118,12 @@ def test_signup_answers_the_same_with_or_without_held_credit(held_for):
     b = signup(Client(), without)
     assert shape(a, with_credit) == shape(b, without)
     a = Client().post(
-        reverse("account_signup"), {"email": with_credit, "password1": PASSWORD, "password2": "x"}
+        reverse("account_signup"),
+        {"full_name": "A", "email": with_credit, "password1": PASSWORD, "password2": "x"},
     )
     b = Client().post(
-        reverse("account_signup"), {"email": without, "password1": PASSWORD, "password2": "x"}
+        reverse("account_signup"),
+        {"full_name": "A", "email": without, "password1": PASSWORD, "password2": "x"},
     )
     assert shape(a, with_credit) == shape(b, without)
 

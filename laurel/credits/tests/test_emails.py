@@ -71,10 +71,13 @@ def test_offered_credit_email_links_to_the_credit_in_the_locker(org, course, com
     [message] = mail.outbox
     text, html = parts(message)
     assert_accessible(html)
-    [(href, label)] = links(html)
+    # The locker's link, then the connection invitation's own page (a first credit).
+    (href, label), (invite_href, invite_label) = links(html)
     assert href.endswith(f"/locker/credits/{credit.pk}/")
     assert label == "Review the credit in your locker"
     assert href in text and "3 CE (hours)" in text
+    assert "/connect/" in invite_href and invite_label == "Accept or decline the invitation"
+    assert invite_href in text
 
 
 def test_revoked_credit_email_gives_the_reason(org, course, committed):

@@ -119,14 +119,28 @@ def test_accepting_several_into_a_new_dashboard_creates_it(org, course, holder, 
     assert "CE" in table and "<td>6</td>" in table and "<td>2</td>" in table
 
 
-def test_accept_without_a_dashboard_is_refused_and_nothing_changes(org, course, holder, client_for):
+def test_first_accept_without_a_dashboard_files_into_my_credits(org, course, holder, client_for):
     credit = offered(org, course)
-    response = client_for(holder).post(
-        reverse("credits:locker_answer"), {"action": "accept", "credit": [credit.pk]}, follow=True
-    )
-    assert "Choose a dashboard or name a new one." in response.content.decode()
+    client = client_for(holder)
+    locker = client.get(reverse("credits:locker")).content.decode()
+    # The chooser explains itself, and says where the credit goes when there is no dashboard.
+    assert "A dashboard is your own folder" in locker
+    assert 'id="default-dashboard-note"' in locker and "My credits" in locker
+    response = client.post(reverse("credits:locker_answer"), {"accept_one": credit.pk}, follow=True)
     credit.refresh_from_db()
-    assert credit.status == Credit.Status.OFFERED
+    dashboard = Dashboard.objects.get(holder=holder)
+    assert dashboard.name == "My credits"
+    assert (credit.status, credit.dashboard) == (Credit.Status.ACCEPTED, dashboard)
+    assert "1 credit accepted into “My credits”" in response.content.decode()
+    # It is an ordinary dashboard: renamable, and the next accept (choosing nothing) uses it.
+    client.post(reverse("credits:dashboard_edit", args=[dashboard.pk]), {"name": "Ohio RN"})
+    dashboard.refresh_from_db()
+    assert dashboard.name == "Ohio RN"
+    second = offered(org, course, day=2)
+    client.post(reverse("credits:locker_answer"), {"action": "accept", "credit": [second.pk]})
+    second.refresh_from_db()
+    assert second.dashboard == dashboard
+    assert Dashboard.objects.filter(holder=holder).count() == 1
 
 
 def test_rejecting_with_a_reason_records_it_for_the_organization(org, course, holder, client_for):
@@ -233,8 +247,14 @@ def test_moving_into_someone_elses_dashboard_is_refused(org, course, holder, out
     assert credit.dashboard == mine
 
 
-def test_create_rename_and_set_requirements_of_a_dashboard(holder, client_for):
+def test_create_rename_and_set_requirements_of_a_dashboard(org, holder, client_for):
+    ethics = make_course(org, components={"ETH": "3", "CLE": "2"}, title="Ethics")
+    offered(org, ethics)
     client = client_for(holder)
+    form = client.get(reverse("credits:dashboard_new")).content.decode()
+    # Minimums are picked from the credit types the holder has, never typed as codes.
+    assert 'name="min_ETH"' in form and 'name="min_CLE"' in form
+    assert 'name="min_PHARM"' not in form and 'name="minimums"' not in form
     response = client.post(
         reverse("credits:dashboard_new"),
         {
@@ -242,7 +262,9 @@ def test_create_rename_and_set_requirements_of_a_dashboard(holder, client_for):
             "required_total": "24",
             "window_start": "2025-07-01",
             "window_end": "2027-06-30",
-            "minimums": "eth 3\nCLE: 1.5",
+            "min_ETH": "3",
+            "min_CLE": "1.5",
+            "min_PHARM": "9",  # not a type the holder has: ignored
         },
     )
     dashboard = Dashboard.objects.get(holder=holder)
@@ -254,11 +276,11 @@ def test_create_rename_and_set_requirements_of_a_dashboard(holder, client_for):
         ("CLE", Decimal("1.5")),
     }
     edit = client.get(reverse("credits:dashboard_edit", args=[dashboard.pk])).content.decode()
-    assert "ETH 3" in edit and "CLE 1.5" in edit  # the form shows what is set
+    assert 'name="min_ETH" value="3"' in edit and 'name="min_CLE" value="1.5"' in edit
     assert 'value="24"' in edit
     client.post(
         reverse("credits:dashboard_edit", args=[dashboard.pk]),
-        {"name": "Ohio RN 2025–27", "required_total": "30", "minimums": "ETH 4"},
+        {"name": "Ohio RN 2025–27", "required_total": "30", "min_ETH": "4", "min_CLE": ""},
     )
     dashboard.refresh_from_db()
     assert dashboard.name == "Ohio RN 2025–27"
@@ -266,18 +288,25 @@ def test_create_rename_and_set_requirements_of_a_dashboard(holder, client_for):
     assert [m.credit_type_code for m in dashboard.minimums.all()] == ["ETH"]
 
 
+def test_dashboard_form_without_credit_explains_minimums(holder, client_for):
+    page = client_for(holder).get(reverse("credits:dashboard_new")).content.decode()
+    assert 'id="no-credit-types"' in page and 'name="min_' not in page
+
+
 @pytest.mark.parametrize(
     "field, value, error",
     [
-        ("minimums", "ETH", "write a credit type code and an amount"),
-        ("minimums", "ETH three", "three is not a number"),
-        ("minimums", "ETH 0", "the amount must be more than 0"),
+        ("min_ETH", "three", "Enter a number."),
+        ("min_ETH", "0", "greater than or equal to 0.01"),
         ("window_end", "2025-01-01", "The window must end after it starts."),
         ("name", "", "This field is required."),
     ],
 )
-def test_dashboard_form_shows_errors_next_to_the_field(holder, client_for, field, value, error):
-    data = {"name": "Ohio", "window_start": "2025-07-01", "minimums": "", field: value}
+def test_dashboard_form_shows_errors_next_to_the_field(
+    org, course, holder, client_for, field, value, error
+):
+    offered(org, course)
+    data = {"name": "Ohio", "window_start": "2025-07-01", field: value}
     response = client_for(holder).post(reverse("credits:dashboard_new"), data)
     assert response.status_code == 200
     page = response.content.decode()

@@ -6,11 +6,13 @@ import csv
 import email
 import email.policy
 import io
+import re
 import socket
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from laurel.accounts.models import Connection
@@ -54,7 +56,10 @@ def test_each_recipient_gets_one_digest_listing_all_their_new_credits(
     assert ann_mail.body.count("(completed 2025-02-0") == 3
     [bob_mail] = digests("bob@example.org")
     assert bob_mail.subject == "1 new credit from Northwind"
-    assert "connects you with Northwind" in bob_mail.body  # a new e-mail is invited
+    # A new e-mail is invited, with a link to the invitation's own page.
+    assert "Northwind also invites you to connect" in bob_mail.body
+    [invite_path] = re.findall(r"https?://[^/\s]+(/connect/\S+/)", bob_mail.body)
+    assert "bob@example.org" in Client().get(invite_path).content.decode()
     [report] = digests("admin@northwind.test")
     assert report.subject == "Import done: credits.csv"
     assert f"/imports/{job.pk}/report/" in report.body

@@ -79,7 +79,7 @@ def test_sign_up_over_the_limit_is_a_429_page(client, settings):
     codes = [
         client.post(
             reverse("account_signup"),
-            {"email": f"new{i}@example.com", "password1": "x", "password2": "y"},
+            {"full_name": "N", "email": f"new{i}@example.com", "password1": "x", "password2": "y"},
         ).status_code
         for i in range(3)
     ]

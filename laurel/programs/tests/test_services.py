@@ -413,3 +413,23 @@ def test_enrollee_progress_of_many_programs_takes_a_fixed_number_of_queries(
     with django_assert_max_num_queries(4):
         progress = selectors.progress_for(enrollments)
     assert len(progress) == 20
+
+
+def test_earned_program_without_any_name_waits_for_one_instead_of_the_email_local_part(org):
+    from laurel.accounts.services import profile_update
+    from laurel.certificates.models import CertificateNameWait
+
+    nameless = make_user("sam.noname@example.com")
+    course = make_course(org, components={"CE": "12"})
+    program = make_program(org, requirements=[hours("CE", "12")])
+    [enrollment] = enroll(program, nameless.email, on=date(2025, 1, 1))
+    accept(org, course, nameless, date(2025, 2, 1))
+    enrollment.refresh_from_db()
+    assert enrollment.status == Enrollment.Status.EARNED
+    assert enrollment.certificate_id is None
+    assert CertificateNameWait.objects.open().filter(enrollment=enrollment).exists()
+    assert not Certificate.objects.filter(recipient_name__icontains="sam.noname").exists()
+    profile_update(user=nameless, full_name="Sam Noname")
+    enrollment.refresh_from_db()
+    assert enrollment.certificate.recipient_name == "Sam Noname"
+    assert not CertificateNameWait.objects.open().exists()

@@ -84,4 +84,56 @@
   else ready();
   window.addEventListener("resize", fitTables);
   document.addEventListener("htmx:afterSettle", fitTables);
+
+  // <button data-copy="text">: copies the text (a certificate's share link) and says so.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var text = button.getAttribute("data-copy");
+    var status = document.getElementById(button.getAttribute("aria-describedby") || "");
+    function done(message) {
+      if (status) status.textContent = message;
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(
+        function () { done("Link copied."); },
+        function () { done("Copy this link: " + text); }
+      );
+    } else {
+      done("Copy this link: " + text);
+    }
+  });
+
+  // The browser's time zone: fills the sign-up form's hidden field, and offers itself on the
+  // profile page when the holder has not chosen one.
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return "";
+    }
+  }
+  function fillTimeZone() {
+    var zone = browserZone();
+    if (!zone) return;
+    document.querySelectorAll("input[type=hidden][name=time_zone]").forEach(function (input) {
+      if (!input.value) input.value = zone;
+    });
+    var select = document.querySelector("#profile-form select[name=time_zone]");
+    var hint = document.querySelector("[data-browser-tz-hint]");
+    if (select && hint && select.value !== zone) {
+      hint.querySelector("[data-browser-tz]").textContent = zone;
+      hint.hidden = false;
+    }
+  }
+  document.addEventListener("click", function (event) {
+    if (!(event.target.closest && event.target.closest("[data-use-browser-tz]"))) return;
+    var select = document.querySelector("#profile-form select[name=time_zone]");
+    if (select) select.value = browserZone();
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", fillTimeZone);
+  } else {
+    fillTimeZone();
+  }
 })();
