@@ -232,6 +232,38 @@ def program_set_status(*, actor: Actor, program: Program, status: str) -> Progra
     return program
 
 
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+def _emit(organization, enrollments, event_type: str) -> None:
+    """``enrollment.*`` webhooks for ``enrollments`` (objects or ids), in the caller's
+    transaction; nothing is built when no endpoint of the organization listens."""
+    from laurel.integrations.events import enrollments_events
+    from laurel.integrations.services import subscriptions, webhooks_emit_many
+
+    if not enrollments or not subscriptions(organization.pk, [event_type]):
+        return
+    ids = [getattr(e, "pk", e) for e in enrollments]
+    for start in range(0, len(ids), 2000):
+        webhooks_emit_many(
+            organization=organization,
+            events=enrollments_events(organization, ids[start : start + 2000], event_type),
+        )
+
+
+def _hooked_organizations(event_type: str) -> list[int]:
+    """Organizations with an enabled endpoint for ``event_type`` (the sweep is cross-tenant)."""
+    from laurel.integrations.models import WebhookEndpoint
+
+    return [
+        pk
+        for pk, types in WebhookEndpoint.objects.filter(enabled=True).values_list(
+            "organization_id", "event_types"
+        )
+        if event_type in (types or [])
+    ]
+
+
 # --- Trackers ---------------------------------------------------------------------------------
 
 
@@ -364,6 +396,7 @@ def enrollments_create(
         organization=organization,
         after={"program": program.code, "version": version.number, "enrolled_on": str(enrolled_on)},
     )
+    _emit(organization, created, "enrollment.enrolled")
     for enrollment in created:
         _, invited = connection_invite(
             actor=actor, organization=organization, email=enrollment.email
@@ -650,6 +683,7 @@ def enrollment_earn(
         before={"status": before},
         after={"status": "earned", "earned_on": str(earned_on)},
     )
+    _emit(enrollment.organization, [enrollment], "enrollment.earned")
     if notify:
         _notify(enrollment, "earned")
     if version.maintenance and enrollment.program.status == Program.Status.ACTIVE:
@@ -680,6 +714,7 @@ def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollmen
         organization=earned.organization,
         after={"cycle": nxt.cycle, "after": earned.pk},
     )
+    _emit(earned.organization, [nxt], "enrollment.enrolled")
     return nxt
 
 
@@ -760,6 +795,7 @@ def enrollment_cancel(
         before={"status": before},
         after={"status": "cancelled", "by_holder": by_holder},
     )
+    _emit(enrollment.organization, [enrollment], "enrollment.cancelled")
     _notify(enrollment, "cancelled")
     return enrollment
 
@@ -971,8 +1007,9 @@ WITH moved AS (
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING dedupe_key
 )
-SELECT program_id, count(*), (SELECT array_agg(dedupe_key) FROM notices)
-FROM moved GROUP BY program_id
+SELECT program_id, count(*), (SELECT array_agg(dedupe_key) FROM notices), organization_id,
+    array_agg(id) FILTER (WHERE organization_id = ANY(%(hooked)s::bigint[]))
+FROM moved GROUP BY program_id, organization_id
 """
 
 
@@ -993,16 +1030,24 @@ def _sweep_sql(src: str, dst: str, condition: str, today: date, *, notify: bool)
                 "kind": f"program_{dst}",
                 "subject": _NOTICES[dst][0],
                 "notify": notify,
+                # Only these organizations' moved ids come back, for their webhooks.
+                "hooked": _hooked_organizations(f"enrollment.{dst}"),
             },
         )
         rows = cursor.fetchall()
     keys = (rows[0][2] or []) if rows else []
-    for program_id, n, _ in rows:
+    for program_id, n, *_ in rows:
         _track(program_id, Counter({(src, dst): n}))
+    hooked = defaultdict(list)
+    for _, _, _, org_id, ids in rows:
+        hooked[org_id].extend(ids or [])
+    for org_id, ids in hooked.items():
+        if ids:
+            _emit(Organization.objects.get(pk=org_id), ids, f"enrollment.{dst}")
     for start in range(0, len(keys), 2000):
         chunk = keys[start : start + 2000]
         transaction.on_commit(lambda chunk=chunk: notices_send.enqueue(chunk))
-    return sum(n for _, n, _ in rows)
+    return sum(n for _, n, *_ in rows)
 
 
 def render_deferred_notice(message) -> tuple[str, str]:
@@ -1042,6 +1087,7 @@ def _after_sweep(rows, src: str, dst: str, *, notify: bool) -> None:
             organization=orgs[org_id],
             after={"status": dst, "from": src},
         )
+        _emit(orgs[org_id], objects, f"enrollment.{dst}")
     if notify:
         _sweep_notices([pk for pk, *_ in rows], dst)
 
