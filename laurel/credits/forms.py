@@ -222,3 +222,27 @@ class DashboardForm(forms.Form):
             window_end=d.get("window_end"),
             minimums=tuple(d.get("minimums") or ()),
         )
+
+
+class SelfReportForm(DashboardChoiceForm):
+    """CE earned elsewhere, reported by the holder (with the dashboard to file it in)."""
+
+    title = forms.CharField(label="Activity title", max_length=300)
+    provider = forms.CharField(label="Provider (who gave the course)", max_length=200)
+    completion_date = forms.DateField(
+        label="Completion date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    hours = forms.CharField(
+        label="Hours per credit type",
+        help_text="A credit type code and the hours, e.g. “CE 6, ETH 2”.",
+        max_length=500,
+    )
+    certificate = forms.FileField(
+        label="Certificate (PDF, PNG or JPEG; optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+    field_order = ["title", "provider", "completion_date", "hours", "certificate"]
+
+    def clean_hours(self):
+        return dict(parse_minimums(self.cleaned_data["hours"]))

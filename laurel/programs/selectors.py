@@ -6,7 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from laurel.programs.models import Completion, Enrollment, Offering, Program, Requirement, Tracker
+from laurel.programs.models import (
+    Completion,
+    CreditReview,
+    Enrollment,
+    Offering,
+    Program,
+    Requirement,
+    Tracker,
+)
 
 NO_STATUS = "No status"
 AWAITING_GRADE = "Awaiting grade"
@@ -52,8 +60,9 @@ class Progress:
 
 
 def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
-    """Each enrollment's requirement rows (status, locked, hours) in four queries however many
-    enrollments: requirements, offerings, completions, and the holders' accepted credits."""
+    """Each enrollment's requirement rows (status, locked, hours) in five queries however many
+    enrollments: requirements, offerings, completions, the holders' accepted credits, and the
+    self-reported ones a program's staff approved for the enrollment."""
     from laurel.credits.models import Credit, CreditComponent
 
     if not enrollments:
@@ -93,9 +102,23 @@ def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
         )
         for holder_id, *rest in components:
             credits[holder_id].append(rest)
+    approved = defaultdict(list)  # approved self-reported credit, per enrollment
+    if holder_ids:
+        for enrollment_id, *rest in CreditReview.objects.filter(
+            enrollment_id__in=[e.pk for e in enrollments],
+            status=CreditReview.Status.APPROVED,
+            credit__status=Credit.Status.ACCEPTED,
+        ).values_list(
+            "enrollment_id",
+            "credit__course_id",
+            "credit__completion_date",
+            "credit__components__credit_type__code",
+            "credit__components__amount_earned",
+        ):
+            approved[enrollment_id].append(rest)
     out = {}
     for enrollment in enrollments:
-        mine = credits.get(enrollment.holder_id, [])
+        mine = credits.get(enrollment.holder_id, []) + approved.get(enrollment.pk, [])
         end = enrollment.expires_on
         in_window = [
             c for c in mine if c[1] >= enrollment.enrolled_on and (end is None or c[1] <= end)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -17,10 +16,12 @@ from django.utils import timezone
 from laurel.accounts.models import Organization, normalize_email
 from laurel.accounts.services import ServiceError, connection_invite
 from laurel.audit.services import Actor, audit_record, audit_record_many
+from laurel.lib.uploads import document_problem
 from laurel.notifications.services import outbox_enqueue
 from laurel.programs import selectors
 from laurel.programs.models import (
     Completion,
+    CreditReview,
     Enrollment,
     Offering,
     Program,
@@ -31,11 +32,6 @@ from laurel.programs.models import (
 
 S = Enrollment.Status
 REMINDER_DAYS = (30, 7)
-ATTACHMENT_TYPES = {
-    "application/pdf": b"%PDF",
-    "image/png": b"\x89PNG",
-    "image/jpeg": b"\xff\xd8\xff",
-}
 
 
 # --- Definitions ------------------------------------------------------------------------------
@@ -397,6 +393,7 @@ def enrollments_create(
         after={"program": program.code, "version": version.number, "enrolled_on": str(enrolled_on)},
     )
     _emit(organization, created, "enrollment.enrolled")
+    credit_reviews_open(enrollments=created)
     for enrollment in created:
         _, invited = connection_invite(
             actor=actor, organization=organization, email=enrollment.email
@@ -441,6 +438,7 @@ def enrollments_deliver_for_email(*, user, email: str) -> int:
     for enrollment in waiting:
         enrollment.holder = user
         enrollment_evaluate(actor=Actor(user=user), enrollment=enrollment)
+    credit_reviews_open(holder=user)
     return len(waiting)
 
 
@@ -450,13 +448,9 @@ def enrollments_deliver_for_email(*, user, email: str) -> int:
 def _check_attachment(upload) -> None:
     if upload is None:
         return
-    if upload.size > settings.LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES:
-        limit = settings.LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES // (1024 * 1024)
-        raise ServiceError(f"The attachment is larger than {limit} MB.", field="attachment")
-    head = upload.read(8)
-    upload.seek(0)
-    if not any(head.startswith(magic) for magic in ATTACHMENT_TYPES.values()):
-        raise ServiceError("Attach a PDF, PNG or JPEG file.", field="attachment")
+    problem = document_problem(upload)
+    if problem:
+        raise ServiceError(problem.replace("The file", "The attachment"), field="attachment")
 
 
 @transaction.atomic
@@ -628,6 +622,121 @@ def completion_return(*, actor: Actor, completion: Completion, reason: str) -> C
     return completion
 
 
+# --- Self-reported credit ---------------------------------------------------------------------
+
+
+def credit_reviews_open(*, holder=None, enrollments=None) -> int:
+    """Ask the staff of each open enrollment with a credit-hours requirement to review the
+    holder's self-reported credits of a matching credit type dated inside its window (once
+    per enrollment and credit). Returns how many reviews were opened."""
+    from laurel.credits.models import Credit, CreditComponent
+
+    if enrollments is None:
+        enrollments = Enrollment.objects.filter(holder=holder, status__in=Enrollment.OPEN)
+    enrollments = [e for e in enrollments if e.holder_id and e.is_open]
+    if not enrollments:
+        return 0
+    codes = defaultdict(set)
+    for version_id, code in Requirement.objects.filter(
+        version_id__in={e.version_id for e in enrollments}, kind=Requirement.Kind.CREDIT_HOURS
+    ).values_list("version_id", "credit_type_code"):
+        codes[version_id].add(code)
+    enrollments = [e for e in enrollments if codes.get(e.version_id)]
+    if not enrollments:
+        return 0
+    reported = defaultdict(list)
+    for holder_id, credit_id, day, code in CreditComponent.objects.filter(
+        credit__holder_id__in={e.holder_id for e in enrollments},
+        credit__source=Credit.Source.SELF_REPORT,
+        credit__status=Credit.Status.ACCEPTED,
+    ).values_list("credit__holder_id", "credit_id", "credit__completion_date", "credit_type__code"):
+        reported[holder_id].append((credit_id, day, code))
+    wanted = {
+        (e.pk, credit_id): e
+        for e in enrollments
+        for credit_id, day, code in reported.get(e.holder_id, [])
+        if code in codes[e.version_id]
+        and day >= e.enrolled_on
+        and (e.expires_on is None or day <= e.expires_on)
+    }
+    if not wanted:
+        return 0
+    have = set(
+        CreditReview.objects.filter(enrollment_id__in={k[0] for k in wanted}).values_list(
+            "enrollment_id", "credit_id"
+        )
+    )
+    new = [
+        CreditReview(enrollment=e, credit_id=credit_id)
+        for (pk, credit_id), e in wanted.items()
+        if (pk, credit_id) not in have
+    ]
+    CreditReview.objects.bulk_create(new, ignore_conflicts=True)
+    for review in new:
+        audit_record(
+            actor=Actor.system("self-report"),
+            action="credit_review.requested",
+            obj=review.enrollment,
+            organization=review.enrollment.organization,
+            after={"credit": review.credit_id},
+        )
+    return len(new)
+
+
+def _decide_review(review: CreditReview, **changes) -> None:
+    updated = CreditReview.objects.filter(
+        pk=review.pk, status=CreditReview.Status.AWAITING_APPROVAL
+    ).update(**changes)
+    if updated != 1:
+        raise ServiceError("This credit has been decided meanwhile; reload the page.", code="state")
+    for name, value in changes.items():
+        setattr(review, name, value)
+
+
+@transaction.atomic
+def credit_review_approve(*, actor: Actor, review: CreditReview) -> CreditReview:
+    """The program's staff accept a self-reported credit for one enrollment: from now on its
+    hours count toward that enrollment's credit-hours requirements (which may earn it)."""
+    _decide_review(
+        review,
+        status=CreditReview.Status.APPROVED,
+        decided_by=actor.user,
+        decided_at=timezone.now(),
+    )
+    enrollment = review.enrollment
+    audit_record(
+        actor=actor,
+        action="credit_review.approved",
+        obj=review,
+        organization=enrollment.organization,
+        after={"credit": review.credit_id, "enrollment": enrollment.pk},
+    )
+    enrollment_evaluate(actor=actor, enrollment=enrollment)
+    return review
+
+
+@transaction.atomic
+def credit_review_return(*, actor: Actor, review: CreditReview, reason: str) -> CreditReview:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why it does not count; the holder reads it.", field="reason")
+    _decide_review(
+        review,
+        status=CreditReview.Status.RETURNED,
+        return_reason=reason[:500],
+        decided_by=actor.user,
+        decided_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="credit_review.returned",
+        obj=review,
+        organization=review.enrollment.organization,
+        after={"credit": review.credit_id, "reason": review.return_reason},
+    )
+    return review
+
+
 # --- Earning ----------------------------------------------------------------------------------
 
 
@@ -715,6 +824,7 @@ def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollmen
         after={"cycle": nxt.cycle, "after": earned.pk},
     )
     _emit(earned.organization, [nxt], "enrollment.enrolled")
+    credit_reviews_open(enrollments=[nxt])
     return nxt
 
 

@@ -7,7 +7,7 @@ from itertools import chain
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from laurel.accounts.models import Connection, Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
 from laurel.catalog.models import Course
+from laurel.credits.models import CreditComponent
 from laurel.lib.csvfile import iter_csv
 from laurel.programs import selectors, services
 from laurel.programs.forms import (
@@ -27,7 +28,7 @@ from laurel.programs.forms import (
     ReasonForm,
     RequirementFormSet,
 )
-from laurel.programs.models import Completion, Enrollment, Program
+from laurel.programs.models import Completion, CreditReview, Enrollment, Program
 from laurel.web.tenancy import ANY_MEMBER, org_required
 
 MANAGERS = (Role.CERT_MANAGER,)  # admins always pass
@@ -491,7 +492,67 @@ def approvals(request):
         .order_by("created_at")
     )
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
-    return render(request, "programs/approvals.html", {"page": page, "form": ReasonForm()})
+    reviews = list(
+        _reviews(request)
+        .filter(status=CreditReview.Status.AWAITING_APPROVAL)
+        .prefetch_related(REVIEW_COMPONENTS)
+        .order_by("created_at", "pk")[:100]
+    )
+    return render(
+        request,
+        "programs/approvals.html",
+        {"page": page, "form": ReasonForm(), "reviews": reviews},
+    )
+
+
+REVIEW_COMPONENTS = Prefetch(
+    "credit__components", queryset=CreditComponent.objects.select_related("credit_type")
+)
+
+
+def _reviews(request):
+    return CreditReview.objects.filter(enrollment__organization=request.org).select_related(
+        "enrollment__organization", "enrollment__version", "credit__self_report"
+    )
+
+
+@org_required(*MANAGERS)
+@require_POST
+def review_approve(request, pk):
+    review = get_object_or_404(_reviews(request), pk=pk)
+    try:
+        services.credit_review_approve(actor=Actor.from_request(request), review=review)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Approved “{review.credit.title}” for {review.enrollment.email}."
+        )
+    return redirect("programs:approvals", request.org.slug)
+
+
+@org_required(*MANAGERS)
+@require_POST
+def review_return(request, pk):
+    review = get_object_or_404(_reviews(request), pk=pk)
+    try:
+        services.credit_review_return(
+            actor=Actor.from_request(request), review=review, reason=request.POST.get("reason", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Returned “{review.credit.title}”.")
+    return redirect("programs:approvals", request.org.slug)
+
+
+@org_required(*ANY_MEMBER)
+def review_certificate(request, pk):
+    """The certificate a holder attached to a self-report one of our enrollments reviews."""
+    from laurel.credits.views import certificate_file_response
+
+    review = get_object_or_404(_reviews(request), pk=pk)
+    return certificate_file_response(review.credit.self_report)
 
 
 def _queued(request, pk) -> Completion:
