@@ -77,6 +77,13 @@ ENDPOINTS = {
     ("GET", "/api/v1/programs/approvals/queue"),
     ("POST", "/api/v1/programs/approvals/{completion_id}/approve"),
     ("POST", "/api/v1/programs/approvals/{completion_id}/return"),
+    ("POST", "/api/v1/programs"),
+    ("PUT", "/api/v1/programs/{program_id}"),
+    ("POST", "/api/v1/programs/{program_id}/status"),
+    ("POST", "/api/v1/programs/enrollments/{enrollment_id}/cancel"),
+    ("GET", "/api/v1/programs/self-reports"),
+    ("POST", "/api/v1/programs/self-reports/{review_id}/approve"),
+    ("POST", "/api/v1/programs/self-reports/{review_id}/return"),
 }
 
 
