@@ -227,3 +227,43 @@ def transcript_rows(items: list[Progress]):
                 c.grade if c and c.grade is not None else "",
                 row.hours if row.hours is not None else "",
             ]
+
+
+TRANSCRIPT_PDF_HEADER = ["Requirement", "Status", "Completed", "Grade", "Hours"]
+
+
+def transcript_sections(items: list[Progress]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The PDF transcript's sections: per enrollment a title, its facts and requirement rows."""
+    out = []
+    for p in items:
+        e = p.enrollment
+        facts = [
+            e.organization.name,
+            e.get_status_display(),
+            f"enrolled {e.enrolled_on:%Y-%m-%d}",
+            f"deadline {e.deadline:%Y-%m-%d}" if e.deadline else "no deadline",
+        ]
+        if e.cycle > 1:
+            facts.append(f"cycle {e.cycle}")
+        if e.earned_on:
+            facts.append(f"earned {e.earned_on:%Y-%m-%d}")
+        if e.certificate_id:
+            facts.append(f"certificate {e.certificate.serial_number}")
+        rows = []
+        for row in p.rows:
+            c = row.completion
+            hours = ""
+            if row.hours is not None:
+                hours = f"{row.hours.normalize():f} of {row.requirement.hours.normalize():f}"
+                hours += f" {row.requirement.credit_type_code}"
+            rows.append(
+                [
+                    row.requirement.title,
+                    row.status,
+                    f"{c.completed_on:%Y-%m-%d}" if c else "",
+                    f"{c.grade.normalize():f}" if c and c.grade is not None else "",
+                    hours,
+                ]
+            )
+        out.append((f"{e.version.name} (version {e.version.number})", facts, rows))
+    return out

@@ -620,12 +620,31 @@ def program_purge(request, pk):
     return render(request, "programs/purge.html", {"program": program, "page": page, "q": q})
 
 
-def _transcript(request, enrollments, *, filename: str, csv_wanted: bool, title: str):
+def _transcript(request, enrollments, *, filename: str, title: str, issuer: str):
+    """The transcript as a printable page, or ``?format=csv`` / ``?format=pdf``."""
     items = selectors.transcript(enrollments)
-    if csv_wanted:
+    wanted = request.GET.get("format")
+    if wanted == "csv":
         rows = chain([selectors.TRANSCRIPT_HEADER], selectors.transcript_rows(items))
         response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    if wanted == "pdf":
+        from django.http import HttpResponse
+        from django.utils import timezone
+
+        from laurel.lib import pdf
+
+        data = pdf.render_transcript(
+            org=issuer,
+            title=title,
+            subtitle=f"{len(items)} program enrollment{'s' if len(items) != 1 else ''}",
+            generated=f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC",
+            header=selectors.TRANSCRIPT_PDF_HEADER,
+            sections=selectors.transcript_sections(items),
+        )
+        response = HttpResponse(data, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
         return response
     return render(request, "programs/transcript.html", {"items": items, "title": title})
 
@@ -641,8 +660,8 @@ def enrollee_transcript(request):
         request,
         list(enrollments.select_related(*TRANSCRIPT_RELATED)),
         filename=f"transcript-{request.org.slug}",
-        csv_wanted=request.GET.get("format") == "csv",
         title=f"Transcript of {email}",
+        issuer=request.org.name,
     )
 
 
@@ -727,6 +746,6 @@ def my_transcript(request):
         request,
         list(enrollments.select_related(*TRANSCRIPT_RELATED)),
         filename="my-program-transcript",
-        csv_wanted=request.GET.get("format") == "csv",
-        title="My program transcript",
+        title=f"Program transcript of {request.user.full_name or request.user.email}",
+        issuer="Laurel",
     )
