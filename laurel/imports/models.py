@@ -30,6 +30,7 @@ class ImportJob(BackgroundJob):
         CREDITS = "credits", "Credits"
         CERTIFICATES = "certificates", "Certificates earned elsewhere"
         PROGRESS = "progress", "LMS progress of course-takers"
+        ENROLLMENTS = "enrollments", "Program enrollments"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -155,7 +156,8 @@ class ImportJob(BackgroundJob):
         deadline = self.undo_deadline()
         return (
             self.status == self.Status.COMMITTED
-            and self.kind != self.Kind.PROGRESS  # a later feed overwrites progress anyway
+            # A later feed overwrites progress anyway; enrollments are cancelled one by one.
+            and self.kind not in (self.Kind.PROGRESS, self.Kind.ENROLLMENTS)
             and deadline is not None
             and timezone.now() <= deadline
         )
@@ -182,6 +184,8 @@ class ImportRow(models.Model):
         ISSUED = "issued", "Certificate issued"
         SKIPPED_DUPLICATE = "skipped_duplicate", "Skipped: duplicate"
         RECORDED = "recorded", "Progress recorded"
+        ENROLLED = "enrolled", "Enrolled"
+        COMPLETED = "completed", "Enrolled already; completion recorded"
         EXCLUDED = "excluded", "Excluded"
         FAILED = "failed", "Failed"
 
@@ -225,6 +229,10 @@ class ImportRow(models.Model):
     # Certificates kind: the expiry as written, and the certificate the row issued.
     expires_on = models.DateField(null=True, blank=True)
     certificate_id = models.BigIntegerField(null=True, blank=True)
+    # Certificates and enrollments kinds: the program the row names (code in ``value`` of a
+    # problem row), and the enrollment date of an enrollments row.
+    program_id = models.BigIntegerField(null=True, blank=True)
+    enrolled_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "number"]

@@ -761,13 +761,18 @@ def enrollment_earn(
     earned_on: date,
     issue_certificate: bool = True,
     notify: bool = True,
+    certificate=None,
 ) -> Enrollment:
-    """Mark Earned, issue the certificate (when the program says so) and, for a maintenance
-    program, open the next cycle from the day it was earned."""
+    """Mark Earned, issue the certificate (when the program says so; ``certificate`` when it
+    was issued already, e.g. imported) and, for a maintenance program, open the next cycle
+    from the day it was earned."""
     before = enrollment.status
     _move(enrollment, allowed=Enrollment.OPEN, status=S.EARNED, earned_on=earned_on)
     version = enrollment.version
-    if issue_certificate and version.issue_on_earn:
+    if certificate is not None:
+        Enrollment.objects.filter(pk=enrollment.pk).update(certificate=certificate)
+        enrollment.certificate = certificate
+    elif issue_certificate and version.issue_on_earn:
         from laurel.certificates.services import certificate_issue
 
         certificate = certificate_issue(
@@ -798,6 +803,66 @@ def enrollment_earn(
     if version.maintenance and enrollment.program.status == Program.Status.ACTIVE:
         _open_next_cycle(actor, enrollment, earned_on)
     return enrollment
+
+
+@transaction.atomic
+def enrollment_record_earned(
+    *,
+    actor: Actor,
+    program: Program,
+    email: str,
+    name: str = "",
+    earned_on: date,
+    certificate=None,
+) -> Enrollment:
+    """A certification earned elsewhere (an imported certificate for the program): the
+    person's open enrollment, or a new one from ``earned_on``, becomes Earned on that date.
+    Earned already on that date changes nothing."""
+    if program.status == Program.Status.DRAFT:
+        raise ServiceError(f"Program {program.code} is a Draft.", code="state")
+    email = normalize_email(email)
+    done = Enrollment.objects.filter(
+        program=program, email=email, status=S.EARNED, earned_on=earned_on
+    ).first()
+    if done is not None:
+        return done
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("program", "version", "organization")
+        .filter(program=program, email=email, status__in=Enrollment.OPEN)
+        .first()
+    )
+    if enrollment is None:
+        version = program.current_version
+        grace, expires = _dates(version, earned_on)
+        enrollment = Enrollment.objects.create(
+            organization=program.organization,
+            program=program,
+            version=version,
+            email=email,
+            name=(name or "").strip()[:200],
+            holder=_verified_user(email),
+            enrolled_on=earned_on,
+            grace_starts_on=grace,
+            expires_on=expires,
+        )
+        _track(program.pk, Counter({(None, S.ENROLLED): 1}))
+        audit_record(
+            actor=actor,
+            action="enrollment.enrolled",
+            obj=enrollment,
+            organization=program.organization,
+            after={"program": program.code, "version": version.number, "via": "certificate"},
+        )
+        _emit(program.organization, [enrollment], "enrollment.enrolled")
+    return enrollment_earn(
+        actor=actor,
+        enrollment=enrollment,
+        earned_on=earned_on,
+        issue_certificate=False,
+        notify=False,
+        certificate=certificate,
+    )
 
 
 def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollment:
