@@ -572,12 +572,14 @@ def _courses_by_pk(job):
 
 
 from laurel.imports.certificates_kind import CertificatesKind  # noqa: E402
+from laurel.imports.enrollments_kind import EnrollmentsKind  # noqa: E402
 from laurel.imports.progress_kind import ProgressKind  # noqa: E402
 
 KINDS: dict[str, ImportKind] = {
     "credits": CreditsKind(),
     "certificates": CertificatesKind(),
     "progress": ProgressKind(),
+    "enrollments": EnrollmentsKind(),
 }
 
 
