@@ -384,22 +384,28 @@ def _enrollment_detail(e: Enrollment) -> dict:
     "/enrollments/{int:enrollment_id}/completions",
     response={201: EnrollmentDetailOut, 409: ErrorOut, **NOT_FOUND},
     summary="Record a completion",
+    openapi_extra={"parameters": [IDEMPOTENCY_PARAMETER]},
 )
 def completion_create(request, enrollment_id: ObjectId, payload: ProgramCompletionIn):
-    """Record a completion (no attachment through the API). Example:
+    """Record a completion (no attachment through the API); a retry with the same
+    `Idempotency-Key` does not record it twice. Example:
     `POST /api/v1/programs/enrollments/42/completions` with
     `{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}`."""
     e = get_object_or_404(_enrollments(request), pk=enrollment_id)
     requirement = get_object_or_404(e.version.requirements, pk=payload.requirement_id)
-    services.completion_record(
-        actor=_actor(request),
-        enrollment=e,
-        requirement=requirement,
-        completed_on=payload.completed_on,
-        notes=payload.notes,
-        grade=payload.grade,
-    )
-    return 201, _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+    def work():
+        services.completion_record(
+            actor=_actor(request),
+            enrollment=e,
+            requirement=requirement,
+            completed_on=payload.completed_on,
+            notes=payload.notes,
+            grade=payload.grade,
+        )
+        return _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+    return _idempotent(request, f"/programs/enrollments/{enrollment_id}/completions", payload, work)
 
 
 def _queue(request):

@@ -47,13 +47,13 @@ def test_completion_through_the_api_waits_for_approval_then_earns(client, org, h
     path = f"/api/v1/programs/{program.pk}/enrollments"
     [enrollment] = post(client, path, {"people": [{"email": "a@example.com"}]}, headers).json()
     req = program.current_version.requirements.get()
-    detail = post(
-        client,
-        f"/api/v1/programs/enrollments/{enrollment['id']}/completions",
-        {"requirement_id": req.pk, "completed_on": str(date.today())},
-        headers,
-    ).json()
+    path = f"/api/v1/programs/enrollments/{enrollment['id']}/completions"
+    body = {"requirement_id": req.pk, "completed_on": str(date.today())}
+    detail = post(client, path, body, {**headers, "Idempotency-Key": "c1"}).json()
     assert detail["requirements"][0]["status"] == "Awaiting approval"
+    retry = post(client, path, body, {**headers, "Idempotency-Key": "c1"})
+    assert retry.status_code == 201 and retry["Idempotent-Replayed"] == "true"
+    assert Completion.objects.count() == 1  # not recorded twice
     queue = client.get("/api/v1/programs/approvals/queue", headers=headers).json()["items"]
     assert [c["email"] for c in queue] == ["a@example.com"]
     post(client, f"/api/v1/programs/approvals/{queue[0]['id']}/approve", {}, headers)
