@@ -135,3 +135,11 @@ def test_cli_imports_enrollments_like_the_other_kinds(org, program, people, tmp_
     assert json.loads(out.getvalue())["invite"] == 1
     zed = Enrollment.objects.get(email="zed@example.org")
     assert zed.enrolled_on == org.today() and zed.status == "enrolled"
+
+
+def test_upload_page_offers_the_kind_and_its_template(client, org, admin):
+    client.force_login(admin)
+    response = client.get(f"/o/{org.slug}/imports/template.csv?kind=enrollments")
+    first = response.content.decode("utf-8-sig").splitlines()[0]
+    assert first == "Email,Program,Enrolled,Name,Requirement,Completed,Grade"
+    assert "Program enrollments" in client.get(f"/o/{org.slug}/imports/new/").content.decode()
