@@ -368,6 +368,12 @@ def enrollment_detail(request, pk):
             "history": Completion.objects.filter(enrollment=enrollment).select_related(
                 "requirement"
             ),
+            "reviews": list(
+                _reviews(request)
+                .filter(enrollment=enrollment)
+                .select_related("decided_by")
+                .prefetch_related(REVIEW_COMPONENTS)
+            ),
         },
     )
 

@@ -141,6 +141,8 @@ def test_self_reported_hours_count_toward_a_program_only_after_its_staff_approve
     assert enrollment.status == Enrollment.Status.EARNED
     review.refresh_from_db()
     assert review.decided_by == manager
+    page = client.get(reverse("programs:enrollment", args=[org.slug, enrollment.pk]))
+    assert "Wound care workshop" in page.content.decode() and "Approved" in page.content.decode()
     # The holder sees who accepted it, for what; it is still not "from" the organization.
     client.force_login(nurse)
     detail = client.get(reverse("credits:locker_credit_detail", args=[credit.pk])).content.decode()
