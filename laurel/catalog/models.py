@@ -15,7 +15,7 @@ from django.utils import timezone
 
 class CreditType(models.Model):
     # Empty for the platform's own types that self-reported credit is counted in (one per
-    # code and unit, made on first use; docs/decisions/0007-self-reported-credit.md).
+    # code and unit, made on first use; docs/decisions/0008-self-reported-credit.md).
     organization = models.ForeignKey(
         "accounts.Organization",
         null=True,

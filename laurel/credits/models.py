@@ -70,7 +70,7 @@ class Credit(models.Model):
     # (each would queue a per-row check): writers check those references set-based, and
     # ``on_delete`` still applies in Django. See docs/decisions/0004-ledger-write-path.md.
     # Empty only for self-reported credit, which no organization issued
-    # (docs/decisions/0007-self-reported-credit.md).
+    # (docs/decisions/0008-self-reported-credit.md).
     organization = models.ForeignKey(
         "accounts.Organization",
         null=True,

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0003_self_reported_credit'),
+        ('credits', '0004_self_reported_credit'),
         ('programs', '0001_programs_enrollments_trackers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0004_former_slugs_reserved'),
         ('catalog', '0003_platform_credit_types'),
-        ('credits', '0002_lean_write_path'),
+        ('credits', '0003_ledger_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
