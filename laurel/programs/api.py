@@ -633,22 +633,42 @@ class SelfReportOut(Schema):
     decided_at: str | None
     return_reason: str
 
+    # The list pages a queryset of CreditReview; the decisions return ``_review_out`` dicts.
+    @staticmethod
+    def _of(obj, name):
+        return obj[name] if isinstance(obj, dict) else _review_out(obj)[name]
 
-class _Mapped:
-    """A queryset the paginator slices and counts, each row given to the schema as a dict."""
+    @staticmethod
+    def resolve_program(obj):
+        return SelfReportOut._of(obj, "program")
 
-    def __init__(self, queryset, to_dict):
-        self.queryset, self.to_dict = queryset, to_dict
+    @staticmethod
+    def resolve_email(obj):
+        return SelfReportOut._of(obj, "email")
 
-    def count(self) -> int:
-        return self.queryset.count()
+    @staticmethod
+    def resolve_title(obj):
+        return SelfReportOut._of(obj, "title")
 
-    def __len__(self) -> int:
-        return self.count()
+    @staticmethod
+    def resolve_provider(obj):
+        return SelfReportOut._of(obj, "provider")
 
-    def __getitem__(self, item):
-        rows = self.queryset[item]
-        return [self.to_dict(r) for r in rows] if isinstance(item, slice) else self.to_dict(rows)
+    @staticmethod
+    def resolve_completion_date(obj):
+        return SelfReportOut._of(obj, "completion_date")
+
+    @staticmethod
+    def resolve_hours(obj):
+        return SelfReportOut._of(obj, "hours")
+
+    @staticmethod
+    def resolve_has_certificate(obj):
+        return SelfReportOut._of(obj, "has_certificate")
+
+    @staticmethod
+    def resolve_decided_at(obj):
+        return SelfReportOut._of(obj, "decided_at")
 
 
 def _reviews(request):
@@ -687,7 +707,7 @@ def self_report_list(
     rows = _reviews(request).order_by("created_at", "pk")
     if status:
         rows = rows.filter(status=status)
-    return _Mapped(rows, _review_out)
+    return rows
 
 
 @router.post(
