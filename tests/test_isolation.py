@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -44,17 +45,18 @@ from laurel.catalog.services import (
 from laurel.certificates.models import Certificate, CertificateJob, CertificateTemplate
 from laurel.certificates.services import certificate_issue, default_template, job_request
 from laurel.credits.models import Credit
+from laurel.credits.services import dashboard_create, self_report_create
 from laurel.exports.services import export_request
 from laurel.imports.models import ImportJob, ImportRow
 from laurel.imports.services import import_create
 from laurel.integrations.models import WebhookDelivery
 from laurel.integrations.services import endpoint_create, endpoint_send_test
-from laurel.programs.models import Completion, Enrollment, Program
-from laurel.programs.services import completion_record, enrollments_create
+from laurel.programs.models import Completion, CreditReview, Enrollment, Program
+from laurel.programs.services import RequirementSpec, completion_record, enrollments_create
 from laurel.programs.tests.helpers import make_program, manual
 from laurel.recognition.models import Ceremony, CourseTaker
 from laurel.recognition.tests.factories import make_recognition_world
-from tests.factories import enter_credit, make_course, make_member, make_org
+from tests.factories import enter_credit, make_course, make_member, make_org, make_user
 
 ORG_SLUG = "<slug:org_slug>"
 Make = Callable[[SimpleNamespace], object]
@@ -177,6 +179,9 @@ ORG_PAGES: dict[str, Page] = {
     "programs:enroll": Page(pk=lambda w: w.program.pk),
     "programs:move_version": Page(pk=lambda w: w.program.pk),
     "programs:purge": Page(pk=lambda w: w.program.pk),
+    "programs:review_approve": Page("post", pk=lambda w: w.review.pk),
+    "programs:review_return": Page("post", {"reason": "isolation"}, pk=lambda w: w.review.pk),
+    "programs:review_certificate": Page(pk=lambda w: w.review.pk),
     "catalog:credit_type_list": Page(),
     "catalog:credit_type_new": Page("post", {"code": "ISO", "name": "Iso", "unit": "hours"}),
     "catalog:credit_type_edit": Page(pk=lambda w: w.credit_type.pk),
@@ -359,6 +364,29 @@ API_OPERATIONS: dict[str, Op] = {
     "POST /api/v1/events/{event_id}/registrations/status": Op(
         event_id=lambda w: w.event.pk,
         body=lambda w: {"status": "attended", "registration_ids": [w.registration.pk]},
+    ),
+    "POST /api/v1/programs": Op(
+        body=lambda w: {
+            "code": f"NEW-{w.slug}".upper(),
+            "name": "Isolation",
+            "requirements": [{"kind": "manual", "title": "Exam"}],
+        },
+        own_only=True,
+    ),
+    "PUT /api/v1/programs/{program_id}": Op(
+        program_id=lambda w: w.program.pk,
+        body=lambda w: {"name": "Renamed", "requirements": [{"kind": "manual", "title": "X"}]},
+    ),
+    "POST /api/v1/programs/{program_id}/status": Op(
+        program_id=lambda w: w.program.pk, body=lambda w: {"status": "inactive"}
+    ),
+    "POST /api/v1/programs/enrollments/{enrollment_id}/cancel": Op(
+        enrollment_id=lambda w: w.enrollment.pk
+    ),
+    "GET /api/v1/programs/self-reports": Op(hidden=lambda w: w.review.credit.title),
+    "POST /api/v1/programs/self-reports/{review_id}/approve": Op(review_id=lambda w: w.review.pk),
+    "POST /api/v1/programs/self-reports/{review_id}/return": Op(
+        review_id=lambda w: w.review.pk, body=lambda w: {"reason": "isolation"}
     ),
     "GET /api/v1/certificates": Op(hidden=lambda w: w.certificate.serial_number),
     "GET /api/v1/certificates/{cert_id}": Op(cert_id=lambda w: w.certificate.pk),
@@ -555,6 +583,7 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         completed_on=date(2025, 3, 1),
         attachment=SimpleUploadedFile("essay.pdf", b"%PDF-1.4 isolation"),
     )
+    review = make_self_report_review(org, slug)
     provider_world = make_provider_world(org, admin, slug)
     recognition = make_recognition_world(org, slug)
     webhook = endpoint_create(
@@ -573,6 +602,7 @@ def make_world(slug: str, django_capture_on_commit_callbacks) -> SimpleNamespace
         program=program,
         enrollment=enrollment,
         completion=completion,
+        review=review,
         certificate=certificate,
         job=job,
         export_job=export_job,
@@ -600,6 +630,36 @@ def make_events_world(org, slug: str) -> dict:
     )
     [registration] = register(event, f"attendee@{slug}.example", name=f"Attendee {slug}")
     return {"event": event, "registration": registration}
+
+
+def make_self_report_review(org, slug: str):
+    """A holder's self-reported credit waiting for the approval of the world's CE program."""
+    holder = make_user(f"reporter@{slug}.example")
+    program = make_program(
+        org,
+        code=f"CE-{slug}".upper(),
+        requirements=[
+            RequirementSpec(
+                kind="credit_hours", title="CE hours", credit_type_code="CE", hours=Decimal(2)
+            )
+        ],
+    )
+    enrollments_create(
+        actor=Actor.system("test"),
+        program=program,
+        people=[(holder.email, "")],
+        enrolled_on=date(2025, 3, 1),
+    )
+    self_report_create(
+        holder=holder,
+        title=f"Reported by {slug}",
+        provider="Elsewhere",
+        completion_date=date(2025, 3, 2),
+        hours={"CE": Decimal(2)},
+        dashboard=dashboard_create(holder=holder, name="Mine"),
+        certificate=_pdf(),
+    )
+    return CreditReview.objects.get(enrollment__program=program)
 
 
 def make_provider_world(org, admin, slug: str) -> dict:
@@ -676,6 +736,7 @@ def state_of(world) -> tuple:
         list(Program.objects.for_org(org).values_list("pk", "status", "current_version")),
         list(Enrollment.objects.for_org(org).values_list("pk", "status", "expires_on")),
         list(Completion.objects.filter(enrollment__organization=org).values_list("pk", "status")),
+        list(CreditReview.objects.filter(enrollment__organization=org).values_list("pk", "status")),
     )
 
 

@@ -14,8 +14,14 @@ from django.utils import timezone
 
 
 class CreditType(models.Model):
+    # Empty for the platform's own types that self-reported credit is counted in (one per
+    # code and unit, made on first use; docs/decisions/0008-self-reported-credit.md).
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="credit_types"
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credit_types",
     )
     code = models.CharField(
         max_length=16,
@@ -29,7 +35,12 @@ class CreditType(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "code"], name="credit_type_code_per_org"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["code", "unit"],
+                condition=models.Q(organization__isnull=True),
+                name="one_platform_credit_type_per_code_unit",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -220,3 +220,52 @@ class DashboardForm(forms.Form):
                 if d.get(self.MIN_PREFIX + code)
             ),
         )
+
+
+def parse_hours(text: str) -> list[tuple[str, Decimal]]:
+    """Self-reported hours: ``CE 6, ETH 2`` (also ``ETH: 3`` / ``ETH=3``, or one per line)."""
+    out: dict[str, Decimal] = {}
+    for raw in text.replace(",", "\n").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        parts = line.replace(":", " ").replace("=", " ").split()
+        if len(parts) != 2:
+            raise forms.ValidationError(
+                f"“{line}”: write a credit type code and an amount, e.g. ETH 3."
+            )
+        code, amount = parts[0].upper(), parts[1]
+        try:
+            value = Decimal(amount)
+        except ArithmeticError:
+            raise forms.ValidationError(f"“{line}”: {amount} is not a number.") from None
+        if not value.is_finite() or value <= 0 or value >= Decimal("100000"):
+            raise forms.ValidationError(f"“{line}”: the amount must be more than 0.")
+        if len(code) > 16:
+            raise forms.ValidationError(f"“{line}”: credit type codes are at most 16 characters.")
+        out[code] = value.quantize(Decimal("0.01"))
+    return list(out.items())
+
+
+class SelfReportForm(DashboardChoiceForm):
+    """CE earned elsewhere, reported by the holder (with the dashboard to file it in)."""
+
+    title = forms.CharField(label="Activity title", max_length=300)
+    provider = forms.CharField(label="Provider (who gave the course)", max_length=200)
+    completion_date = forms.DateField(
+        label="Completion date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    hours = forms.CharField(
+        label="Hours per credit type",
+        help_text="A credit type code and the hours, e.g. “CE 6, ETH 2”.",
+        max_length=500,
+    )
+    certificate = forms.FileField(
+        label="Certificate (PDF, PNG or JPEG; optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+    field_order = ["title", "provider", "completion_date", "hours", "certificate"]
+
+    def clean_hours(self):
+        return dict(parse_hours(self.cleaned_data["hours"]))

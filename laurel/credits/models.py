@@ -69,8 +69,12 @@ class Credit(models.Model):
     # readers need, and no database-level foreign keys on the columns a bulk writer fills
     # (each would queue a per-row check): writers check those references set-based, and
     # ``on_delete`` still applies in Django. See docs/decisions/0004-ledger-write-path.md.
+    # Empty only for self-reported credit, which no organization issued
+    # (docs/decisions/0008-self-reported-credit.md).
     organization = models.ForeignKey(
         "accounts.Organization",
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="credits",
         db_index=False,  # the unique and (organization, status, created_at) indexes lead with it
@@ -142,7 +146,11 @@ class Credit(models.Model):
                 fields=["organization", "activity_key", "recipient_email", "completion_date"],
                 condition=~Q(status__in=["revoked", "voided"]),
                 name="one_live_credit_per_activity_email_date",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(organization__isnull=False) | Q(source="self_report"),
+                name="credit_issued_by_an_organization_unless_self_reported",
+            ),
         ]
         # Each ledger list walks an index in its own order and stops after a page: the
         # organization's newest first, by status, by course (ids resolved first), by the
@@ -175,6 +183,15 @@ class Credit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.recipient_email} ({self.completion_date:%Y-%m-%d})"
+
+    @property
+    def is_self_reported(self) -> bool:
+        return self.source == self.Source.SELF_REPORT
+
+    @property
+    def issuer_label(self) -> str:
+        """Who it is from, as a holder reads it: never an organization for self-reported."""
+        return "Self-reported" if self.is_self_reported else self.organization.name
 
     @property
     def is_live(self) -> bool:
@@ -225,6 +242,19 @@ class CreditComponent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount_earned.normalize():f} {self.credit_type.code}"
+
+
+class SelfReport(models.Model):
+    """What a holder says about CE earned elsewhere: the provider and the certificate they
+    were given. Its ledger entry is ``credit`` (source ``self_report``, no organization)."""
+
+    credit = models.OneToOneField(Credit, on_delete=models.CASCADE, related_name="self_report")
+    provider = models.CharField(max_length=200)
+    certificate = models.FileField(upload_to="credits/self_reports/", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.credit.title} from {self.provider}"
 
 
 class DashboardQuerySet(models.QuerySet):

@@ -274,7 +274,7 @@ def transcript_rows(credits):
     for credit in credits:
         for c in credit.components.all():
             yield [
-                credit.organization.name,
+                credit.issuer_label,
                 credit.course.course_id if credit.course_id else "",
                 credit.title,
                 credit.completion_date.isoformat(),
@@ -288,6 +288,7 @@ def transcript_rows(credits):
 
 HOLDER_ACTIONS = {
     "credit.entered": "Recorded by {org}",
+    "credit.self_reported": "Reported by you (self-reported)",
     "credit.offered": "Offered to you (address verified)",
     "credit.accepted": "Accepted into {dashboard}",
     "credit.rejected": "Rejected",
@@ -318,7 +319,7 @@ def holder_history(credit: Credit, holder) -> list[HistoryLine]:
     lines = []
     for e in events:
         text = HOLDER_ACTIONS[e.action].format(
-            org=credit.organization.name,
+            org=credit.issuer_label,
             dashboard=dashboard_name(e.after),
             from_dashboard=dashboard_name(e.before),
         )

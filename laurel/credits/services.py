@@ -16,7 +16,13 @@ from laurel.accounts.models import Organization, normalize_email
 from laurel.accounts.services import ServiceError, connection_connect, connection_invite
 from laurel.audit.services import Actor, audit_record, audit_record_changes, audit_record_many
 from laurel.catalog.models import Course
-from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.credits.models import (
+    Credit,
+    CreditComponent,
+    Dashboard,
+    DashboardMinimum,
+    SelfReport,
+)
 from laurel.integrations.events import credit_data
 from laurel.integrations.services import webhooks_emit, webhooks_emit_credits
 from laurel.lib import emails, ratelimit
@@ -959,6 +965,128 @@ def certificates_issue_later(credits: list[Credit], *, actor: Actor) -> int:
     from laurel.certificates import services as certificates
 
     return certificates.certificates_issue_for_credits_later(credits, actor=actor)
+
+
+# --- Self-reported credit ---------------------------------------------------------------------
+
+SELF_REPORT_MAX_LINES = 10
+
+
+def _platform_credit_type(code: str, unit: str):
+    """The organization-less credit type self-reported hours are counted in."""
+    from laurel.catalog.models import CreditType
+
+    try:
+        with transaction.atomic():
+            return CreditType.objects.get_or_create(
+                organization=None, code=code, unit=unit, defaults={"name": code}
+            )[0]
+    except IntegrityError:  # made meanwhile by another report
+        return CreditType.objects.get(organization=None, code=code, unit=unit)
+
+
+@transaction.atomic
+def self_report_create(
+    *,
+    holder,
+    title: str,
+    provider: str,
+    completion_date: date,
+    hours: dict[str, Decimal],
+    dashboard: Dashboard | None = None,
+    certificate=None,
+) -> Credit:
+    """Record CE the holder earned elsewhere: accepted into their locker at once, marked
+    self-reported, issued by no organization. It counts toward a program's credit hours only
+    once that program's staff approve it (``programs.services.credit_reviews_open``)."""
+    from laurel.lib.uploads import document_problem
+
+    title = " ".join((title or "").split())[:300]
+    provider = " ".join((provider or "").split())[:200]
+    if not title:
+        raise ServiceError("Say what the activity was.", field="title")
+    if not provider:
+        raise ServiceError("Say who provided it.", field="provider")
+    if completion_date > timezone.now().date() + timedelta(days=1):
+        raise ServiceError("The completion date cannot be in the future.", field="completion_date")
+    if completion_date < date(1900, 1, 1):
+        raise ServiceError("Enter a completion date after 1900.", field="completion_date")
+    lines = {}
+    for code, amount in (hours or {}).items():
+        code = (code or "").strip().upper()
+        if not code:
+            continue
+        if not code.replace("_", "").isalnum() or not code[0].isalpha() or len(code) > 16:
+            raise ServiceError(
+                f"“{code}” is not a credit type code (letters, digits, _).", field="hours"
+            )
+        if amount is None or amount <= 0 or amount >= 1000:
+            raise ServiceError(f"Enter the {code} hours, above 0 and below 1000.", field="hours")
+        lines[code] = Decimal(amount).quantize(CENT, ROUND_HALF_UP)
+    if not lines or len(lines) > SELF_REPORT_MAX_LINES:
+        raise ServiceError("Enter the hours earned for at least one credit type.", field="hours")
+    if dashboard is not None:
+        dashboard = _own_open_dashboard(holder, dashboard)
+    if certificate is not None:
+        problem = document_problem(certificate)
+        if problem:
+            raise ServiceError(problem, field="certificate")
+    if SelfReport.objects.filter(
+        credit__holder=holder,
+        credit__title__iexact=title,
+        provider__iexact=provider,
+        credit__completion_date=completion_date,
+    ).exists():
+        raise ServiceError(
+            "You reported this activity for that date already.", field="title", code="duplicate"
+        )
+    now = timezone.now()
+    credit = Credit(
+        organization=None,
+        activity_key="self_report",
+        title=title,
+        recipient_email=normalize_email(holder.email),
+        recipient_name=holder.full_name,
+        holder=holder,
+        completion_date=completion_date,
+        status=Credit.Status.ACCEPTED,
+        source=Credit.Source.SELF_REPORT,
+        dashboard=dashboard,
+        created_by=holder,
+        offered_at=now,
+        answered_at=now,
+    )
+    credit.full_clean(exclude=["organization"])
+    credit.save()
+    CreditComponent.objects.bulk_create(
+        CreditComponent(
+            credit=credit,
+            credit_type=_platform_credit_type(code, "hours"),
+            amount_offered=amount,
+            amount_earned=amount,
+        )
+        for code, amount in lines.items()
+    )
+    report = SelfReport(credit=credit, provider=provider)
+    if certificate is not None:
+        report.certificate.save(certificate.name, certificate, save=False)
+    report.save()
+    audit_record(
+        actor=Actor(user=holder),
+        action="credit.self_reported",
+        obj=credit,
+        after={
+            "title": title,
+            "provider": provider,
+            "completion_date": str(completion_date),
+            "hours": {k: str(v) for k, v in lines.items()},
+            "dashboard": credit.dashboard_id,
+        },
+    )
+    from laurel.programs.services import credit_reviews_open
+
+    credit_reviews_open(holder=holder)
+    return credit
 
 
 def programs_evaluate_for_holder(holder) -> None:

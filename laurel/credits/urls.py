@@ -48,4 +48,10 @@ urlpatterns = [
     path("locker/dashboards/<int:pk>/edit/", views.dashboard_edit, name="dashboard_edit"),
     path("locker/dashboards/<int:pk>/archive/", views.dashboard_archive, name="dashboard_archive"),
     path("locker/credits/<int:pk>/", views.locker_credit_detail, name="locker_credit_detail"),
+    path("locker/self-report/", views.self_report_new, name="self_report_new"),
+    path(
+        "locker/self-report/<int:pk>/certificate/",
+        views.self_report_certificate,
+        name="self_report_certificate",
+    ),
 ]

@@ -36,6 +36,7 @@ from laurel.credits.forms import (
     LedgerFilterForm,
     PairsForm,
     ReasonForm,
+    SelfReportForm,
 )
 from laurel.credits.models import Credit, CreditComponent, Dashboard
 from laurel.exports.services import export_respond
@@ -487,6 +488,13 @@ def locker(request):
         return render(request, "credits/locker.html#locker-body", _locker_context(request))
     context = {
         **_locker_context(request),
+        "self_reports": list(
+            Credit.objects.for_holder(request.user)
+            .filter(source=Credit.Source.SELF_REPORT)
+            .select_related("self_report", "dashboard")
+            .prefetch_related(COMPONENTS)
+            .order_by("-created_at")[:50]
+        ),
         "instructions": catalog_selectors.instructions(area="locker", holder=request.user),
         "sheets": catalog_selectors.crib_sheets_for_holder(request.user),
     }
@@ -721,6 +729,16 @@ def locker_credit_detail(request, pk: int):
             "certificate_rows": _holder_certificate_rows(request, certificates),
             "waits_for_name": waits_for_name,
             "credit": credit,
+            "self_report": getattr(credit, "self_report", None)
+            if credit.is_self_reported
+            else None,
+            "reviews": list(
+                credit.reviews.select_related(
+                    "enrollment__version", "enrollment__organization", "decided_by"
+                )
+            )
+            if credit.is_self_reported
+            else [],
             "history": selectors.holder_history(credit, request.user),
             "choice_form": DashboardChoiceForm(holder=request.user)
             if credit.can_be_answered_by(request.user)
@@ -841,3 +859,57 @@ def transcript_csv(request):
     response = HttpResponse(write_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="transcript{scope}-{stamp}.csv"'
     return response
+
+
+# --- Self-reported credit ---------------------------------------------------------------------
+
+
+@login_required
+def self_report_new(request):
+    """The holder reports CE earned elsewhere; it lands in the chosen dashboard at once."""
+    form = SelfReportForm(request.POST or None, request.FILES or None, holder=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                dashboard = data["dashboard"]
+                if not dashboard:
+                    dashboard = services.dashboard_create(
+                        holder=request.user, name=data["new_dashboard"]
+                    )
+                credit = services.self_report_create(
+                    holder=request.user,
+                    title=data["title"],
+                    provider=data["provider"],
+                    completion_date=data["completion_date"],
+                    hours=data["hours"],
+                    dashboard=dashboard,
+                    certificate=data["certificate"],
+                )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"“{credit.title}” added to “{dashboard.name}”.")
+            return redirect("credits:locker_credit_detail", pk=credit.pk)
+    return render(request, "credits/self_report_form.html", {"form": form})
+
+
+@login_required
+def self_report_certificate(request, pk: int):
+    """The certificate file of the holder's own self-reported credit."""
+    from laurel.credits.models import SelfReport
+
+    report = get_object_or_404(SelfReport.objects.filter(credit__holder=request.user), pk=pk)
+    return certificate_file_response(report)
+
+
+def certificate_file_response(report):
+    from django.http import FileResponse
+
+    if not report.certificate:
+        raise Http404("No certificate")
+    return FileResponse(
+        report.certificate.open("rb"),
+        as_attachment=True,
+        filename=report.certificate.name.rsplit("/", 1)[-1],
+    )

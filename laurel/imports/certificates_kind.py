@@ -63,6 +63,14 @@ CERTIFICATE_FIELDS = (
     ),
     Field("amount", "Credits", ("Credits", "Hours", "Amount", "Credit Amount"), required=False),
     Field("credit_type", "Credit type", ("Credit Type", "Type", "Credit Code"), required=False),
+    # A certification program of the organization: the person's enrollment becomes Earned on
+    # the awarded date (created if need be; docs/programs.md).
+    Field(
+        "program",
+        "Program",
+        ("Program", "Program Code", "Certification Program"),
+        required=False,
+    ),
 )
 
 
@@ -82,8 +90,9 @@ class CertificatesKind(ImportKind):
         "expires_on": "2028-03-05",
         "amount": "10",
         "credit_type": "CE",
+        "program": "",
     }
-    row_columns = (*ROW_COLUMNS, "expires_on")
+    row_columns = (*ROW_COLUMNS, "expires_on", "program_id")
     commit_columns = (
         "number",
         "email",
@@ -93,6 +102,7 @@ class CertificatesKind(ImportKind):
         "amount_earned",
         "credit_type",
         "expires_on",
+        "program_id",
     )
 
     def converters(self, organization) -> dict:
@@ -109,6 +119,7 @@ class CertificatesKind(ImportKind):
         org = job.organization
         today = org.today()
         types = set(CreditType.objects.filter(organization=org).values_list("code", flat=True))
+        programs = _programs(org)
         existing = {
             (email, title_key(title), day)
             for email, title, day in Certificate.objects.for_org(org)
@@ -132,7 +143,7 @@ class CertificatesKind(ImportKind):
                 yield (
                     job_id, number, C.INVALID.value, False, "", str(get("email", ""))[:254],
                     title[:64], None, None, str(get("name", ""))[:200], None, "", title[:500],
-                    err.column[:100], _shown(err.value), err.message[:500], None, None,
+                    err.column[:100], _shown(err.value), err.message[:500], None, None, None,
                 )  # fmt: skip
                 continue
             email = values["email"]
@@ -142,8 +153,14 @@ class CertificatesKind(ImportKind):
             amount = values.get("amount")
             amount = None if amount == "" else amount
             code = str(values.get("credit_type", "")).strip().upper()[:16]
+            program_code = str(values.get("program", "")).strip().upper()
+            program = programs.get(program_code) if program_code else None
             problem = None
-            if len(title) > TITLE_MAX:
+            if program_code and program is None:
+                problem = ("program", program_code, f"No program {program_code} here.")
+            elif program is not None and program[1] == "draft":
+                problem = ("program", program_code, f"Program {program_code} is a Draft.")
+            elif len(title) > TITLE_MAX:
                 problem = ("title", title[:200], f"At most {TITLE_MAX} characters.")
             elif day > today:
                 problem = ("awarded", day.isoformat(), "The awarded date is in the future.")
@@ -166,7 +183,7 @@ class CertificatesKind(ImportKind):
                 yield (
                     job_id, number, C.INVALID.value, False, "", email, title[:64], None, day,
                     name, amount, code, title, headings[field], str(value)[:200], reason[:500],
-                    None, expires,
+                    None, expires, None,
                 )  # fmt: skip
                 continue
             key = (email, title_key(title), day)
@@ -185,6 +202,7 @@ class CertificatesKind(ImportKind):
             yield (
                 job_id, number, category, category == C.DELIVERABLE.value, "", email, title[:64],
                 None, day, name, amount, code, title, "", "", reason, None, expires,
+                program[0] if program else None,
             )  # fmt: skip
 
     def commit_chunk(self, job, rows, *, actor_user_id, actor_label) -> dict:
@@ -210,7 +228,7 @@ class CertificatesKind(ImportKind):
             ).values_list("number", flat=True)
         )
         counts = {"issued": 0, "skipped_duplicate": 0, "failed": 0}
-        for number, email, title, day, name, amount, code, expires in rows:
+        for number, email, title, day, name, amount, code, expires, program_id in rows:
             if number in linked:  # issued by an earlier run of this chunk: keep its link
                 counts["skipped_duplicate"] += 1
                 continue
@@ -240,6 +258,8 @@ class CertificatesKind(ImportKind):
                             expires_on=expires,
                             notify=not job.suppress_notifications,
                         )
+                        if program_id is not None:
+                            _program_earned(actor, org, program_id, email, name, day, cert)
                 except ServiceError as exc:
                     outcome, reason = O.FAILED, exc.message[:500]
                 else:
@@ -251,3 +271,23 @@ class CertificatesKind(ImportKind):
                 update["reason"] = reason
             ImportRow.objects.filter(job_id=job.pk, number=number).update(**update)
         return counts
+
+
+def _programs(org) -> dict[str, tuple[int, str]]:
+    """The organization's programs by upper-cased code: (pk, status)."""
+    from laurel.programs.models import Program
+
+    return {
+        code.upper(): (pk, status)
+        for pk, code, status in Program.objects.for_org(org).values_list("pk", "code", "status")
+    }
+
+
+def _program_earned(actor, org, program_id: int, email, name, day, cert) -> None:
+    from laurel.programs.models import Program
+    from laurel.programs.services import enrollment_record_earned
+
+    program = Program.objects.for_org(org).select_related("current_version").get(pk=program_id)
+    enrollment_record_earned(
+        actor=actor, program=program, email=email, name=name, earned_on=day, certificate=cert
+    )

@@ -585,6 +585,7 @@ def _courses_by_pk(job):
 
 from laurel.imports.attendees_kind import AttendeesKind  # noqa: E402
 from laurel.imports.certificates_kind import CertificatesKind  # noqa: E402
+from laurel.imports.enrollments_kind import EnrollmentsKind  # noqa: E402
 from laurel.imports.progress_kind import ProgressKind  # noqa: E402
 
 KINDS: dict[str, ImportKind] = {
@@ -592,6 +593,7 @@ KINDS: dict[str, ImportKind] = {
     "certificates": CertificatesKind(),
     "progress": ProgressKind(),
     "attendees": AttendeesKind(),
+    "enrollments": EnrollmentsKind(),
 }
 
 

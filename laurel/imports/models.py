@@ -31,6 +31,7 @@ class ImportJob(BackgroundJob):
         CERTIFICATES = "certificates", "Certificates earned elsewhere"
         PROGRESS = "progress", "LMS progress of course-takers"
         ATTENDEES = "attendees", "Attendees of an event (roster, Zoom or Teams report)"
+        ENROLLMENTS = "enrollments", "Program enrollments"
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
@@ -156,7 +157,8 @@ class ImportJob(BackgroundJob):
         deadline = self.undo_deadline()
         return (
             self.status == self.Status.COMMITTED
-            and self.kind != self.Kind.PROGRESS  # a later feed overwrites progress anyway
+            # A later feed overwrites progress anyway; enrollments are cancelled one by one.
+            and self.kind not in (self.Kind.PROGRESS, self.Kind.ENROLLMENTS)
             and deadline is not None
             and timezone.now() <= deadline
         )
@@ -184,6 +186,8 @@ class ImportRow(models.Model):
         SKIPPED_DUPLICATE = "skipped_duplicate", "Skipped: duplicate"
         RECORDED = "recorded", "Progress recorded"
         MARKED = "marked", "Attendance status set"
+        ENROLLED = "enrolled", "Enrolled"
+        COMPLETED = "completed", "Enrolled already; completion recorded"
         EXCLUDED = "excluded", "Excluded"
         FAILED = "failed", "Failed"
 
@@ -231,6 +235,10 @@ class ImportRow(models.Model):
     # registered the person), so an undo can put it back through the attendance service.
     registration_id = models.BigIntegerField(null=True, blank=True)
     status_before = models.CharField(max_length=12, blank=True, default="", db_default="")
+    # Certificates and enrollments kinds: the program the row names (code in ``value`` of a
+    # problem row), and the enrollment date of an enrollments row.
+    program_id = models.BigIntegerField(null=True, blank=True)
+    enrolled_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["job", "number"]

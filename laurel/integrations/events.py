@@ -27,6 +27,14 @@ REGISTRATION_EVENTS = (
     "attendance.marked",
     "attendance.unmarked",
 )
+# A certification program's enrollments (docs/programs.md).
+ENROLLMENT_EVENTS = (
+    "enrollment.enrolled",
+    "enrollment.earned",
+    "enrollment.grace",
+    "enrollment.expired",
+    "enrollment.cancelled",
+)
 EVENT_TYPES = (
     CREDIT_EVENTS
     + CERTIFICATE_EVENTS
@@ -34,6 +42,7 @@ EVENT_TYPES = (
     + SUBMISSION_EVENTS
     + CEREMONY_EVENTS
     + REGISTRATION_EVENTS
+    + ENROLLMENT_EVENTS
 )
 # Sent only by "send a test event", to one endpoint, whatever it subscribes to.
 TEST_EVENT = "webhook.test"
@@ -218,6 +227,49 @@ def registration_data(
         },
         "person": who,
     }
+
+
+def enrollment_data(enrollment, *, member_id: str | None | bool = False) -> dict:
+    """``member_id`` when the caller looked it up already (the sweep's bulk path)."""
+    who = {"email": enrollment.email, "name": enrollment.name, "member_id": member_id}
+    if member_id is False:
+        who = person(enrollment.organization, enrollment.email, enrollment.name)
+    return {
+        "organization": enrollment.organization.slug,
+        "enrollment": {
+            "id": enrollment.pk,
+            "program": enrollment.program.code,
+            "program_name": enrollment.version.name,
+            "version": enrollment.version.number,
+            "cycle": enrollment.cycle,
+            "status": enrollment.status,
+            "enrolled_on": enrollment.enrolled_on.isoformat(),
+            "deadline": enrollment.deadline.isoformat() if enrollment.deadline else None,
+            "expires_on": enrollment.expires_on.isoformat() if enrollment.expires_on else None,
+            "earned_on": enrollment.earned_on.isoformat() if enrollment.earned_on else None,
+            "certificate": (
+                enrollment.certificate.serial_number if enrollment.certificate_id else None
+            ),
+        },
+        "person": who,
+    }
+
+
+def enrollments_events(organization, enrollment_ids, event_type: str) -> list[tuple[str, dict]]:
+    """(type, data) for many enrollments in a few queries: the bulk paths' events."""
+    from laurel.programs.models import Enrollment
+
+    rows = list(
+        Enrollment.objects.filter(organization=organization, pk__in=enrollment_ids)
+        .select_related("organization", "program", "version", "certificate")
+        .order_by("pk")
+    )
+    member_ids = dict(
+        Connection.objects.filter(organization=organization, email__in={e.email for e in rows})
+        .exclude(member_id="")
+        .values_list("email", "member_id")
+    )
+    return [(event_type, enrollment_data(e, member_id=member_ids.get(e.email))) for e in rows]
 
 
 def render_lazy(messages) -> dict[int, dict]:

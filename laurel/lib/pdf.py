@@ -49,6 +49,7 @@ __all__ = [
     "render_many",
     "render_one",
     "render_program",
+    "render_transcript",
 ]
 
 Design = Literal["classic", "modern", "minimal"]
@@ -434,10 +435,49 @@ def render_program(
         "paper": _TYPST_PAPER[paper],
         "groups": [{"title": t, "names": list(names)} for t, names in groups],
     }
+    return _compile(_main_calling("program", payload))
+
+
+def render_transcript(
+    *,
+    org: str,
+    title: str,
+    subtitle: str,
+    generated: str,
+    header: Sequence[str],
+    sections: Sequence[tuple[str, Sequence[str], Sequence[Sequence[str]]]],
+    paper: str = "letter",
+) -> bytes:
+    """A person's program transcript: per program a title, a line of facts (status, dates)
+    and a table of requirement rows (``header`` names its columns)."""
+    if paper not in PAPERS:
+        raise ValueError(f"unknown paper {paper!r}; choose one of {PAPERS}")
+    width = len(header)
+    payload = {
+        "org": org,
+        "title": title,
+        "subtitle": subtitle,
+        "generated": generated,
+        "paper": _TYPST_PAPER[paper],
+        "header": list(header),
+        "sections": [
+            {
+                "title": t,
+                "facts": list(facts),
+                "rows": [[str(cell) for cell in row][:width] for row in rows],
+            }
+            for t, facts, rows in sections
+        ],
+    }
+    return _compile(_main_calling("transcript", payload))
+
+
+def _main_calling(name: str, payload: dict) -> str:
+    """A Typst main source calling ``name`` of ``<name>.typ`` with ``payload`` as JSON (a
+    string literal in the source, not sys.inputs: see ``_render``)."""
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     literal = data.replace("\\", "\\\\").replace('"', '\\"')
-    main = f'#import "program.typ": program\n#program(json(bytes("{literal}")))\n'
-    return _compile(main)
+    return f'#import "{name}.typ": {name}\n#{name}(json(bytes("{literal}")))\n'
 
 
 def _compile(

@@ -92,7 +92,19 @@ ESSENTIAL_KINDS = frozenset(
 VERIFICATION_KINDS = frozenset({"email_confirmation", "email_confirmation_signup"})
 # Holder notices a preference can bundle into a daily digest or turn off.
 NOTICE_KINDS = frozenset(
-    {"credit_offered", "credit_held", "certificate_issued", "certificate_expiring"}
+    {
+        "credit_offered",
+        "credit_held",
+        "certificate_issued",
+        "certificate_expiring",
+        # Certification programs (laurel/programs): enrollment changes and deadline reminders.
+        "program_enrolled",
+        "program_earned",
+        "program_grace",
+        "program_expired",
+        "program_cancelled",
+        "program_reminder",
+    }
 )
 
 

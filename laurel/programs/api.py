@@ -13,17 +13,28 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import Field
 
+from laurel.accounts.services import ServiceError
 from laurel.api.contract import MAX_ID, LinkPagination, ObjectId
 from laurel.api.errors import ErrorOut
 from laurel.api.idempotency import HEADER, idempotency_key_from, idempotent_run, request_fingerprint
 from laurel.api.schemas import AmountIn, AmountOut, EmailIn, EmailOut, IsoDate
 from laurel.audit.services import Actor, client_ip
 from laurel.programs import selectors, services
-from laurel.programs.models import Completion, Enrollment, Program
+from laurel.programs.models import Completion, CreditReview, Enrollment, Program
 
 router = Router(tags=["programs"])
 NOT_FOUND = {404: ErrorOut}
 StatusFilter = Literal["enrolled", "grace", "earned", "expired", "cancelled"] | None
+
+
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Send the same key again to get the first response back instead of a "
+    "second write (or a refusal).",
+}
 
 
 def _actor(request) -> Actor:
@@ -238,7 +249,10 @@ def program_list(request):
 def program_detail(request, program_id: ObjectId):
     """One program: its current version's rules, requirements and the four trackers.
     Example: `GET /api/v1/programs/3`."""
-    p = get_object_or_404(_programs(request), pk=program_id)
+    return _program_detail(get_object_or_404(_programs(request), pk=program_id))
+
+
+def _program_detail(p: Program) -> dict:
     v = p.current_version
     reqs = v.requirements.prefetch_related("offerings__course")
     return {
@@ -296,31 +310,13 @@ def enrollment_list(request, program_id: ObjectId, status: StatusFilter = None):
     "/{int:program_id}/enrollments",
     response={201: list[EnrollmentOut], 409: ErrorOut, **NOT_FOUND},
     summary="Enroll people (bulk)",
-    openapi_extra={
-        "parameters": [
-            {
-                "in": "header",
-                "name": HEADER,
-                "required": False,
-                "schema": {"type": "string", "maxLength": 255},
-                "description": "Send the same key again to get the first response back "
-                "instead of a refusal for people enrolled already.",
-            }
-        ]
-    },
+    openapi_extra={"parameters": [IDEMPOTENCY_PARAMETER]},
 )
 def enrollment_create(request, program_id: ObjectId, payload: EnrollmentsIn):
     """Enroll everyone listed, or nobody (someone enrolled already refuses the batch with
     409). Example: `POST /api/v1/programs/3/enrollments` with
     `{"people": [{"email": "jane.doe@example.org"}], "enrolled_on": "2026-03-05"}`."""
-    org = _org(request)
     p = get_object_or_404(_programs(request), pk=program_id)
-    key = idempotency_key_from(request)
-    fingerprint = request_fingerprint(
-        "POST", f"/programs/{program_id}/enrollments", payload.model_dump(mode="json")
-    )
-
-    from laurel.api.v1 import api  # the API this router is mounted on (imports us)
 
     def work():
         created = services.enrollments_create(
@@ -331,11 +327,23 @@ def enrollment_create(request, program_id: ObjectId, payload: EnrollmentsIn):
             notify=payload.notify,
         )
         rows = _enrollments(request).filter(pk__in=[e.pk for e in created]).order_by("email")
-        body = [_enrollment_out(e) for e in rows]
-        return 201, api.renderer.render(request, body, response_status=201)
+        return [_enrollment_out(e) for e in rows]
+
+    return _idempotent(request, f"/programs/{program_id}/enrollments", payload, work)
+
+
+def _idempotent(request, path: str, payload, work) -> HttpResponse:
+    """Run a creating POST once per ``Idempotency-Key``: ``work()`` returns the 201 body."""
+    from laurel.api.v1 import api  # the API this router is mounted on (imports us)
+
+    key = idempotency_key_from(request)
+    fingerprint = request_fingerprint("POST", path, payload.model_dump(mode="json"))
+
+    def run():
+        return 201, api.renderer.render(request, work(), response_status=201)
 
     status, content, replayed = idempotent_run(
-        organization=org, key=key, fingerprint=fingerprint, work=work
+        organization=_org(request), key=key, fingerprint=fingerprint, work=run
     )
     response = HttpResponse(content, status=status, content_type=api.get_content_type())
     if replayed:
@@ -376,22 +384,28 @@ def _enrollment_detail(e: Enrollment) -> dict:
     "/enrollments/{int:enrollment_id}/completions",
     response={201: EnrollmentDetailOut, 409: ErrorOut, **NOT_FOUND},
     summary="Record a completion",
+    openapi_extra={"parameters": [IDEMPOTENCY_PARAMETER]},
 )
 def completion_create(request, enrollment_id: ObjectId, payload: ProgramCompletionIn):
-    """Record a completion (no attachment through the API). Example:
+    """Record a completion (no attachment through the API); a retry with the same
+    `Idempotency-Key` does not record it twice. Example:
     `POST /api/v1/programs/enrollments/42/completions` with
     `{"requirement_id": 7, "completed_on": "2026-03-05", "grade": "88"}`."""
     e = get_object_or_404(_enrollments(request), pk=enrollment_id)
     requirement = get_object_or_404(e.version.requirements, pk=payload.requirement_id)
-    services.completion_record(
-        actor=_actor(request),
-        enrollment=e,
-        requirement=requirement,
-        completed_on=payload.completed_on,
-        notes=payload.notes,
-        grade=payload.grade,
-    )
-    return 201, _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+    def work():
+        services.completion_record(
+            actor=_actor(request),
+            enrollment=e,
+            requirement=requirement,
+            completed_on=payload.completed_on,
+            notes=payload.notes,
+            grade=payload.grade,
+        )
+        return _enrollment_detail(_enrollments(request).get(pk=e.pk))
+
+    return _idempotent(request, f"/programs/enrollments/{enrollment_id}/completions", payload, work)
 
 
 def _queue(request):
@@ -433,3 +447,290 @@ def approval_return(request, completion_id: ObjectId, payload: CompletionReturnI
     c = get_object_or_404(_queue(request), pk=completion_id)
     services.completion_return(actor=_actor(request), completion=c, reason=payload.reason)
     return _completion_out(c)
+
+
+# --- Defining programs ------------------------------------------------------------------------
+
+
+class RequirementIn(Schema):
+    kind: Literal["offering", "credit_hours", "manual"]
+    title: str = Field(min_length=1, max_length=200)
+    course_ids: list[Annotated[str, Field(max_length=32)]] = Field(
+        default=[], max_length=50, description="Course IDs, for an offering requirement."
+    )
+    credit_type_code: str = Field("", max_length=16)
+    hours: AmountIn | None = None
+    needs_grade: bool = False
+    min_grade: AmountIn | None = None
+    needs_approval: bool = False
+    needs_attachment: bool = False
+
+
+class ProgramDefinitionIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    window_months: Annotated[int, Field(ge=1, le=600)] | None = None
+    window_fixed_date: IsoDate | None = None
+    grace_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    allow_self_enroll: bool = False
+    allow_cancel: bool = False
+    ordered: bool = False
+    maintenance: bool = False
+    issue_on_earn: bool = True
+    requirements: list[RequirementIn] = Field(min_length=1, max_length=100)
+
+
+class ProgramIn(ProgramDefinitionIn):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "code": "RN-CERT",
+                    "name": "Registered Nurse Certification",
+                    "window_months": 12,
+                    "grace_days": 30,
+                    "ordered": True,
+                    "requirements": [
+                        {"kind": "credit_hours", "title": "12 CE hours", "credit_type_code": "CE",
+                         "hours": "12"},
+                        {"kind": "manual", "title": "Exam", "needs_grade": True,
+                         "min_grade": "70", "needs_approval": True},
+                    ],
+                }
+            ]
+        }
+    }  # fmt: skip
+
+
+class ProgramStatusIn(Schema):
+    status: Literal["draft", "active", "inactive"]
+
+
+def _definition(request, payload: ProgramDefinitionIn) -> services.Definition:
+    from laurel.catalog.models import Course
+
+    specs = []
+    for r in payload.requirements:
+        found = dict(
+            Course.objects.for_org(_org(request))
+            .filter(course_id__in=r.course_ids)
+            .values_list("course_id", "pk")
+        )
+        missing = sorted(set(r.course_ids) - set(found))
+        if missing:
+            raise ServiceError(
+                f"No course {', '.join(missing)} in this organization.", field="requirements"
+            )
+        specs.append(
+            services.RequirementSpec(
+                kind=r.kind,
+                title=r.title,
+                course_ids=tuple(found[c] for c in dict.fromkeys(r.course_ids)),
+                credit_type_code=r.credit_type_code,
+                hours=r.hours,
+                needs_grade=r.needs_grade,
+                min_grade=r.min_grade,
+                needs_approval=r.needs_approval,
+                needs_attachment=r.needs_attachment,
+            )
+        )
+    return services.Definition(
+        name=payload.name,
+        description=payload.description,
+        window_months=payload.window_months,
+        window_fixed_date=payload.window_fixed_date,
+        grace_days=payload.grace_days,
+        allow_self_enroll=payload.allow_self_enroll,
+        allow_cancel=payload.allow_cancel,
+        ordered=payload.ordered,
+        maintenance=payload.maintenance,
+        issue_on_earn=payload.issue_on_earn,
+        requirements=tuple(specs),
+    )
+
+
+@router.post(
+    "",
+    response={201: ProgramDetailOut, 409: ErrorOut},
+    summary="Create a program",
+    openapi_extra={"parameters": [IDEMPOTENCY_PARAMETER]},
+)
+def program_create(request, payload: ProgramIn):
+    """A Draft program with its requirements (activate it with `/status`). Example:
+    `POST /api/v1/programs` with `{"code": "RN-CERT", "name": "…", "window_months": 12,
+    "requirements": [{"kind": "manual", "title": "Exam"}]}`."""
+
+    def work():
+        program = services.program_create(
+            actor=_actor(request),
+            organization=_org(request),
+            code=payload.code,
+            definition=_definition(request, payload),
+        )
+        return _program_detail(_programs(request).get(pk=program.pk))
+
+    return _idempotent(request, "/programs", payload, work)
+
+
+@router.put(
+    "/{int:program_id}",
+    response={200: ProgramDetailOut, **NOT_FOUND},
+    summary="Change a program's rules",
+)
+def program_update(request, program_id: ObjectId, payload: ProgramDefinitionIn):
+    """Replace the rules and requirements. A Draft without enrollees is edited in place; an
+    Active program gets a new version and its enrollees stay on theirs. Example:
+    `PUT /api/v1/programs/3` with the same body as the create, without `code`."""
+    p = get_object_or_404(_programs(request), pk=program_id)
+    services.program_update(
+        actor=_actor(request), program=p, definition=_definition(request, payload)
+    )
+    return _program_detail(_programs(request).get(pk=p.pk))
+
+
+@router.post(
+    "/{int:program_id}/status",
+    response={200: ProgramDetailOut, **NOT_FOUND},
+    summary="Activate or deactivate a program",
+)
+def program_status(request, program_id: ObjectId, payload: ProgramStatusIn):
+    """Draft, Active (takes enrollments) or Inactive. Example:
+    `POST /api/v1/programs/3/status` with `{"status": "active"}`."""
+    p = get_object_or_404(_programs(request), pk=program_id)
+    services.program_set_status(actor=_actor(request), program=p, status=payload.status)
+    return _program_detail(_programs(request).get(pk=p.pk))
+
+
+@router.post(
+    "/enrollments/{int:enrollment_id}/cancel",
+    response={200: EnrollmentOut, 409: ErrorOut, **NOT_FOUND},
+    summary="Cancel an enrollment",
+)
+def enrollment_cancel(request, enrollment_id: ObjectId):
+    """Cancel an open enrollment (the person may be enrolled again later). Example:
+    `POST /api/v1/programs/enrollments/42/cancel`."""
+    e = get_object_or_404(_enrollments(request), pk=enrollment_id)
+    services.enrollment_cancel(actor=_actor(request), enrollment=e)
+    return _enrollment_out(_enrollments(request).get(pk=e.pk))
+
+
+# --- Self-reported credit awaiting a program's approval ---------------------------------------
+
+
+class SelfReportOut(Schema):
+    id: int
+    enrollment_id: int
+    program: str
+    email: EmailOut
+    status: Literal["awaiting_approval", "approved", "returned"]
+    title: str
+    provider: str
+    completion_date: date
+    hours: dict[str, AmountOut]
+    has_certificate: bool
+    decided_at: str | None
+    return_reason: str
+
+    # The list pages a queryset of CreditReview; the decisions return ``_review_out`` dicts.
+    @staticmethod
+    def _of(obj, name):
+        return obj[name] if isinstance(obj, dict) else _review_out(obj)[name]
+
+    @staticmethod
+    def resolve_program(obj):
+        return SelfReportOut._of(obj, "program")
+
+    @staticmethod
+    def resolve_email(obj):
+        return SelfReportOut._of(obj, "email")
+
+    @staticmethod
+    def resolve_title(obj):
+        return SelfReportOut._of(obj, "title")
+
+    @staticmethod
+    def resolve_provider(obj):
+        return SelfReportOut._of(obj, "provider")
+
+    @staticmethod
+    def resolve_completion_date(obj):
+        return SelfReportOut._of(obj, "completion_date")
+
+    @staticmethod
+    def resolve_hours(obj):
+        return SelfReportOut._of(obj, "hours")
+
+    @staticmethod
+    def resolve_has_certificate(obj):
+        return SelfReportOut._of(obj, "has_certificate")
+
+    @staticmethod
+    def resolve_decided_at(obj):
+        return SelfReportOut._of(obj, "decided_at")
+
+
+def _reviews(request):
+    return (
+        CreditReview.objects.filter(enrollment__organization=_org(request))
+        .select_related("enrollment__program", "credit__self_report")
+        .prefetch_related("credit__components__credit_type")
+    )
+
+
+def _review_out(r: CreditReview) -> dict:
+    return {
+        "id": r.pk,
+        "enrollment_id": r.enrollment_id,
+        "program": r.enrollment.program.code,
+        "email": r.enrollment.email,
+        "status": r.status,
+        "title": r.credit.title,
+        "provider": r.credit.self_report.provider,
+        "completion_date": r.credit.completion_date,
+        "hours": {c.credit_type.code: c.amount_earned for c in r.credit.components.all()},
+        "has_certificate": bool(r.credit.self_report.certificate),
+        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "return_reason": r.return_reason,
+    }
+
+
+@router.get("/self-reports", response=list[SelfReportOut], summary="Self-reported credit")
+@paginate(LinkPagination, page_size=50, max_page_size=200)
+def self_report_list(
+    request, status: Literal["awaiting_approval", "approved", "returned"] | None = None
+):
+    """Self-reported credit of enrollees, to count toward a program's credit hours once
+    approved; oldest first, filtered by ``status``. Example:
+    `GET /api/v1/programs/self-reports?status=awaiting_approval`."""
+    rows = _reviews(request).order_by("created_at", "pk")
+    if status:
+        rows = rows.filter(status=status)
+    return rows
+
+
+@router.post(
+    "/self-reports/{int:review_id}/approve",
+    response={200: SelfReportOut, 409: ErrorOut, **NOT_FOUND},
+    summary="Approve self-reported credit",
+)
+def self_report_approve(request, review_id: ObjectId):
+    """Count it toward the enrollment's credit-hours requirements (which may earn it).
+    Example: `POST /api/v1/programs/self-reports/5/approve`."""
+    r = get_object_or_404(_reviews(request), pk=review_id)
+    services.credit_review_approve(actor=_actor(request), review=r)
+    return _review_out(r)
+
+
+@router.post(
+    "/self-reports/{int:review_id}/return",
+    response={200: SelfReportOut, 409: ErrorOut, **NOT_FOUND},
+    summary="Return self-reported credit",
+)
+def self_report_return(request, review_id: ObjectId, payload: CompletionReturnIn):
+    """It does not count for this program; the holder reads the reason. Example:
+    `POST /api/v1/programs/self-reports/5/return` with `{"reason": "Not accredited"}`."""
+    r = get_object_or_404(_reviews(request), pk=review_id)
+    services.credit_review_return(actor=_actor(request), review=r, reason=payload.reason)
+    return _review_out(r)

@@ -294,3 +294,41 @@ class Tracker(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "status"], name="one_tracker_per_status")
         ]
+
+
+class CreditReview(models.Model):
+    """A program's staff deciding whether a holder's self-reported credit counts toward one
+    enrollment's credit-hours requirements. Until approved it counts for nothing there."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        RETURNED = "returned", "Returned"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="reviews")
+    credit = models.ForeignKey("credits.Credit", on_delete=models.CASCADE, related_name="reviews")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.AWAITING_APPROVAL
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "credit"], name="one_review_per_credit")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                condition=Q(status="awaiting_approval"),
+                name="review_awaiting_approval",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"review of credit {self.credit_id} for enrollment {self.enrollment_id}"

@@ -6,7 +6,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from laurel.programs.models import Completion, Enrollment, Offering, Program, Requirement, Tracker
+from laurel.programs.models import (
+    Completion,
+    CreditReview,
+    Enrollment,
+    Offering,
+    Program,
+    Requirement,
+    Tracker,
+)
 
 NO_STATUS = "No status"
 AWAITING_GRADE = "Awaiting grade"
@@ -52,8 +60,9 @@ class Progress:
 
 
 def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
-    """Each enrollment's requirement rows (status, locked, hours) in four queries however many
-    enrollments: requirements, offerings, completions, and the holders' accepted credits."""
+    """Each enrollment's requirement rows (status, locked, hours) in five queries however many
+    enrollments: requirements, offerings, completions, the holders' accepted credits, and the
+    self-reported ones a program's staff approved for the enrollment."""
     from laurel.credits.models import Credit, CreditComponent
 
     if not enrollments:
@@ -93,9 +102,23 @@ def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
         )
         for holder_id, *rest in components:
             credits[holder_id].append(rest)
+    approved = defaultdict(list)  # approved self-reported credit, per enrollment
+    if holder_ids:
+        for enrollment_id, *rest in CreditReview.objects.filter(
+            enrollment_id__in=[e.pk for e in enrollments],
+            status=CreditReview.Status.APPROVED,
+            credit__status=Credit.Status.ACCEPTED,
+        ).values_list(
+            "enrollment_id",
+            "credit__course_id",
+            "credit__completion_date",
+            "credit__components__credit_type__code",
+            "credit__components__amount_earned",
+        ):
+            approved[enrollment_id].append(rest)
     out = {}
     for enrollment in enrollments:
-        mine = credits.get(enrollment.holder_id, [])
+        mine = credits.get(enrollment.holder_id, []) + approved.get(enrollment.pk, [])
         end = enrollment.expires_on
         in_window = [
             c for c in mine if c[1] >= enrollment.enrolled_on and (end is None or c[1] <= end)
@@ -204,3 +227,43 @@ def transcript_rows(items: list[Progress]):
                 c.grade if c and c.grade is not None else "",
                 row.hours if row.hours is not None else "",
             ]
+
+
+TRANSCRIPT_PDF_HEADER = ["Requirement", "Status", "Completed", "Grade", "Hours"]
+
+
+def transcript_sections(items: list[Progress]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The PDF transcript's sections: per enrollment a title, its facts and requirement rows."""
+    out = []
+    for p in items:
+        e = p.enrollment
+        facts = [
+            e.organization.name,
+            e.get_status_display(),
+            f"enrolled {e.enrolled_on:%Y-%m-%d}",
+            f"deadline {e.deadline:%Y-%m-%d}" if e.deadline else "no deadline",
+        ]
+        if e.cycle > 1:
+            facts.append(f"cycle {e.cycle}")
+        if e.earned_on:
+            facts.append(f"earned {e.earned_on:%Y-%m-%d}")
+        if e.certificate_id:
+            facts.append(f"certificate {e.certificate.serial_number}")
+        rows = []
+        for row in p.rows:
+            c = row.completion
+            hours = ""
+            if row.hours is not None:
+                hours = f"{row.hours.normalize():f} of {row.requirement.hours.normalize():f}"
+                hours += f" {row.requirement.credit_type_code}"
+            rows.append(
+                [
+                    row.requirement.title,
+                    row.status,
+                    f"{c.completed_on:%Y-%m-%d}" if c else "",
+                    f"{c.grade.normalize():f}" if c and c.grade is not None else "",
+                    hours,
+                ]
+            )
+        out.append((f"{e.version.name} (version {e.version.number})", facts, rows))
+    return out

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -17,10 +16,12 @@ from django.utils import timezone
 from laurel.accounts.models import Organization, normalize_email
 from laurel.accounts.services import ServiceError, connection_invite
 from laurel.audit.services import Actor, audit_record, audit_record_many
+from laurel.lib.uploads import document_problem
 from laurel.notifications.services import outbox_enqueue
 from laurel.programs import selectors
 from laurel.programs.models import (
     Completion,
+    CreditReview,
     Enrollment,
     Offering,
     Program,
@@ -31,11 +32,6 @@ from laurel.programs.models import (
 
 S = Enrollment.Status
 REMINDER_DAYS = (30, 7)
-ATTACHMENT_TYPES = {
-    "application/pdf": b"%PDF",
-    "image/png": b"\x89PNG",
-    "image/jpeg": b"\xff\xd8\xff",
-}
 
 
 # --- Definitions ------------------------------------------------------------------------------
@@ -232,6 +228,38 @@ def program_set_status(*, actor: Actor, program: Program, status: str) -> Progra
     return program
 
 
+# --- Webhooks ---------------------------------------------------------------------------------
+
+
+def _emit(organization, enrollments, event_type: str) -> None:
+    """``enrollment.*`` webhooks for ``enrollments`` (objects or ids), in the caller's
+    transaction; nothing is built when no endpoint of the organization listens."""
+    from laurel.integrations.events import enrollments_events
+    from laurel.integrations.services import subscriptions, webhooks_emit_many
+
+    if not enrollments or not subscriptions(organization.pk, [event_type]):
+        return
+    ids = [getattr(e, "pk", e) for e in enrollments]
+    for start in range(0, len(ids), 2000):
+        webhooks_emit_many(
+            organization=organization,
+            events=enrollments_events(organization, ids[start : start + 2000], event_type),
+        )
+
+
+def _hooked_organizations(event_type: str) -> list[int]:
+    """Organizations with an enabled endpoint for ``event_type`` (the sweep is cross-tenant)."""
+    from laurel.integrations.models import WebhookEndpoint
+
+    return [
+        pk
+        for pk, types in WebhookEndpoint.objects.filter(enabled=True).values_list(
+            "organization_id", "event_types"
+        )
+        if event_type in (types or [])
+    ]
+
+
 # --- Trackers ---------------------------------------------------------------------------------
 
 
@@ -364,6 +392,8 @@ def enrollments_create(
         organization=organization,
         after={"program": program.code, "version": version.number, "enrolled_on": str(enrolled_on)},
     )
+    _emit(organization, created, "enrollment.enrolled")
+    credit_reviews_open(enrollments=created)
     for enrollment in created:
         _, invited = connection_invite(
             actor=actor, organization=organization, email=enrollment.email
@@ -408,6 +438,7 @@ def enrollments_deliver_for_email(*, user, email: str) -> int:
     for enrollment in waiting:
         enrollment.holder = user
         enrollment_evaluate(actor=Actor(user=user), enrollment=enrollment)
+    credit_reviews_open(holder=user)
     return len(waiting)
 
 
@@ -417,13 +448,9 @@ def enrollments_deliver_for_email(*, user, email: str) -> int:
 def _check_attachment(upload) -> None:
     if upload is None:
         return
-    if upload.size > settings.LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES:
-        limit = settings.LAUREL_PROGRAM_ATTACHMENT_MAX_BYTES // (1024 * 1024)
-        raise ServiceError(f"The attachment is larger than {limit} MB.", field="attachment")
-    head = upload.read(8)
-    upload.seek(0)
-    if not any(head.startswith(magic) for magic in ATTACHMENT_TYPES.values()):
-        raise ServiceError("Attach a PDF, PNG or JPEG file.", field="attachment")
+    problem = document_problem(upload)
+    if problem:
+        raise ServiceError(problem.replace("The file", "The attachment"), field="attachment")
 
 
 @transaction.atomic
@@ -595,6 +622,121 @@ def completion_return(*, actor: Actor, completion: Completion, reason: str) -> C
     return completion
 
 
+# --- Self-reported credit ---------------------------------------------------------------------
+
+
+def credit_reviews_open(*, holder=None, enrollments=None) -> int:
+    """Ask the staff of each open enrollment with a credit-hours requirement to review the
+    holder's self-reported credits of a matching credit type dated inside its window (once
+    per enrollment and credit). Returns how many reviews were opened."""
+    from laurel.credits.models import Credit, CreditComponent
+
+    if enrollments is None:
+        enrollments = Enrollment.objects.filter(holder=holder, status__in=Enrollment.OPEN)
+    enrollments = [e for e in enrollments if e.holder_id and e.is_open]
+    if not enrollments:
+        return 0
+    codes = defaultdict(set)
+    for version_id, code in Requirement.objects.filter(
+        version_id__in={e.version_id for e in enrollments}, kind=Requirement.Kind.CREDIT_HOURS
+    ).values_list("version_id", "credit_type_code"):
+        codes[version_id].add(code)
+    enrollments = [e for e in enrollments if codes.get(e.version_id)]
+    if not enrollments:
+        return 0
+    reported = defaultdict(list)
+    for holder_id, credit_id, day, code in CreditComponent.objects.filter(
+        credit__holder_id__in={e.holder_id for e in enrollments},
+        credit__source=Credit.Source.SELF_REPORT,
+        credit__status=Credit.Status.ACCEPTED,
+    ).values_list("credit__holder_id", "credit_id", "credit__completion_date", "credit_type__code"):
+        reported[holder_id].append((credit_id, day, code))
+    wanted = {
+        (e.pk, credit_id): e
+        for e in enrollments
+        for credit_id, day, code in reported.get(e.holder_id, [])
+        if code in codes[e.version_id]
+        and day >= e.enrolled_on
+        and (e.expires_on is None or day <= e.expires_on)
+    }
+    if not wanted:
+        return 0
+    have = set(
+        CreditReview.objects.filter(enrollment_id__in={k[0] for k in wanted}).values_list(
+            "enrollment_id", "credit_id"
+        )
+    )
+    new = [
+        CreditReview(enrollment=e, credit_id=credit_id)
+        for (pk, credit_id), e in wanted.items()
+        if (pk, credit_id) not in have
+    ]
+    CreditReview.objects.bulk_create(new, ignore_conflicts=True)
+    for review in new:
+        audit_record(
+            actor=Actor.system("self-report"),
+            action="credit_review.requested",
+            obj=review.enrollment,
+            organization=review.enrollment.organization,
+            after={"credit": review.credit_id},
+        )
+    return len(new)
+
+
+def _decide_review(review: CreditReview, **changes) -> None:
+    updated = CreditReview.objects.filter(
+        pk=review.pk, status=CreditReview.Status.AWAITING_APPROVAL
+    ).update(**changes)
+    if updated != 1:
+        raise ServiceError("This credit has been decided meanwhile; reload the page.", code="state")
+    for name, value in changes.items():
+        setattr(review, name, value)
+
+
+@transaction.atomic
+def credit_review_approve(*, actor: Actor, review: CreditReview) -> CreditReview:
+    """The program's staff accept a self-reported credit for one enrollment: from now on its
+    hours count toward that enrollment's credit-hours requirements (which may earn it)."""
+    _decide_review(
+        review,
+        status=CreditReview.Status.APPROVED,
+        decided_by=actor.user,
+        decided_at=timezone.now(),
+    )
+    enrollment = review.enrollment
+    audit_record(
+        actor=actor,
+        action="credit_review.approved",
+        obj=review,
+        organization=enrollment.organization,
+        after={"credit": review.credit_id, "enrollment": enrollment.pk},
+    )
+    enrollment_evaluate(actor=actor, enrollment=enrollment)
+    return review
+
+
+@transaction.atomic
+def credit_review_return(*, actor: Actor, review: CreditReview, reason: str) -> CreditReview:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("Say why it does not count; the holder reads it.", field="reason")
+    _decide_review(
+        review,
+        status=CreditReview.Status.RETURNED,
+        return_reason=reason[:500],
+        decided_by=actor.user,
+        decided_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="credit_review.returned",
+        obj=review,
+        organization=review.enrollment.organization,
+        after={"credit": review.credit_id, "reason": review.return_reason},
+    )
+    return review
+
+
 # --- Earning ----------------------------------------------------------------------------------
 
 
@@ -619,13 +761,18 @@ def enrollment_earn(
     earned_on: date,
     issue_certificate: bool = True,
     notify: bool = True,
+    certificate=None,
 ) -> Enrollment:
-    """Mark Earned, issue the certificate (when the program says so) and, for a maintenance
-    program, open the next cycle from the day it was earned."""
+    """Mark Earned, issue the certificate (when the program says so; ``certificate`` when it
+    was issued already, e.g. imported) and, for a maintenance program, open the next cycle
+    from the day it was earned."""
     before = enrollment.status
     _move(enrollment, allowed=Enrollment.OPEN, status=S.EARNED, earned_on=earned_on)
     version = enrollment.version
-    if issue_certificate and version.issue_on_earn:
+    if certificate is not None:
+        Enrollment.objects.filter(pk=enrollment.pk).update(certificate=certificate)
+        enrollment.certificate = certificate
+    elif issue_certificate and version.issue_on_earn:
         enrollment_certificate_issue(enrollment=enrollment, actor=actor)
     audit_record(
         actor=actor,
@@ -635,6 +782,7 @@ def enrollment_earn(
         before={"status": before},
         after={"status": "earned", "earned_on": str(earned_on)},
     )
+    _emit(enrollment.organization, [enrollment], "enrollment.earned")
     if notify:
         _notify(enrollment, "earned")
     if version.maintenance and enrollment.program.status == Program.Status.ACTIVE:
@@ -682,6 +830,66 @@ def enrollment_certificate_issue(
     return certificate
 
 
+@transaction.atomic
+def enrollment_record_earned(
+    *,
+    actor: Actor,
+    program: Program,
+    email: str,
+    name: str = "",
+    earned_on: date,
+    certificate=None,
+) -> Enrollment:
+    """A certification earned elsewhere (an imported certificate for the program): the
+    person's open enrollment, or a new one from ``earned_on``, becomes Earned on that date.
+    Earned already on that date changes nothing."""
+    if program.status == Program.Status.DRAFT:
+        raise ServiceError(f"Program {program.code} is a Draft.", code="state")
+    email = normalize_email(email)
+    done = Enrollment.objects.filter(
+        program=program, email=email, status=S.EARNED, earned_on=earned_on
+    ).first()
+    if done is not None:
+        return done
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("program", "version", "organization")
+        .filter(program=program, email=email, status__in=Enrollment.OPEN)
+        .first()
+    )
+    if enrollment is None:
+        version = program.current_version
+        grace, expires = _dates(version, earned_on)
+        enrollment = Enrollment.objects.create(
+            organization=program.organization,
+            program=program,
+            version=version,
+            email=email,
+            name=(name or "").strip()[:200],
+            holder=_verified_user(email),
+            enrolled_on=earned_on,
+            grace_starts_on=grace,
+            expires_on=expires,
+        )
+        _track(program.pk, Counter({(None, S.ENROLLED): 1}))
+        audit_record(
+            actor=actor,
+            action="enrollment.enrolled",
+            obj=enrollment,
+            organization=program.organization,
+            after={"program": program.code, "version": version.number, "via": "certificate"},
+        )
+        _emit(program.organization, [enrollment], "enrollment.enrolled")
+    return enrollment_earn(
+        actor=actor,
+        enrollment=enrollment,
+        earned_on=earned_on,
+        issue_certificate=False,
+        notify=False,
+        certificate=certificate,
+    )
+
+
 def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollment:
     version = earned.program.current_version
     grace, expires = _dates(version, start)
@@ -705,6 +913,8 @@ def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollmen
         organization=earned.organization,
         after={"cycle": nxt.cycle, "after": earned.pk},
     )
+    _emit(earned.organization, [nxt], "enrollment.enrolled")
+    credit_reviews_open(enrollments=[nxt])
     return nxt
 
 
@@ -785,6 +995,7 @@ def enrollment_cancel(
         before={"status": before},
         after={"status": "cancelled", "by_holder": by_holder},
     )
+    _emit(enrollment.organization, [enrollment], "enrollment.cancelled")
     _notify(enrollment, "cancelled")
     return enrollment
 
@@ -996,8 +1207,9 @@ WITH moved AS (
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING dedupe_key
 )
-SELECT program_id, count(*), (SELECT array_agg(dedupe_key) FROM notices)
-FROM moved GROUP BY program_id
+SELECT program_id, count(*), (SELECT array_agg(dedupe_key) FROM notices), organization_id,
+    array_agg(id) FILTER (WHERE organization_id = ANY(%(hooked)s::bigint[]))
+FROM moved GROUP BY program_id, organization_id
 """
 
 
@@ -1018,16 +1230,24 @@ def _sweep_sql(src: str, dst: str, condition: str, today: date, *, notify: bool)
                 "kind": f"program_{dst}",
                 "subject": _NOTICES[dst][0],
                 "notify": notify,
+                # Only these organizations' moved ids come back, for their webhooks.
+                "hooked": _hooked_organizations(f"enrollment.{dst}"),
             },
         )
         rows = cursor.fetchall()
     keys = (rows[0][2] or []) if rows else []
-    for program_id, n, _ in rows:
+    for program_id, n, *_ in rows:
         _track(program_id, Counter({(src, dst): n}))
+    hooked = defaultdict(list)
+    for _, _, _, org_id, ids in rows:
+        hooked[org_id].extend(ids or [])
+    for org_id, ids in hooked.items():
+        if ids:
+            _emit(Organization.objects.get(pk=org_id), ids, f"enrollment.{dst}")
     for start in range(0, len(keys), 2000):
         chunk = keys[start : start + 2000]
         transaction.on_commit(lambda chunk=chunk: notices_send.enqueue(chunk))
-    return sum(n for _, n, _ in rows)
+    return sum(n for _, n, *_ in rows)
 
 
 def render_deferred_notice(message) -> tuple[str, str]:
@@ -1067,6 +1287,7 @@ def _after_sweep(rows, src: str, dst: str, *, notify: bool) -> None:
             organization=orgs[org_id],
             after={"status": dst, "from": src},
         )
+        _emit(orgs[org_id], objects, f"enrollment.{dst}")
     if notify:
         _sweep_notices([pk for pk, *_ in rows], dst)
 

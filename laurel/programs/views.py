@@ -7,7 +7,7 @@ from itertools import chain
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from laurel.accounts.models import Connection, Role
 from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
 from laurel.catalog.models import Course
+from laurel.credits.models import CreditComponent
 from laurel.lib.csvfile import iter_csv
 from laurel.programs import selectors, services
 from laurel.programs.forms import (
@@ -27,7 +28,7 @@ from laurel.programs.forms import (
     ReasonForm,
     RequirementFormSet,
 )
-from laurel.programs.models import Completion, Enrollment, Program
+from laurel.programs.models import Completion, CreditReview, Enrollment, Program
 from laurel.web.tenancy import ANY_MEMBER, org_required
 
 MANAGERS = (Role.CERT_MANAGER,)  # admins always pass
@@ -367,6 +368,12 @@ def enrollment_detail(request, pk):
             "history": Completion.objects.filter(enrollment=enrollment).select_related(
                 "requirement"
             ),
+            "reviews": list(
+                _reviews(request)
+                .filter(enrollment=enrollment)
+                .select_related("decided_by")
+                .prefetch_related(REVIEW_COMPONENTS)
+            ),
         },
     )
 
@@ -491,7 +498,67 @@ def approvals(request):
         .order_by("created_at")
     )
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
-    return render(request, "programs/approvals.html", {"page": page, "form": ReasonForm()})
+    reviews = list(
+        _reviews(request)
+        .filter(status=CreditReview.Status.AWAITING_APPROVAL)
+        .prefetch_related(REVIEW_COMPONENTS)
+        .order_by("created_at", "pk")[:100]
+    )
+    return render(
+        request,
+        "programs/approvals.html",
+        {"page": page, "form": ReasonForm(), "reviews": reviews},
+    )
+
+
+REVIEW_COMPONENTS = Prefetch(
+    "credit__components", queryset=CreditComponent.objects.select_related("credit_type")
+)
+
+
+def _reviews(request):
+    return CreditReview.objects.filter(enrollment__organization=request.org).select_related(
+        "enrollment__organization", "enrollment__version", "credit__self_report"
+    )
+
+
+@org_required(*MANAGERS)
+@require_POST
+def review_approve(request, pk):
+    review = get_object_or_404(_reviews(request), pk=pk)
+    try:
+        services.credit_review_approve(actor=Actor.from_request(request), review=review)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Approved “{review.credit.title}” for {review.enrollment.email}."
+        )
+    return redirect("programs:approvals", request.org.slug)
+
+
+@org_required(*MANAGERS)
+@require_POST
+def review_return(request, pk):
+    review = get_object_or_404(_reviews(request), pk=pk)
+    try:
+        services.credit_review_return(
+            actor=Actor.from_request(request), review=review, reason=request.POST.get("reason", "")
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Returned “{review.credit.title}”.")
+    return redirect("programs:approvals", request.org.slug)
+
+
+@org_required(*ANY_MEMBER)
+def review_certificate(request, pk):
+    """The certificate a holder attached to a self-report one of our enrollments reviews."""
+    from laurel.credits.views import certificate_file_response
+
+    review = get_object_or_404(_reviews(request), pk=pk)
+    return certificate_file_response(review.credit.self_report)
 
 
 def _queued(request, pk) -> Completion:
@@ -559,12 +626,31 @@ def program_purge(request, pk):
     return render(request, "programs/purge.html", {"program": program, "page": page, "q": q})
 
 
-def _transcript(request, enrollments, *, filename: str, csv_wanted: bool, title: str):
+def _transcript(request, enrollments, *, filename: str, title: str, issuer: str):
+    """The transcript as a printable page, or ``?format=csv`` / ``?format=pdf``."""
     items = selectors.transcript(enrollments)
-    if csv_wanted:
+    wanted = request.GET.get("format")
+    if wanted == "csv":
         rows = chain([selectors.TRANSCRIPT_HEADER], selectors.transcript_rows(items))
         response = StreamingHttpResponse(iter_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+        return response
+    if wanted == "pdf":
+        from django.http import HttpResponse
+        from django.utils import timezone
+
+        from laurel.lib import pdf
+
+        data = pdf.render_transcript(
+            org=issuer,
+            title=title,
+            subtitle=f"{len(items)} program enrollment{'s' if len(items) != 1 else ''}",
+            generated=f"Generated {timezone.now():%Y-%m-%d %H:%M} UTC",
+            header=selectors.TRANSCRIPT_PDF_HEADER,
+            sections=selectors.transcript_sections(items),
+        )
+        response = HttpResponse(data, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
         return response
     return render(request, "programs/transcript.html", {"items": items, "title": title})
 
@@ -580,8 +666,8 @@ def enrollee_transcript(request):
         request,
         list(enrollments.select_related(*TRANSCRIPT_RELATED)),
         filename=f"transcript-{request.org.slug}",
-        csv_wanted=request.GET.get("format") == "csv",
         title=f"Transcript of {email}",
+        issuer=request.org.name,
     )
 
 
@@ -666,6 +752,6 @@ def my_transcript(request):
         request,
         list(enrollments.select_related(*TRANSCRIPT_RELATED)),
         filename="my-program-transcript",
-        csv_wanted=request.GET.get("format") == "csv",
-        title="My program transcript",
+        title=f"Program transcript of {request.user.full_name or request.user.email}",
+        issuer="Laurel",
     )

@@ -85,6 +85,13 @@ ENDPOINTS = {
     ("POST", "/api/v1/events/{event_id}/registrations"),
     ("POST", "/api/v1/events/registrations/{registration_id}/status"),
     ("POST", "/api/v1/events/{event_id}/registrations/status"),
+    ("POST", "/api/v1/programs"),
+    ("PUT", "/api/v1/programs/{program_id}"),
+    ("POST", "/api/v1/programs/{program_id}/status"),
+    ("POST", "/api/v1/programs/enrollments/{enrollment_id}/cancel"),
+    ("GET", "/api/v1/programs/self-reports"),
+    ("POST", "/api/v1/programs/self-reports/{review_id}/approve"),
+    ("POST", "/api/v1/programs/self-reports/{review_id}/return"),
 }
 
 

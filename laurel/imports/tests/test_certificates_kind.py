@@ -195,7 +195,7 @@ def test_template_download_and_upload_page_offer_the_kind(client, org, admin):
     response = client.get(f"/o/{org.slug}/imports/template.csv?kind=certificates")
     assert response.status_code == 200
     first = response.content.decode("utf-8-sig").splitlines()[0]
-    assert first == "Email,Name,Certification,Awarded,Expires,Credits,Credit type"
+    assert first == "Email,Name,Certification,Awarded,Expires,Credits,Credit type,Program"
     xlsx = client.get(f"/o/{org.slug}/imports/template.xlsx?kind=certificates")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     page = client.get(f"/o/{org.slug}/imports/new/").content.decode()
@@ -276,3 +276,49 @@ def test_an_address_that_bounced_is_known_undeliverable_and_gets_no_certificate(
     commit(job, admin)
     assert not Certificate.objects.filter(recipient_email="maria@example.com").exists()
     assert Certificate.objects.filter(recipient_email="ann@example.org").count() == 1
+
+
+def test_certificate_for_a_program_marks_the_enrollment_earned_on_the_awarded_date(
+    org, admin, validated_certs, commit
+):
+    from laurel.programs import selectors
+    from laurel.programs.models import Enrollment
+    from laurel.programs.services import enrollments_create
+    from laurel.programs.tests.helpers import STAFF, make_program
+
+    program = make_program(org, code="RN-CERT", window_months=24)
+    [open_one] = enrollments_create(
+        actor=STAFF,
+        program=program,
+        people=[("maria@example.com", "")],
+        enrolled_on=date(2025, 1, 1),
+    )
+    content = (
+        "Email,Full Name,Credential,Date Awarded,Program\n"
+        "maria@example.com,Maria Schmidt,RN Certification,2025-03-05,RN-CERT\n"
+        "ann@example.org,Ann Lee,RN Certification,2024-11-20,rn-cert\n"
+        "cy@example.org,Cy Dee,RN Certification,2025-01-01,NOPE\n"
+    )
+    job = validated_certs(org, admin, content=content)
+    rows = rows_by_number(job)
+    assert (rows[4].category, rows[4].column, rows[4].value) == ("invalid", "Program", "NOPE")
+    assert rows[2].program_id == rows[3].program_id == program.pk
+    commit(job, admin)
+    open_one.refresh_from_db()
+    assert (open_one.status, open_one.earned_on) == ("earned", date(2025, 3, 5))
+    assert open_one.certificate.title == "RN Certification"
+    ann = Enrollment.objects.get(email="ann@example.org")
+    assert (ann.status, ann.earned_on, ann.enrolled_on) == (
+        "earned",
+        date(2024, 11, 20),
+        date(2024, 11, 20),
+    )
+    assert ann.certificate.recipient_email == "ann@example.org"
+    assert Certificate.objects.filter(recipient_email="ann@example.org").count() == 1  # not twice
+    assert selectors.trackers(program) == selectors.trackers_recount(program)
+    assert selectors.trackers(program)["earned"] == 2
+    # The same certificates again: already issued, so nothing is left to commit.
+    again = validated_certs(org, admin, content=content.replace("Program\n", "Program \n"))
+    assert again.counts.get("deliverable", 0) == 0
+    assert again.counts["duplicate_existing"] == 2
+    assert Enrollment.objects.filter(program=program).count() == 2

@@ -315,6 +315,28 @@ def test_reminders_go_30_and_7_days_before_the_deadline_once_each(org, nurse, co
     ]
 
 
+def test_program_notices_follow_the_mail_preference_of_each_person(org, nurse, committed):
+    from laurel.notifications.models import OutboxMessage
+    from laurel.notifications.services import preference_set
+
+    preference_set(email=nurse.email, organization=org, choice="none", actor=STAFF)
+    preference_set(email="bundle@example.com", organization=org, choice="digest", actor=STAFF)
+    program = make_program(org, window_months=2, grace_days=10)
+    with committed():
+        enroll(program, nurse.email, "bundle@example.com", "each@example.com", on=date(2025, 1, 1))
+    mail.outbox.clear()
+    with committed():
+        deadlines_sweep(today=date(2025, 2, 1))  # 30 days before the deadline: reminders
+        deadlines_sweep(today=date(2025, 3, 2))  # the deadline: grace periods start
+    assert sorted(m.to[0] for m in mail.outbox) == ["each@example.com"] * 2
+    held = OutboxMessage.objects.filter(to_email="bundle@example.com", kind__startswith="program_")
+    assert set(held.values_list("status", flat=True)) == {"digest"}
+    off = OutboxMessage.objects.filter(to_email=nurse.email, kind__startswith="program_")
+    assert off.count() == 3 and set(off.values_list("status", flat=True)) == {"suppressed"}
+    reminder = [m for m in mail.outbox if "days left" in m.subject][0]
+    assert reminder.extra_headers["List-Unsubscribe"].startswith("<http")
+
+
 def test_holder_cancels_only_when_the_program_allows_and_may_enroll_again(org, nurse):
     strict = make_program(org, code="STRICT", allow_self_enroll=True)
     enrollment = enrollment_self(holder=nurse, program=strict)
@@ -410,7 +432,8 @@ def test_enrollee_progress_of_many_programs_takes_a_fixed_number_of_queries(
         program = make_program(org, code=f"P{n}", requirements=[hours("CE", "2"), manual("Exam")])
         enrollments += enroll(program, nurse.email)
     enrollments = list(Enrollment.objects.filter(holder=nurse).select_related("version"))
-    with django_assert_max_num_queries(4):
+    # requirements, offerings, completions, accepted credits, approved self-reported credits
+    with django_assert_max_num_queries(5):
         progress = selectors.progress_for(enrollments)
     assert len(progress) == 20
 

@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 
 from laurel.audit.models import AuditEvent
+from laurel.integrations.models import WebhookMessage
+from laurel.integrations.services import endpoint_create
 from laurel.notifications.models import OutboxMessage
 from laurel.programs import selectors, services
 from laurel.programs.models import Enrollment
@@ -25,6 +27,12 @@ def test_two_sweeps_at_once_move_each_enrollment_once(monkeypatch):
         pytest.skip("needs PostgreSQL's row locking; SQLite serialises whole transactions")
     org = make_org("sweeprace")
     program = make_program(org, window_months=1, grace_days=10)
+    endpoint_create(
+        actor=STAFF,
+        organization=org,
+        url="https://hooks.example.org/laurel",
+        event_types=["enrollment.grace", "enrollment.expired"],
+    )
     start = org.today() - timedelta(days=200)
     people = [(f"p{n}@example.com", "") for n in range(120)]
     enrollments_create(actor=STAFF, program=program, people=people[:60], enrolled_on=start)
@@ -73,6 +81,12 @@ def test_two_sweeps_at_once_move_each_enrollment_once(monkeypatch):
     )
     assert len(notices) == 120 and set(notices.values()) == {1}
     assert selectors.trackers(program) == selectors.trackers_recount(program)
+    hooked = Counter(
+        (m.event_type, m.payload["enrollment"]["id"])
+        for m in WebhookMessage.objects.filter(event_type__startswith="enrollment.")
+    )
+    assert len(hooked) == 120 and set(hooked.values()) == {1}
+    assert Counter(t for t, _ in hooked) == {"enrollment.grace": 60, "enrollment.expired": 60}
     # Queued without a body, rendered when sent (tasks run at once in tests).
     sent = OutboxMessage.objects.filter(kind="program_grace").first()
     assert sent.status == "sent" and "grace period" in sent.body_text

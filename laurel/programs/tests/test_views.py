@@ -212,3 +212,30 @@ def test_transcript_lists_every_program_for_staff_and_holder_with_csv(client, or
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert sorted(r["program"] for r in rows) == ["Lakeside program", "Program A", "Program B"]
     assert {r["requirement_status"] for r in rows} == {"No status"}
+
+
+def test_transcript_pdf_for_staff_and_for_the_holder_lists_their_programs(client, org, manager):
+    import pypdf
+
+    holder = make_user("nurse@example.com", full_name="Ada Nurse")
+    program = make_program(org, code="A", name="Wound Care Certification")
+    [enrollment] = enrollments_create(actor=STAFF, program=program, people=[(holder.email, "")])
+    other = make_program(make_org("lakeside"), code="L", name="Lakeside program")
+    enrollments_create(actor=STAFF, program=other, people=[(holder.email, "")])
+
+    def text(response):
+        assert response["Content-Type"] == "application/pdf"
+        reader = pypdf.PdfReader(io.BytesIO(response.content))
+        return " ".join(page.extract_text() for page in reader.pages)
+
+    client.force_login(manager)
+    staff = text(client.get(url("transcript", org), {"email": holder.email, "format": "pdf"}))
+    assert "Wound Care Certification" in staff and "Exam" in staff and "No status" in staff
+    assert "Lakeside" not in staff
+    client.force_login(holder)
+    mine = text(client.get(reverse("programs:my_transcript"), {"format": "pdf"}))
+    assert "Wound Care Certification" in mine and "Lakeside program" in mine
+    assert "Ada Nurse" in mine
+    page = client.get(reverse("programs:my_transcript")).content.decode()
+    assert "format=pdf" in page
+    assert enrollment.deadline.isoformat() in mine
