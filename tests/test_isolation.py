@@ -134,6 +134,7 @@ ORG_PAGES: dict[str, Page] = {
     "accounts:member_list": Page(),
     "accounts:org_settings": Page(),
     "audit:event_list": Page(),
+    "audit:export": Page(),
     "catalog:course_list": Page(),
     "credits:org_ledger": Page(),
     "credits:org_credit_new": Page(),

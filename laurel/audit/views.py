@@ -4,6 +4,7 @@ from laurel.accounts.models import Role
 from laurel.audit import describe, selectors
 from laurel.audit.forms import AuditFilterForm
 from laurel.audit.models import AuditEvent
+from laurel.exports.services import export_respond
 from laurel.lib.paging import BoundedPaginator
 from laurel.web.tenancy import org_required
 
@@ -23,4 +24,13 @@ def event_list(request):
         for event in page.object_list
     ]
     template = "audit/event_list.html#rows" if request.htmx else "audit/event_list.html"
-    return render(request, template, {"page": page, "rows": rows, "form": form})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "rows": rows, "form": form, "export_query": query.urlencode()}
+    return render(request, template, context)
+
+
+@org_required(Role.ADMIN)
+def event_export(request):
+    """The audit trail as CSV, filtered as the page is (a background file past the limit)."""
+    return export_respond(request, kind="audit", params=request.GET)

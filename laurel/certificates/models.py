@@ -428,3 +428,47 @@ class CertificateNameWait(models.Model):
 
     def __str__(self) -> str:
         return f"Certificate for {self.recipient_email} waiting for a name"
+
+
+class CertificateIssueJob(BackgroundJob):
+    """Signing the certificates a bulk acceptance made due, in the background: the credits'
+    ids and how far the worker got, so a job whose worker died is resumed (``resume_stale``)
+    where it stopped. Issuing is idempotent (one valid certificate per credit)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="certificate_issue_jobs"
+    )
+    # Who answered (the holder who accepted): the certificates are issued as them.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    credit_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)  # credits handled, in ``credit_ids`` order
+
+    RUNNING = (Status.QUEUED, Status.RUNNING)
+    FAILED_ACTION = "certificate_issue.failed"
+    CHUNK = 50  # credits between heartbeats (and progress)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Issuing {self.total} certificates ({self.status})"
+
+    def job_title(self) -> str:
+        return f"Issuing {self.total} certificate{'s' if self.total != 1 else ''}"
+
+    def job_resume(self) -> None:
+        from laurel.certificates.tasks import certificates_issue_run
+
+        # Queued until a worker claims it; the credits already handled are skipped.
+        CertificateIssueJob.objects.filter(pk=self.pk).update(status=self.Status.QUEUED)
+        transaction.on_commit(lambda: certificates_issue_run.enqueue(self.pk))

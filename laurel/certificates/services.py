@@ -621,9 +621,11 @@ def certificate_issue_for_credit(
 
 def certificates_issue_for_credits_later(credits, *, actor: Actor) -> int:
     """Queue, for after the commit, the certificates that these just-accepted credits are due
-    under their course's policy; returns how many. The task signs them one by one
-    (``certificate_issue_for_credit``, idempotent), so the bulk answer stays fast."""
-    from laurel.certificates.tasks import certificates_issue_for_credits
+    under their course's policy; returns how many. A ``CertificateIssueJob`` per organization
+    (a background job: heartbeat, resumed where it stopped if its worker dies) signs them one
+    by one (``certificate_issue_for_credit``, idempotent), so the bulk answer stays fast."""
+    from laurel.certificates.models import CertificateIssueJob
+    from laurel.certificates.tasks import certificates_issue_run
 
     courses = {c.course_id for c in credits if c.course_id}
     never = set(
@@ -631,13 +633,41 @@ def certificates_issue_for_credits_later(credits, *, actor: Actor) -> int:
         .exclude(issue_on=CertificatePolicy.IssueOn.ACCEPTANCE)
         .values_list("course_id", flat=True)
     )
-    due = [c.pk for c in credits if c.course_id in courses - never]
-    if due:
-        user_id = actor.user.pk if actor.user is not None else None
-        transaction.on_commit(
-            lambda: certificates_issue_for_credits.enqueue(credit_ids=due, user_id=user_id)
+    due: dict[int, list[int]] = {}
+    for credit in credits:
+        if credit.course_id in courses - never:
+            due.setdefault(credit.organization_id, []).append(credit.pk)
+    for org_id, ids in due.items():
+        job = CertificateIssueJob.objects.create(
+            organization_id=org_id, requested_by=actor.user, credit_ids=ids, total=len(ids)
         )
-    return len(due)
+        transaction.on_commit(lambda pk=job.pk: certificates_issue_run.enqueue(pk))
+    return sum(len(ids) for ids in due.values())
+
+
+def certificates_issue_job_run(job_id: int) -> str:
+    """The worker's half of a ``CertificateIssueJob``: from where the last worker stopped,
+    sign the certificates ``CHUNK`` credits at a time, beating after each chunk."""
+    from django.contrib.auth import get_user_model
+
+    from laurel.certificates.models import CertificateIssueJob as Job
+
+    token = Job.claim(job_id, statuses=Job.RUNNING, status=Job.Status.RUNNING)
+    if token is None:
+        return "skipped"
+    job = Job.objects.get(pk=job_id)
+    user = get_user_model().objects.filter(pk=job.requested_by_id).first()
+    actor = Actor(user=user) if user else Actor.system("credits")
+    done = job.done
+    while done < job.total:
+        # Credits before ``done`` are signed (or skipped); a chunk cut short is redone,
+        # and a credit that already has its certificate is skipped: never two.
+        chunk = job.credit_ids[done : done + Job.CHUNK]
+        certificates_issue_for_credits(chunk, actor=actor)
+        done += len(chunk)
+        Job.beat(job_id, token, done=done)
+    Job.finish(job_id, token, status=Job.Status.DONE, done=done)
+    return "done"
 
 
 def certificates_issue_for_credits(credit_ids: list[int], *, actor: Actor) -> int:

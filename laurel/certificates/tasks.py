@@ -173,9 +173,12 @@ def _complete(job: CertificateJob, name: str, size: int) -> None:
 
 
 def job_resume_stale() -> int:
-    """Re-enqueue jobs whose worker stopped sending heartbeats (done chunks are kept), at
+    """Re-enqueue jobs (certificate files, and the signing after a bulk acceptance) whose
+    worker stopped sending heartbeats (what was done is kept), at
     most ``LAUREL_JOB_MAX_RESUMES`` times each; return how many were resumed."""
-    return len(CertificateJob.resume_stale())
+    from laurel.certificates.models import CertificateIssueJob
+
+    return len(CertificateJob.resume_stale()) + len(CertificateIssueJob.resume_stale())
 
 
 @task()
@@ -186,9 +189,17 @@ def expiry_reminders() -> int:
 
 
 @task()
+def certificates_issue_run(job_id: int) -> str:
+    """Sign the certificates of a ``CertificateIssueJob`` (see ``certificates_issue_job_run``)."""
+    from laurel.certificates.services import certificates_issue_job_run
+
+    return certificates_issue_job_run(job_id)
+
+
+@task()
 def certificates_issue_for_credits(credit_ids: list[int], user_id: int | None) -> int:
-    """Sign the certificates a bulk acceptance made due (idempotent: a credit that has its
-    certificate is skipped)."""
+    """Kept only for tasks queued before ``CertificateIssueJob`` existed (an upgrade with a
+    non-empty queue); new acceptances queue ``certificates_issue_run``."""
     from django.contrib.auth import get_user_model
 
     from laurel.audit.services import Actor

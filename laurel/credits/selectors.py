@@ -488,21 +488,31 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
     reason, reason_params = _label_sql("s.reason", Suppression.Reason.choices)
     bounces = list(Suppression.BOUNCE_REASONS)
 
-    def amounts(field: str) -> str:
-        return f"string_agg(trim_scale(p.{field})::text || ' ' || t.code, '; ' ORDER BY t.code)"
+    def amount(field: str) -> str:
+        return f"trim_scale(p.{field})::text || ' ' || t.code"
 
     def utc(column: str) -> str:
         return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
 
     # Components and bounced addresses are aggregated once and hash-joined: a lookup per
-    # credit (LATERAL) took most of a million-row export.
+    # credit (LATERAL) took most of a million-row export. The components come to
+    # ``string_agg`` already sorted (credit, type code) by a subquery, not with
+    # ``string_agg(… ORDER BY code)``: on PostgreSQL 15 that starts a sort for every credit,
+    # which EXPLAIN ANALYZE showed as half the aggregate's time (the aggregate keeps its
+    # input's order; the Python rows are compared with these cells in a test).
     sql = f"""
         WITH comp AS (
-            SELECT p.credit_id, {amounts("amount_earned")} AS earned,
-                   {amounts("amount_offered")} AS offered
-            FROM credits_creditcomponent p JOIN catalog_credittype t ON t.id = p.credit_type_id
-            WHERE p.credit_id IN ({inner})
-            GROUP BY p.credit_id
+            SELECT credit_id, string_agg(earned, '; ') AS earned,
+                   string_agg(offered, '; ') AS offered
+            FROM (
+                SELECT p.credit_id, {amount("amount_earned")} AS earned,
+                       {amount("amount_offered")} AS offered
+                FROM credits_creditcomponent p
+                JOIN catalog_credittype t ON t.id = p.credit_type_id
+                WHERE p.credit_id IN ({inner})
+                ORDER BY p.credit_id, t.code
+            ) ordered
+            GROUP BY credit_id
         ),
         sup AS (
             SELECT DISTINCT ON (s.email) s.email, ({reason})

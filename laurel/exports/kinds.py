@@ -122,6 +122,125 @@ def _certificates_rows(organization: Organization, params: dict):
     return certificate_csv_rows(queryset, today=organization.today(), header=False)
 
 
+# --- the audit trail (admins; its page's filters) --------------------------------------------
+
+AUDIT_HEADER = [
+    "at",
+    "actor",
+    "actor_email",
+    "action",
+    "object_type",
+    "object_id",
+    "object",
+    "ip",
+    "before",
+    "after",
+]
+
+
+def _audit_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.audit.forms import AuditFilterForm
+    from laurel.audit.models import AuditEvent
+    from laurel.audit.selectors import event_filter, people_for
+
+    events = AuditEvent.objects.for_org(organization)
+    form = AuditFilterForm(params or None, people=people_for(organization))
+    if form.is_valid():
+        events = event_filter(events, tz=organization.tz, **form.cleaned_data)
+    return events
+
+
+def _audit_rows(organization: Organization, params: dict):
+    import json
+
+    tz = organization.tz
+    rows = (
+        _audit_queryset(organization, params)
+        .order_by("-at", "-id")
+        .values_list(
+            "at",
+            "actor_label",
+            "actor__email",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "ip",
+            "before",
+            "after",
+        )
+    )
+    for at, label, email, action, otype, oid, orepr, ip, before, after in rows.iterator(2000):
+        yield (
+            at.astimezone(tz).isoformat(timespec="seconds"),
+            label,
+            email,
+            action,
+            otype,
+            oid,
+            orepr,
+            ip,
+            "" if before is None else json.dumps(before, sort_keys=True, default=str),
+            "" if after is None else json.dumps(after, sort_keys=True, default=str),
+        )
+
+
+# --- programs: one person's transcript ({"email": ...}), a program's enrollees ---------------
+
+
+def _transcript_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.programs.models import Enrollment
+
+    email = (params.get("email") or "").strip().lower()
+    return Enrollment.objects.for_org(organization).filter(email=email)
+
+
+def _transcript_header(organization: Organization, params: dict):
+    from laurel.programs.selectors import TRANSCRIPT_HEADER
+
+    return TRANSCRIPT_HEADER
+
+
+def _transcript_rows(organization: Organization, params: dict):
+    from laurel.programs.selectors import TRANSCRIPT_RELATED, transcript, transcript_rows
+
+    queryset = _transcript_queryset(organization, params).select_related(*TRANSCRIPT_RELATED)
+    return transcript_rows(transcript(list(queryset)))
+
+
+def _enrollees_queryset(organization: Organization, params: dict) -> QuerySet:
+    from laurel.programs.models import Program
+    from laurel.programs.selectors import enrollee_filter
+
+    program = Program.objects.for_org(organization).get(pk=params["program"])
+    return enrollee_filter(program, params)
+
+
+def _enrollees_header(organization: Organization, params: dict):
+    from laurel.programs.selectors import ENROLLEES_HEADER
+
+    return ENROLLEES_HEADER
+
+
+def _enrollees_rows(organization: Organization, params: dict):
+    rows = _enrollees_queryset(organization, params).values_list(
+        "email",
+        "name",
+        "status",
+        "cycle",
+        "version__number",
+        "enrolled_on",
+        "grace_starts_on",
+        "expires_on",
+        "earned_on",
+    )
+    for email, name, status, cycle, version, enrolled, grace, expires, earned in rows.iterator(
+        2000
+    ):
+        # The deadline people see: the start of grace, or expiry without grace.
+        yield (email, name, status, cycle, version, enrolled, grace or expires, expires, earned)
+
+
 KINDS: dict[str, ExportKind] = {
     kind.name: kind
     for kind in [
@@ -151,6 +270,31 @@ KINDS: dict[str, ExportKind] = {
             count_queryset=_certificates_queryset,
             file_stem="certificates",
             roles=(Role.CERT_MANAGER,),
+        ),
+        ExportKind(
+            name="audit",
+            title="Audit trail",
+            header=lambda organization, params: AUDIT_HEADER,
+            rows=_audit_rows,
+            count_queryset=_audit_queryset,
+            file_stem="audit",
+            roles=(Role.ADMIN,),
+        ),
+        ExportKind(
+            name="transcript",
+            title="Program transcript",
+            header=_transcript_header,
+            rows=_transcript_rows,
+            count_queryset=_transcript_queryset,
+            file_stem="transcript",
+        ),
+        ExportKind(
+            name="enrollees",
+            title="Program enrollees",
+            header=_enrollees_header,
+            rows=_enrollees_rows,
+            count_queryset=_enrollees_queryset,
+            file_stem="program-{program}-enrollees",
         ),
     ]
 }

@@ -30,6 +30,7 @@ from laurel.audit.services import Actor, audit_record
 from laurel.exports.kinds import KINDS, ExportKind
 from laurel.exports.models import ExportJob
 from laurel.lib.csvfile import Echo, formula_safe
+from laurel.lib.paging import bounded_count
 from laurel.notifications.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,6 @@ class _Line:
         return self.writer.writerow([formula_safe(cell) for cell in row])
 
 
-def bounded_count(queryset, *, limit: int) -> int:
-    """The queryset's size, counting no further than ``limit + 1`` rows."""
-    return queryset.order_by().values("pk")[: limit + 1].count()
-
-
 def _params(query) -> dict:
     """A request's query string as plain ``{name: value}`` (what a job row stores)."""
     return {key: query.get(key) for key in query if key != "page"} if query else {}
@@ -62,8 +58,8 @@ def export_respond(request, *, kind: str, params=None) -> HttpResponse:
     export = KINDS[kind]
     params = params if isinstance(params, dict) else _params(params)
     limit = settings.LAUREL_EXPORT_STREAM_MAX_ROWS
-    rows = bounded_count(export.count_queryset(request.org, params), limit=limit)
-    if rows > limit:
+    rows, more = bounded_count(export.count_queryset(request.org, params), lookahead=limit)
+    if more:
         job = export_request(
             actor=Actor.from_request(request), organization=request.org, kind=kind, params=params
         )
@@ -120,7 +116,7 @@ def export_request(*, actor: Actor, organization, kind: str, params: dict) -> Ex
         requested_by=actor.user,
         kind=kind,
         params=params,
-        total=bounded_count(export.count_queryset(organization, params), limit=10**9),
+        total=bounded_count(export.count_queryset(organization, params), lookahead=10**9)[0],
     )
     audit_record(
         actor=actor,

@@ -199,6 +199,39 @@ TRANSCRIPT_HEADER = [
 ]
 
 
+TRANSCRIPT_RELATED = ("program", "version", "organization", "certificate")
+
+ENROLLEES_HEADER = [
+    "email",
+    "name",
+    "status",
+    "cycle",
+    "version",
+    "enrolled_on",
+    "deadline",
+    "expires_on",
+    "earned_on",
+]
+
+
+def enrollee_filter(program, params):
+    """A program's enrollments narrowed as its page's filter form says (``q``, ``status``)."""
+    from django.db.models import Q
+
+    from laurel.programs.forms import EnrolleeFilterForm
+    from laurel.programs.models import Enrollment
+
+    form = EnrolleeFilterForm(params or None)
+    rows = Enrollment.objects.filter(program=program).select_related("version")
+    if form.is_valid():
+        if form.cleaned_data["q"]:
+            q = form.cleaned_data["q"].strip()
+            rows = rows.filter(Q(email__icontains=q) | Q(name__icontains=q))
+        if form.cleaned_data["status"]:
+            rows = rows.filter(status=form.cleaned_data["status"])
+    return rows.order_by("email", "-cycle")
+
+
 def transcript(enrollments) -> list[Progress]:
     """A person's programs, oldest enrollment first, each with its requirement rows."""
     enrollments = sorted(enrollments, key=lambda e: (e.enrolled_on, e.pk))

@@ -7,7 +7,7 @@ from itertools import chain
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,6 +17,7 @@ from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.credits.models import CreditComponent
+from laurel.exports.services import export_respond
 from laurel.lib.csvfile import iter_csv
 from laurel.programs import selectors, services
 from laurel.programs.forms import (
@@ -208,14 +209,7 @@ def program_status(request, pk):
 
 def _enrollees(request, program):
     form = EnrolleeFilterForm(request.GET or None)
-    rows = Enrollment.objects.filter(program=program).select_related("version")
-    if form.is_valid():
-        if form.cleaned_data["q"]:
-            q = form.cleaned_data["q"].strip()
-            rows = rows.filter(Q(email__icontains=q) | Q(name__icontains=q))
-        if form.cleaned_data["status"]:
-            rows = rows.filter(status=form.cleaned_data["status"])
-    return form, rows.order_by("email", "-cycle")
+    return form, selectors.enrollee_filter(program, request.GET)
 
 
 @org_required(*ANY_MEMBER)
@@ -242,42 +236,11 @@ def program_detail(request, pk):
     )
 
 
-EXPORT_HEADER = [
-    "email",
-    "name",
-    "status",
-    "cycle",
-    "version",
-    "enrolled_on",
-    "deadline",
-    "expires_on",
-    "earned_on",
-]
-
-
 @org_required(*ANY_MEMBER)
 def program_export(request, pk):
     program = _program(request, pk)
-    _, rows = _enrollees(request, program)
-    body = (
-        [
-            e.email,
-            e.name,
-            e.status,
-            e.cycle,
-            e.version.number,
-            e.enrolled_on,
-            e.deadline or "",
-            e.expires_on or "",
-            e.earned_on or "",
-        ]
-        for e in rows.iterator(1000)
-    )
-    response = StreamingHttpResponse(
-        iter_csv(chain([EXPORT_HEADER], body)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{program.code}-enrollees.csv"'
-    return response
+    params = {k: request.GET.get(k) for k in ("q", "status") if request.GET.get(k)}
+    return export_respond(request, kind="enrollees", params={**params, "program": program.pk})
 
 
 @org_required(*ENROLLERS)
@@ -655,12 +618,14 @@ def _transcript(request, enrollments, *, filename: str, title: str, issuer: str)
     return render(request, "programs/transcript.html", {"items": items, "title": title})
 
 
-TRANSCRIPT_RELATED = ("program", "version", "organization", "certificate")
+TRANSCRIPT_RELATED = selectors.TRANSCRIPT_RELATED
 
 
 @org_required(*ANY_MEMBER)
 def enrollee_transcript(request):
     email = request.GET.get("email", "").strip().lower()
+    if request.GET.get("format") == "csv":
+        return export_respond(request, kind="transcript", params={"email": email})
     enrollments = Enrollment.objects.for_org(request.org).filter(email=email)
     return _transcript(
         request,

@@ -8,6 +8,8 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from laurel.lib import paging
+
 CAP = 1000  # counts stop here and read "1,000+"
 
 
@@ -21,9 +23,8 @@ class Count:
 
 
 def bounded_count(queryset, cap: int = CAP) -> Count:
-    """COUNT over at most ``cap + 1`` rows (a LIMIT in a subquery): never a full scan."""
-    n = queryset.order_by()[: cap + 1].count()
-    return Count(min(n, cap), n > cap)
+    """COUNT over at most ``cap + 1`` rows (``laurel.lib.paging.bounded_count``)."""
+    return Count(*paging.bounded_count(queryset, lookahead=cap))
 
 
 def home_counts(org) -> dict[str, object]:

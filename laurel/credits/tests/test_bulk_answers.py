@@ -207,3 +207,45 @@ def test_locker_says_certificates_are_on_their_way(org, course, committed):
     page = response.content.decode()
     assert "2 credits accepted into “Ohio RN”. Their certificates are on their way." in page
     assert Certificate.objects.filter(credit__in=credits).count() == 2
+
+
+def test_signing_interrupted_half_way_finishes_on_resume_without_doubles(
+    org, course, committed, monkeypatch
+):
+    """The worker signing a bulk acceptance's certificates dies half way: the job row keeps
+    where it got, and ``resume_stale`` finishes the rest, each credit with one certificate."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from laurel.certificates import services as cert_services
+    from laurel.certificates.models import CertificateIssueJob
+    from laurel.certificates.tasks import job_resume_stale
+
+    monkeypatch.setattr(CertificateIssueJob, "CHUNK", 2)
+    holder, credits = offered_to(org, course, "many@example.com", n=5)
+    dashboard = services.dashboard_create(holder=holder, name="Ohio RN")
+    real, signed = cert_services.certificate_issue_for_credit, []
+
+    def dies_after_three(credit, **kw):
+        if len(signed) == 3:
+            raise SystemExit("worker killed")  # what a dead worker leaves: nothing more
+        signed.append(credit.pk)
+        return real(credit, **kw)
+
+    monkeypatch.setattr(cert_services, "certificate_issue_for_credit", dies_after_three)
+    with committed():  # the task backend records the dead task; the job row stays running
+        services.credit_accept_many(credits=credits, holder=holder, dashboard=dashboard)
+    job = CertificateIssueJob.objects.get()
+    assert (job.status, job.done, job.total) == ("running", 2, 5)  # one chunk recorded
+    assert Certificate.objects.filter(credit__in=credits).count() == 3
+    monkeypatch.setattr(cert_services, "certificate_issue_for_credit", real)
+
+    assert job_resume_stale() == 0  # its worker is still counted alive
+    later = timezone.now() + timedelta(hours=1)
+    with committed():
+        assert CertificateIssueJob.resume_stale(now=later) == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.done, job.resumes) == ("done", 5, 1)
+    for credit in credits:
+        assert Certificate.objects.filter(credit=credit).count() == 1

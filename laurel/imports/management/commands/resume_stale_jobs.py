@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from laurel.certificates.models import CertificateJob
+from laurel.certificates.models import CertificateIssueJob, CertificateJob
 from laurel.exports.services import export_resume_stale
 from laurel.imports.services import import_resume_stale
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
             resumed = import_resume_stale()
             if resumed:
                 self.stdout.write(f"Resumed imports: {', '.join(map(str, resumed))}")
-            files = CertificateJob.resume_stale()
+            files = CertificateJob.resume_stale() + CertificateIssueJob.resume_stale()
             if files:
                 self.stdout.write(f"Resumed certificate files: {', '.join(map(str, files))}")
             exports = export_resume_stale()
