@@ -4,6 +4,7 @@
 from html import escape
 
 from django import template
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 
@@ -50,5 +51,82 @@ def ledger_rows(credits, ledger_url: str) -> SafeString:
                 else ""
             )
             + "</td>\n  </tr>\n  "
+        )
+    return SafeString("".join(out))
+
+
+def _detail_urls(name: str):
+    """``pk → URL`` for a route taking one ``<int:pk>``: reversed once a page (not once a
+    row) with a placeholder id, then completed by string formatting."""
+    placeholder = "9876543210"
+    prefix, _, suffix = reverse(name, args=[int(placeholder)]).partition(placeholder)
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def _holder_cells(c, url) -> str:
+    """The "for", "completed" and "credit" cells of a holder's credit row."""
+    course = c.course
+    title = escape(c.title)
+    return (
+        f'<a href="{url}">{title}</a><br><span class="help">from '
+        f"{escape(c.organization.name)}"
+        + (f" · {escape(course.course_id)}" if course else "")
+        + "</span></td>\n"
+        f"  <td>{date_format(c.completion_date, 'Y-m-d')}</td>\n"
+        f"  <td>{components(c)}</td>\n"
+    )
+
+
+@register.simple_tag
+def dashboard_rows(credits, selectable) -> SafeString:
+    """The dashboard's credit rows; a checkbox column when ``selectable`` (other dashboards
+    to move to), checked boxes only on accepted credits."""
+    url = _detail_urls("credits:locker_credit_detail")
+    out = []
+    for c in credits:
+        title = escape(c.title)
+        check = ""
+        if selectable:
+            box = (
+                f'<input type="checkbox" name="credit" value="{c.pk}" form="bulk-move" '
+                f'aria-label="Select {title}">'
+                if c.status == "accepted"
+                else ""
+            )
+            check = f"<td>{box}</td>"
+        out.append(
+            f"<tr>\n  {check}\n  <td>"
+            + _holder_cells(c, url(c.pk))
+            + f'  <td><span class="badge {escape(c.status)}">'
+            f"{escape(c.get_status_display())}</span></td>\n</tr>"
+        )
+    return SafeString("".join(out))
+
+
+@register.simple_tag
+def pending_rows(credits) -> SafeString:
+    """The locker's offers waiting for an answer: select, open, accept or reject each."""
+    url = _detail_urls("credits:locker_credit_detail")
+    out = []
+    for c in credits:
+        pk = c.pk
+        title = escape(c.title)
+        out.append(
+            "<tr>\n"
+            f'  <td><input type="checkbox" name="credit" value="{pk}" id="credit-{pk}" '
+            f'aria-labelledby="credit-{pk}-title"></td>\n'
+            f'  <td><a id="credit-{pk}-title" href="{url(pk)}">{title}</a>'
+            f'<br><span class="help">from {escape(c.organization.name)}'
+            + (f" · {escape(c.course.course_id)}" if c.course else "")
+            + "</span></td>\n"
+            f"  <td>{date_format(c.completion_date, 'Y-m-d')}</td>\n"
+            f"  <td>{components(c)}</td>\n"
+            '  <td><div class="actions" style="margin:0;flex-wrap:nowrap">\n'
+            f'    <button type="submit" name="accept_one" value="{pk}" '
+            f'aria-label="Accept {title}">Accept</button>\n'
+            f'    <button type="submit" name="reject_one" value="{pk}" class="secondary" '
+            f'aria-label="Reject {title}">Reject</button>\n'
+            "  </div></td>\n"
+            "</tr>\n"
         )
     return SafeString("".join(out))
