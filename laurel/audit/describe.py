@@ -134,9 +134,19 @@ def object_phrases(events) -> dict[tuple[str, str], str]:
             ids.setdefault(e.object_type, set()).add(int(e.object_id))
     out: dict[tuple[str, str], str] = {}
     if "credits.credit" in ids:
-        for c in Credit.objects.filter(pk__in=ids["credits.credit"]).select_related(
-            "course", "holder"
-        ):
+        # Only the columns a phrase reads: a page names up to 100 credits.
+        credits = (
+            Credit.objects.filter(pk__in=ids["credits.credit"])
+            .select_related("course", "holder")
+            .only(
+                "recipient_name",
+                "recipient_email",
+                "title",
+                "course__course_id",
+                "holder__full_name",
+            )
+        )
+        for c in credits:
             out[("credits.credit", str(c.pk))] = _credit_phrase(c)
     if "accounts.connection" in ids:
         for pk, email in Connection.objects.filter(pk__in=ids["accounts.connection"]).values_list(

@@ -1,14 +1,15 @@
 from django import forms
 
 from laurel.audit.describe import ACTION_CHOICES, OBJECT_CHOICES
+from laurel.lib.widgets import FastSelect
 
 
 class AuditFilterForm(forms.Form):
     """Choices are fixed lists in code: no SELECT DISTINCT over the audit table."""
 
-    person = forms.ChoiceField(required=False, label="Person")
-    action = forms.ChoiceField(required=False, label="Action")
-    object_type = forms.ChoiceField(required=False, label="Object")
+    person = forms.ChoiceField(required=False, label="Person", widget=FastSelect)
+    action = forms.ChoiceField(required=False, label="Action", widget=FastSelect)
+    object_type = forms.ChoiceField(required=False, label="Object", widget=FastSelect)
     object_id = forms.CharField(required=False, label="Object number", max_length=64)
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})

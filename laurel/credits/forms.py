@@ -5,6 +5,7 @@ from django import forms
 
 from laurel.credits.models import Credit, Dashboard
 from laurel.lib.forms import FILTER_MAX
+from laurel.lib.widgets import FastSelect
 
 
 class CreditEntryForm(forms.Form):
@@ -87,7 +88,9 @@ class PairsForm(forms.Form):
 
 
 class LedgerFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *Credit.Status.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *Credit.Status.choices], required=False, widget=FastSelect
+    )
     course = forms.CharField(required=False, label="Course ID or title", max_length=FILTER_MAX)
     email = forms.CharField(
         required=False,
@@ -99,6 +102,7 @@ class LedgerFilterForm(forms.Form):
         choices=[("", "Any delivery"), ("undeliverable", "Undeliverable address")],
         required=False,
         label="Delivery",
+        widget=FastSelect,
     )
     date_from = forms.DateField(
         required=False, label="Completed from", widget=forms.DateInput(attrs={"type": "date"})
