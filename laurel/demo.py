@@ -385,9 +385,9 @@ class _Loader:
         for i, course in enumerate(courses[:6]):
             when = date(2025, 8, 4) + timedelta(days=45 * i)
             credit = self.enter(nnw, by_admin, course, nurse.email, nurse.full_name, when)
-            credit_accept(credit=credit, holder=nurse, dashboard=license_board)
+            credit_accept(credit=credit, holder=nurse, dashboard=license_board, notify=False)
         old = self.enter(nnw, by_admin, courses[8], nurse.email, nurse.full_name, date(2024, 5, 20))
-        credit_accept(credit=old, holder=nurse, dashboard=other)
+        credit_accept(credit=old, holder=nurse, dashboard=other, notify=False)
         dup = self.enter(nnw, by_admin, courses[10], nurse.email, nurse.full_name, date(2026, 2, 9))
         credit_reject(credit=dup, holder=nurse, reason="Entered by mistake; I took it in 2025.")
         for course, when in ((courses[6], date(2026, 4, 14)), (courses[9], date(2026, 5, 27))):
@@ -405,7 +405,7 @@ class _Loader:
             if roll < 0.55:
                 if not dashboards:
                     dashboards.append(self.dashboard(holder))
-                credit_accept(credit=credit, holder=holder, dashboard=dashboards[0])
+                credit_accept(credit=credit, holder=holder, dashboard=dashboards[0], notify=False)
             elif roll < 0.67:
                 credit_reject(credit=credit, holder=holder, reason="Not my course.")
             elif roll < 0.71:
@@ -429,7 +429,7 @@ class _Loader:
     def answer(self, holder, credit) -> None:
         if credit is not None and self.rng.random() < 0.6:
             board = holder.dashboards.first() or dashboard_create(holder=holder, name="Other")
-            credit_accept(credit=credit, holder=holder, dashboard=board)
+            credit_accept(credit=credit, holder=holder, dashboard=board, notify=False)
 
     def unclaimed_story(self, people, org, courses, actor):
         entered = 0

@@ -575,7 +575,9 @@ def _own_open_dashboard(holder, dashboard: Dashboard) -> Dashboard:
 
 
 @transaction.atomic
-def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
+def credit_accept(*, credit: Credit, holder, dashboard: Dashboard, notify: bool = True) -> Credit:
+    """Accept an offered credit into one of the holder's dashboards; a certificate the
+    course issues on acceptance is issued and (``notify``) e-mailed."""
     _own_open_dashboard(holder, dashboard)
     before = credit.snapshot()
     _transition(
@@ -603,7 +605,7 @@ def credit_accept(*, credit: Credit, holder, dashboard: Dashboard) -> Credit:
         payload=lambda credit=credit: credit_data(credit),
     )
     # The holder is on the page, but a certificate is a document they keep: it is mailed.
-    certificate_issue_for_credit(credit, actor=Actor(user=holder), notify=True)
+    certificate_issue_for_credit(credit, actor=Actor(user=holder), notify=notify)
     programs_evaluate_for_holder(holder)
     return credit
 

@@ -78,6 +78,7 @@ def test_sign_up_mail_speaks_as_laurel_and_its_link_confirms_in_one_click(commit
         response = client.post(
             reverse("account_signup"),
             {
+                "full_name": "Noor Haddad",
                 "email": "new@example.com",
                 "password1": "a-long-pass-phrase-9",
                 "password2": "a-long-pass-phrase-9",

@@ -25,9 +25,6 @@ class ImportingAttendanceMachine(AttendanceMachine):
         self.files = 0
         self.committed: list[ImportJob] = []
 
-    def _statuses(self):
-        return {r.pk: r.status for r in Registration.objects.filter(event=self.event)}
-
     @rule(
         lines=st.lists(
             st.tuples(st.integers(0, PEOPLE - 1), st.sampled_from(list(WORDS))),
@@ -36,7 +33,7 @@ class ImportingAttendanceMachine(AttendanceMachine):
         )
     )
     def import_roster(self, lines):
-        before = self._statuses()
+        before = self.snapshot()
         self.files += 1  # a new file each time: the same content is "already imported"
         roster = "Email,Status,Note\n" + "".join(
             f"p{i}@example.com,{WORDS[state]},file {self.files}\n" for i, state in lines
@@ -69,7 +66,7 @@ class ImportingAttendanceMachine(AttendanceMachine):
                 state,
                 now[email],
             )
-        self._count(before)
+        self.record_changes(before)
 
     @rule()
     def undo_last_import(self):
@@ -79,9 +76,9 @@ class ImportingAttendanceMachine(AttendanceMachine):
         job.refresh_from_db()
         if not job.can_undo():
             return
-        before = self._statuses()
+        before = self.snapshot()
         services.import_undo(actor=STAFF, job=job)
-        self._count(before)
+        self.record_changes(before)
 
 
 def test_attendance_invariants_hold_with_imports_and_their_undo(db):

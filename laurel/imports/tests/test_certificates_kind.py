@@ -124,7 +124,7 @@ def test_commit_issues_verifiable_certificates_and_emails_recipients(
     assert rows[3].certificate_id == ann.pk
     page = client.get(f"/v/{maria.verification_code}").content.decode()
     assert "Valid" in page and "Maria Schmidt" in page and "Certified Wound Care Nurse" in page
-    assert "10 CE" in page
+    assert "10 hours of CE" in page
     [maria_mail] = mails_to("maria@example.com")
     assert "Certified Wound Care Nurse" in maria_mail.subject
     assert len(mails_to("ann@example.org")) == 1
