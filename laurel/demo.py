@@ -345,6 +345,7 @@ class _Loader:
             nnw,
             # Not the demo nurse: her locker's story (three credits to answer) stays as told.
             emails=[h.email for h in holders[1:]] + [e for e, _ in unclaimed],
+            names={h.email: h.full_name for h in holders[1:]} | dict(unclaimed),
             credit_types={t.code: t for t in nnw.credit_types.filter(code__in=["CE", "ETH"])},
         )
         self.webhook_story(hook)

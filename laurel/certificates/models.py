@@ -378,8 +378,10 @@ class CertificateJob(BackgroundJob):
 class NameWaitQuerySet(models.QuerySet):
     def open(self):
         """Still waiting: not issued, and not about a credit withdrawn or rejected since."""
-        return self.filter(issued_at__isnull=True, cancelled_at__isnull=True).exclude(
-            credit__status__in=["rejected", "revoked", "voided"]
+        return (
+            self.filter(issued_at__isnull=True, cancelled_at__isnull=True)
+            .exclude(credit__status__in=["rejected", "revoked", "voided"])
+            .exclude(attendance__revoked_at__isnull=False)
         )
 
     def for_org(self, org):
@@ -408,6 +410,14 @@ class CertificateNameWait(models.Model):
         on_delete=models.CASCADE,
         related_name="certificate_name_wait",
     )
+    # An event attendance's certificate (``events.services.attendance_set``).
+    attendance = models.OneToOneField(
+        "events.Attendance",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="certificate_name_wait",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     issued_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -421,7 +431,9 @@ class CertificateNameWait(models.Model):
         indexes = [models.Index(fields=["recipient_email"]), models.Index(fields=["organization"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(credit__isnull=False) | models.Q(enrollment__isnull=False),
+                condition=models.Q(credit__isnull=False)
+                | models.Q(enrollment__isnull=False)
+                | models.Q(attendance__isnull=False),
                 name="name_wait_has_subject",
             )
         ]

@@ -409,10 +409,15 @@ def certificates_issue_many(
     specs: list[IssueSpec],
     template: CertificateTemplate | None = None,
     member_ids: dict[str, str] | None = None,
-) -> list[Certificate]:
+) -> list[Certificate | None]:
     """``certificate_issue`` for many recipients in a few statements (bulk attendance):
     one block of serials, one insert, the signatures, one audit and webhook batch. Sends no
-    e-mail: the caller's own message tells each person."""
+    e-mail: the caller's own message tells each person.
+
+    Returns one item per spec, in order: the certificate, or None for a spec with no name
+    to print (none in the spec, none on an account that verified the address;
+    ``recipient_name_for``). Never the e-mail's local part: the caller records a
+    ``CertificateNameWait`` so the holder is asked for their name."""
     from laurel.audit.services import audit_record_many
     from laurel.integrations.services import webhooks_emit_many
 
@@ -425,6 +430,20 @@ def certificates_issue_many(
     issue_date = organization.today()
     if any(s.completion_date > issue_date for s in specs):
         raise ServiceError("The completion date cannot be in the future.", field="completion_date")
+    accounts = _verified_accounts(
+        [s.recipient_email for s in specs if not " ".join((s.recipient_name or "").split())]
+    )
+    names = [
+        recipient_name_for(
+            name=s.recipient_name, holder=accounts.get(normalize_email(s.recipient_email))
+        )
+        for s in specs
+    ]
+    out: list[Certificate | None] = [None] * len(specs)
+    named = [n for n, name in enumerate(names) if name]
+    specs = [specs[n] for n in named]
+    if not specs:
+        return out
     signing_key_for(organization)  # made now, not by the signing tasks racing for it
     counter, _ = CertificateCounter.objects.get_or_create(organization=organization)
     counter = CertificateCounter.objects.select_for_update().get(pk=counter.pk)
@@ -436,7 +455,7 @@ def certificates_issue_many(
     now = timezone.now().replace(microsecond=0)
     certs = []
     for n, spec in enumerate(specs):
-        name = " ".join((spec.recipient_name or "").split()) or spec.recipient_email.split("@")[0]
+        name = names[named[n]]
         certs.append(
             Certificate(
                 organization=organization,
@@ -476,7 +495,26 @@ def certificates_issue_many(
             for cert in certs
         ],
     )
-    return certs
+    for n, cert in zip(named, certs, strict=True):
+        out[n] = cert
+    return out
+
+
+def _verified_accounts(emails) -> dict:
+    """Normalized e-mail → the account that verified it, for many addresses in one query
+    (``verified_user_for_email`` for a bulk issue)."""
+    from allauth.account.models import EmailAddress
+    from django.db.models.functions import Lower
+
+    emails = {normalize_email(e) for e in emails if e}
+    if not emails:
+        return {}
+    rows = (
+        EmailAddress.objects.annotate(lower=Lower("email"))
+        .filter(lower__in=emails, verified=True)
+        .select_related("user")
+    )
+    return {row.lower: row.user for row in rows}
 
 
 def _sign_later(ids: list[int]) -> None:
@@ -532,6 +570,34 @@ def recipient_name_for(*, name: str = "", holder=None, email: str = "") -> str:
         if user is not None and user.full_name.strip():
             return user.full_name.strip()
     return ""
+
+
+def certificate_name_waits_for_attendances(*, organization, attendances) -> int:
+    """Record, in a few statements, that the certificates of these event attendance rows
+    wait for a name (a bulk ``certificate_name_wait``); returns how many were recorded."""
+    from laurel.audit.services import audit_record_many
+    from laurel.imports.bulk import insert_objects
+
+    now = timezone.now()
+    waits = [
+        CertificateNameWait(
+            organization=organization,
+            recipient_email=normalize_email(row.registration.email),
+            attendance=row,
+            created_at=now,
+        )
+        for row in attendances
+    ]
+    if not waits:
+        return 0
+    insert_objects(CertificateNameWait, waits)
+    audit_record_many(
+        actor=Actor.system("certificates"),
+        action="certificate.waiting_for_name",
+        objects=waits,
+        organization=organization,
+    )
+    return len(waits)
 
 
 def certificate_name_wait(
@@ -701,7 +767,13 @@ def name_waits_for_user(user):
     return (
         CertificateNameWait.objects.open()
         .filter(Q(recipient_email__in=emails) | Q(credit__holder=user))
-        .select_related("organization", "credit", "enrollment")
+        .select_related(
+            "organization",
+            "credit",
+            "enrollment",
+            "attendance__registration__event",
+            "attendance__session",
+        )
         .order_by("created_at", "pk")
     )
 
@@ -717,7 +789,19 @@ def certificate_name_waits_release(*, user) -> list[Certificate]:
             locked = CertificateNameWait.objects.select_for_update().filter(pk=wait.pk).first()
             if locked is None or locked.issued_at or locked.cancelled_at:
                 continue
-            if wait.credit_id is not None:
+            if wait.attendance_id is not None:
+                from laurel.events.services import attendance_certificate_issue
+
+                # None when the attendance was corrected or the event no longer issues.
+                cert = attendance_certificate_issue(
+                    attendance=wait.attendance, actor=Actor(user=user), name=user.full_name
+                )
+                if cert is None:
+                    CertificateNameWait.objects.filter(pk=wait.pk).update(
+                        cancelled_at=timezone.now()
+                    )
+                    continue
+            elif wait.credit_id is not None:
                 credit = wait.credit
                 # None when the credit was revoked, voided or rejected while it waited.
                 cert = certificate_issue_for_credit(credit, actor=Actor(user=user), notify=True)

@@ -24,8 +24,12 @@ def _at(days: int, hour: int, tz):
     return day
 
 
-def load(org, *, emails: list[str], credit_types: dict) -> list[Event]:
-    """``credit_types`` by code (two or three of them are used). Small: a few dozen people."""
+def load(
+    org, *, emails: list[str], credit_types: dict, names: dict[str, str] | None = None
+) -> list[Event]:
+    """``credit_types`` by code (two or three of them are used); ``names`` by e-mail (a
+    certificate is issued in a name, never without). Small: a few dozen people."""
+    names = names or {}
     if Event.objects.for_org(org).exists():
         return []
     codes = list(credit_types)
@@ -41,7 +45,10 @@ def load(org, *, emails: list[str], credit_types: dict) -> list[Event]:
         visibility=Event.Visibility.BACK_OFFICE,
     )  # fmt: skip
     services.component_add(actor=ACTOR, event=past, credit_type=first, amount=Decimal(3))
-    regs = [services.registration_create(actor=ACTOR, event=past, email=e) for e in people[:18]]
+    regs = [
+        services.registration_create(actor=ACTOR, event=past, email=e, name=names.get(e, ""))
+        for e in people[:18]
+    ]
     services.attendance_set(
         actor=ACTOR, registrations=regs[:15], state=Registration.Status.ATTENDED, notify=False
     )
@@ -60,7 +67,9 @@ def load(org, *, emails: list[str], credit_types: dict) -> list[Event]:
     )
     services.component_add(actor=ACTOR, event=upcoming, credit_type=first, amount=Decimal(3))
     for email in people[:15]:  # 12 seats: the last three wait, in order
-        services.registration_create(actor=ACTOR, event=upcoming, email=email)
+        services.registration_create(
+            actor=ACTOR, event=upcoming, email=email, name=names.get(email, "")
+        )
 
     conference = services.event_create(
         actor=ACTOR, organization=org, title="Spring nursing conference",
@@ -85,8 +94,12 @@ def load(org, *, emails: list[str], credit_types: dict) -> list[Event]:
             )  # fmt: skip
     conf_regs = [
         services.registration_create(
-            actor=ACTOR, event=conference, email=email, track=tracks[i % 2]
-        )
+            actor=ACTOR,
+            event=conference,
+            email=email,
+            name=names.get(email, ""),
+            track=tracks[i % 2],
+        )  # fmt: skip
         for i, email in enumerate(people[18:30])
     ]
     services.attendance_set(

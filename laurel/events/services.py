@@ -24,7 +24,13 @@ from laurel.accounts.services import ServiceError, connection_invite, connection
 from laurel.audit.models import AuditEvent
 from laurel.audit.services import Actor, audit_record
 from laurel.catalog.models import CreditType
-from laurel.certificates.services import Component, IssueSpec, certificates_issue_many
+from laurel.certificates.services import (
+    Component,
+    IssueSpec,
+    certificate_issue,
+    certificate_name_waits_for_attendances,
+    certificates_issue_many,
+)
 from laurel.credits.models import Credit
 from laurel.credits.services import (
     ActivityEntry,
@@ -551,6 +557,7 @@ class AttendanceResult:
     certificates: int = 0
     revoked: int = 0
     waitlisted: int = 0
+    waiting_for_name: int = 0  # certificates waiting for the holder's name
     change: AttendanceChange | None = None
     job: AttendanceJob | None = None
     registrations: list = field(default_factory=list)
@@ -805,7 +812,7 @@ def _attendance_award(
             template=event.certificate_template,
             member_ids=_member_ids(org, [r.email for r in regs]),
         )
-        result.certificates += len(certs)
+        result.certificates += sum(1 for c in certs if c is not None)
     rows = []
     for (r, s, n), cert in zip(keys, certs, strict=True):
         credit = credits[n] if n is not None else None
@@ -820,6 +827,13 @@ def _attendance_award(
             )
         )
     insert_objects(Attendance, rows)
+    if event.certificate_issue == Event.CertificateIssue.ATTENDANCE:
+        # No name anywhere (registration, account): the holder is asked for one and the
+        # certificate is issued then (``attendance_certificate_issue``).
+        result.waiting_for_name += certificate_name_waits_for_attendances(
+            organization=org,
+            attendances=[row for row, cert in zip(rows, certs, strict=True) if cert is None],
+        )
     certs_by_row = {row.pk: cert for row, cert in zip(rows, certs, strict=True) if cert}
     out: dict[int, tuple[list, list]] = {r.pk: ([], []) for r in regs}
     for row in rows:
@@ -861,6 +875,8 @@ def _attended_emails(event, regs, rows, credits, entries, keys, certs_by_row, no
         cert = certs_by_row.get(row.pk)
         if cert is not None:
             ctx["certificates"].append([cert.serial_number, cert.verification_code])
+        elif event.certificate_issue == Event.CertificateIssue.ATTENDANCE:
+            ctx["needs_name"] = True
     messages = [
         OutboxMessage(
             organization=org,
@@ -935,6 +951,56 @@ def _attendance_revoke(actor, org, regs, now, session=None) -> dict:
             out[row.registration_id][1].append(cert.pk)
     Attendance.objects.filter(pk__in=[row.pk for row in rows]).update(revoked_at=now)
     return out
+
+
+def attendance_certificate_issue(*, attendance: Attendance, actor: Actor, name: str):
+    """Issue the certificate of an attendance row that waited for a name (the holder gave
+    one); None when the row was corrected since or the event no longer issues on
+    attendance. Announced by the certificate's own e-mail."""
+    row = Attendance.objects.select_for_update().filter(pk=attendance.pk).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.certificate_id is not None:
+        return row.certificate
+    reg = row.registration
+    event = reg.event
+    if event.certificate_issue != Event.CertificateIssue.ATTENDANCE:
+        return None
+    session = row.session
+    credit = row.credit
+    if credit is not None and credit.source == Credit.Source.ATTENDANCE:
+        amounts = [
+            (c.credit_type, c.amount_earned)
+            for c in credit.components.select_related("credit_type")
+        ]
+    else:
+        components = list(event.components.select_related("credit_type"))
+        amounts = [
+            (ct, amount)
+            for ct, amount in earned_components(
+                event, reg.track_id, session.pk if session else None, components
+            )
+        ]
+    ours = credit is not None and credit.source_ref == f"registration:{reg.pk}"
+    cert = certificate_issue(
+        actor=actor,
+        organization=event.organization,
+        recipient_name=name,
+        recipient_email=reg.email,
+        title=f"{event.title}: {session.title}" if session else event.title,
+        completion_date=attendance_completion_date(event, session),
+        components=[
+            Component(code=ct.code, name=ct.name, unit=ct.unit, amount=amount)
+            for ct, amount in amounts
+            if amount > 0
+        ],
+        template=event.certificate_template,
+        # Linked as the bulk issue links it: revoking the credit revokes the certificate.
+        credit=credit if ours else None,
+        notify=True,
+    )
+    Attendance.objects.filter(pk=row.pk).update(certificate=cert)
+    return cert
 
 
 @transaction.atomic

@@ -76,8 +76,19 @@ def make_event(
 def register(event, *emails, track=None, **kw):
     if isinstance(track, str):
         track = event.tracks.get(name=track)
+    # Named people, as a registration form asks (a certificate is never issued without a
+    # name); pass name="" to register someone nameless.
+    name = kw.pop("name", None)
     return [
-        registration_create(actor=STAFF, event=event, email=e, track=track, **kw) for e in emails
+        registration_create(
+            actor=STAFF,
+            event=event,
+            email=e,
+            name=e.split("@")[0].title() if name is None else name,
+            track=track,
+            **kw,
+        )
+        for e in emails
     ]
 
 
