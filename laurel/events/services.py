@@ -659,6 +659,11 @@ def attendance_set(
         marked = _attendance_award(
             actor, event, entering, now, minutes or {}, earned or {}, notify, result, sessions
         )
+        from laurel.programs.services import enrollments_evaluate_for_attendance
+
+        # A program requirement this event satisfies is Complete now (derived from the
+        # attendance: leaving Attended undoes it); an enrollment with all Complete is earned.
+        enrollments_evaluate_for_attendance(actor=actor, event=event, registrations=entering)
     insert_objects(
         AuditEvent,
         [

@@ -57,6 +57,7 @@ class ProgramRequirementOut(Schema):
     needs_approval: bool
     needs_attachment: bool
     course_ids: list[str]
+    event_ids: list[int]
 
 
 class ProgramOut(Schema):
@@ -282,7 +283,8 @@ def _program_detail(p: Program) -> dict:
                 "min_grade": r.min_grade,
                 "needs_approval": r.needs_approval,
                 "needs_attachment": r.needs_attachment,
-                "course_ids": [o.course.course_id for o in r.offerings.all()],
+                "course_ids": [o.course.course_id for o in r.offerings.all() if o.course_id],
+                "event_ids": [o.event_id for o in r.offerings.all() if o.event_id],
             }
             for r in reqs
         ],
@@ -458,6 +460,12 @@ class RequirementIn(Schema):
     course_ids: list[Annotated[str, Field(max_length=32)]] = Field(
         default=[], max_length=50, description="Course IDs, for an offering requirement."
     )
+    event_ids: list[Annotated[int, Field(ge=1)]] = Field(
+        default=[],
+        max_length=50,
+        description="Event ids, for an offering requirement: attending one counts, as does "
+        "accepted credit for one of the courses.",
+    )
     credit_type_code: str = Field("", max_length=16)
     hours: AmountIn | None = None
     needs_grade: bool = False
@@ -510,6 +518,7 @@ class ProgramStatusIn(Schema):
 
 def _definition(request, payload: ProgramDefinitionIn) -> services.Definition:
     from laurel.catalog.models import Course
+    from laurel.events.models import Event
 
     specs = []
     for r in payload.requirements:
@@ -523,11 +532,22 @@ def _definition(request, payload: ProgramDefinitionIn) -> services.Definition:
             raise ServiceError(
                 f"No course {', '.join(missing)} in this organization.", field="requirements"
             )
+        events = set(
+            Event.objects.for_org(_org(request))
+            .filter(pk__in=r.event_ids)
+            .values_list("pk", flat=True)
+        )
+        if missing := sorted(set(r.event_ids) - events):
+            raise ServiceError(
+                f"No event {', '.join(map(str, missing))} in this organization.",
+                field="requirements",
+            )
         specs.append(
             services.RequirementSpec(
                 kind=r.kind,
                 title=r.title,
                 course_ids=tuple(found[c] for c in dict.fromkeys(r.course_ids)),
+                event_ids=tuple(dict.fromkeys(r.event_ids)),
                 credit_type_code=r.credit_type_code,
                 hours=r.hours,
                 needs_grade=r.needs_grade,

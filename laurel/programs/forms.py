@@ -52,6 +52,11 @@ class RequirementForm(forms.Form):
     course_ids = forms.CharField(
         label="Course IDs (offering)", required=False, help_text="Comma-separated; any one counts."
     )
+    event_ids = forms.CharField(
+        label="Event numbers (offering)",
+        required=False,
+        help_text="Comma-separated, as in the event's address; attending any one counts.",
+    )
     credit_type_code = forms.CharField(label="Credit type (hours)", max_length=16, required=False)
     hours = forms.DecimalField(min_value=Decimal("0.01"), required=False)
     needs_grade = forms.BooleanField(required=False)

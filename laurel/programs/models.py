@@ -132,18 +132,33 @@ class Requirement(models.Model):
 
 
 class Offering(models.Model):
-    """One way to satisfy an offering requirement. Today a course; an event is a second
-    nullable reference with ``kind = event`` once events exist (docs/programs.md)."""
+    """One way to satisfy an offering requirement: a course (its accepted credit counts) or
+    an event (attending it counts; docs/programs.md)."""
 
     class Kind(models.TextChoices):
         COURSE = "course", "Course"
+        EVENT = "event", "Event"
 
     requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="offerings")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.COURSE)
-    course = models.ForeignKey("catalog.Course", on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(
+        "catalog.Course", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="course", course__isnull=False, event__isnull=True))
+                | Q(kind="event", event__isnull=False, course__isnull=True),
+                name="offering_is_a_course_or_an_event",
+            )
+        ]
 
     def __str__(self) -> str:
-        return str(self.course)
+        return str(self.course if self.kind == self.Kind.COURSE else self.event)
 
 
 class EnrollmentQuerySet(models.QuerySet):

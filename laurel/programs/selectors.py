@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Q
+
 from laurel.programs.models import (
     Completion,
     CreditReview,
@@ -60,9 +62,10 @@ class Progress:
 
 
 def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
-    """Each enrollment's requirement rows (status, locked, hours) in five queries however many
-    enrollments: requirements, offerings, completions, the holders' accepted credits, and the
-    self-reported ones a program's staff approved for the enrollment."""
+    """Each enrollment's requirement rows (status, locked, hours) in six queries however many
+    enrollments: requirements, offerings, completions, the live attendance at the offered
+    events, the holders' accepted credits, and the self-reported ones a program's staff
+    approved for the enrollment."""
     from laurel.credits.models import Credit, CreditComponent
 
     if not enrollments:
@@ -74,8 +77,11 @@ def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
         requirements[req.version_id].append(req)
         by_id[req.pk] = req
     offerings = defaultdict(list)
-    for offering in Offering.objects.filter(requirement_id__in=by_id).select_related("course"):
+    for offering in Offering.objects.filter(requirement_id__in=by_id).select_related(
+        "course", "event__organization"
+    ):
         offerings[offering.requirement_id].append(offering)
+    attended = _attended(enrollments, offerings)
     latest: dict[tuple[int, int], Completion] = {}
     completions = Completion.objects.filter(enrollment__in=[e.pk for e in enrollments]).exclude(
         status=Completion.Status.SUPERSEDED
@@ -139,13 +145,55 @@ def progress_for(enrollments: list[Enrollment]) -> dict[int, Progress]:
             elif req.kind == Requirement.Kind.OFFERING and not (
                 req.needs_grade or req.needs_approval or req.needs_attachment
             ):
-                courses = {o.course_id for o in row.offerings}
-                if any(c[0] in courses for c in in_window):
+                courses = {o.course_id for o in row.offerings if o.course_id}
+                events = {o.event_id for o in row.offerings if o.event_id}
+                if any(c[0] in courses for c in in_window) or any(
+                    event_id in events
+                    and day >= enrollment.enrolled_on
+                    and (end is None or day <= end)
+                    for event_id, day in attended.get(enrollment.pk, ())
+                ):
                     row.status = COMPLETE
             if enrollment.version.ordered and not row.complete:
                 blocked = True
             rows.append(row)
         out[enrollment.pk] = Progress(enrollment=enrollment, rows=rows)
+    return out
+
+
+def _attended(enrollments, offerings) -> dict[int, list[tuple[int, object]]]:
+    """Enrollment id → (event id, completion date) of each offered event the person is
+    Attended at (by the enrollment's e-mail or holder), in one query. Leaving Attended
+    leaves this list, so the requirement is no longer Complete."""
+    from laurel.events.models import Attendance, Registration
+
+    events = {o.event_id: o.event for rows in offerings.values() for o in rows if o.event_id}
+    if not events:
+        return {}
+    emails = {e.email for e in enrollments}
+    holders = {e.holder_id for e in enrollments if e.holder_id}
+    who = Q(registration__email__in=emails)
+    if holders:
+        who |= Q(registration__holder_id__in=holders)
+    rows = (
+        Attendance.objects.filter(
+            who,
+            registration__event_id__in=events,
+            registration__status=Registration.Status.ATTENDED,
+            revoked_at__isnull=True,
+        )
+        .values_list("registration__event_id", "registration__email", "registration__holder_id")
+        .distinct()
+    )
+    by_email, by_holder = defaultdict(set), defaultdict(set)
+    for event_id, email, holder_id in rows:
+        by_email[email].add(event_id)
+        if holder_id:
+            by_holder[holder_id].add(event_id)
+    out = {}
+    for e in enrollments:
+        ids = by_email.get(e.email, set()) | by_holder.get(e.holder_id, set())
+        out[e.pk] = [(i, events[i].completion_date) for i in ids]
     return out
 
 

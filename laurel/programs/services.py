@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from laurel.accounts.models import Organization, normalize_email
@@ -42,6 +42,7 @@ class RequirementSpec:
     kind: str
     title: str
     course_ids: tuple[int, ...] = ()  # catalog.Course primary keys, for offering requirements
+    event_ids: tuple[int, ...] = ()  # events.Event primary keys: attending one counts too
     credit_type_code: str = ""
     hours: Decimal | None = None
     needs_grade: bool = False
@@ -93,11 +94,17 @@ def _check_definition(organization: Organization, d: Definition) -> None:
             )
         if spec.kind == Requirement.Kind.OFFERING:
             from laurel.catalog.models import Course
+            from laurel.events.models import Event
 
-            found = Course.objects.filter(organization=organization, pk__in=spec.course_ids)
-            if not spec.course_ids or found.count() != len(set(spec.course_ids)):
+            courses = Course.objects.filter(organization=organization, pk__in=spec.course_ids)
+            events = Event.objects.filter(organization=organization, pk__in=spec.event_ids)
+            if (
+                not (spec.course_ids or spec.event_ids)
+                or courses.count() != len(set(spec.course_ids))
+                or events.count() != len(set(spec.event_ids))
+            ):
                 raise ServiceError(
-                    f"“{spec.title}” needs one or more of this organization's courses.",
+                    f"“{spec.title}” needs one or more of this organization's courses or events.",
                     field="requirements",
                 )
         if spec.needs_grade is False and spec.min_grade is not None:
@@ -138,7 +145,11 @@ def _write_version(program: Program, number: int, d: Definition) -> ProgramVersi
             needs_attachment=spec.needs_attachment,
         )
         Offering.objects.bulk_create(
-            Offering(requirement=req, course_id=c) for c in spec.course_ids
+            [Offering(requirement=req, course_id=c) for c in dict.fromkeys(spec.course_ids)]
+            + [
+                Offering(requirement=req, kind=Offering.Kind.EVENT, event_id=e)
+                for e in dict.fromkeys(spec.event_ids)
+            ]
         )
     return version
 
@@ -916,6 +927,33 @@ def _open_next_cycle(actor: Actor, earned: Enrollment, start: date) -> Enrollmen
     _emit(earned.organization, [nxt], "enrollment.enrolled")
     credit_reviews_open(enrollments=[nxt])
     return nxt
+
+
+def enrollments_evaluate_for_attendance(*, actor: Actor, event, registrations) -> int:
+    """Attendance at ``event`` was marked for ``registrations``: earn the open enrollments
+    (same e-mail or holder) of programs that name the event, now that every requirement is
+    Complete. Set-based: a fixed number of queries, then one earning per enrollment earned;
+    returns how many were earned."""
+    if not Offering.objects.filter(event=event).exists():
+        return 0
+    requirement_ids = Offering.objects.filter(event=event).values("requirement_id")
+    versions = Requirement.objects.filter(pk__in=requirement_ids).values("version_id")
+    emails = {r.email for r in registrations}
+    holders = {r.holder_id for r in registrations if r.holder_id}
+    who = Q(email__in=emails) | Q(holder_id__in=holders) if holders else Q(email__in=emails)
+    enrollments = list(
+        Enrollment.objects.filter(who, version_id__in=versions, status__in=Enrollment.OPEN)
+        .select_related("version", "program", "organization", "holder")
+        .order_by("pk")
+    )
+    progress = selectors.progress_for(enrollments)
+    earned = 0
+    today = event.organization.today()
+    for enrollment in enrollments:
+        if progress[enrollment.pk].all_complete:
+            enrollment_earn(actor=actor, enrollment=enrollment, earned_on=today)
+            earned += 1
+    return earned
 
 
 def enrollments_evaluate_for_holder(*, holder, actor: Actor | None = None) -> int:

@@ -17,6 +17,7 @@ from laurel.accounts.services import ServiceError
 from laurel.audit.services import Actor
 from laurel.catalog.models import Course
 from laurel.credits.models import CreditComponent
+from laurel.events.models import Event
 from laurel.exports.services import export_respond
 from laurel.lib.csvfile import iter_csv
 from laurel.programs import selectors, services
@@ -81,11 +82,22 @@ def _definition(request, form, formset) -> services.Definition | None:
         if missing:
             form.add_error(None, f"No course {', '.join(missing)} in this organization.")
             return None
+        numbers = [c.strip().lstrip("#") for c in (data["event_ids"] or "").split(",")]
+        numbers = [n for n in numbers if n]
+        wanted = [int(n) for n in numbers if n.isdigit()]
+        events = set(
+            Event.objects.for_org(request.org).filter(pk__in=wanted).values_list("pk", flat=True)
+        )
+        missing = [n for n in numbers if not n.isdigit() or int(n) not in events]
+        if missing:
+            form.add_error(None, f"No event {', '.join(missing)} in this organization.")
+            return None
         specs.append(
             services.RequirementSpec(
                 kind=data["kind"],
                 title=data["title"],
                 course_ids=tuple(courses.values()),
+                event_ids=tuple(dict.fromkeys(wanted)),
                 credit_type_code=data["credit_type_code"] or "",
                 hours=data["hours"],
                 needs_grade=data["needs_grade"],
@@ -162,7 +174,8 @@ def program_edit(request, pk):
         {
             "kind": r.kind,
             "title": r.title,
-            "course_ids": ", ".join(o.course.course_id for o in r.offerings.all()),
+            "course_ids": ", ".join(o.course.course_id for o in r.offerings.all() if o.course_id),
+            "event_ids": ", ".join(str(o.event_id) for o in r.offerings.all() if o.event_id),
             "credit_type_code": r.credit_type_code,
             "hours": r.hours,
             "needs_grade": r.needs_grade,
