@@ -160,6 +160,18 @@ class Offering(models.Model):
     def __str__(self) -> str:
         return str(self.course if self.kind == self.Kind.COURSE else self.event)
 
+    @property
+    def register_url(self) -> str:
+        """The public page of an event offering one can still register for ('' otherwise)."""
+        from django.urls import reverse
+
+        event = self.event
+        if event is None or event.visibility != event.Visibility.PUBLIC:
+            return ""
+        if event.refuses_registration() or event.ends_at <= timezone.now():
+            return ""
+        return reverse("events:public", args=[event.pk])
+
 
 class EnrollmentQuerySet(models.QuerySet):
     def for_org(self, org):

@@ -133,6 +133,14 @@ def test_staff_name_events_in_the_form_and_the_enrollee_sees_register(org):
     page = holder.get(reverse("programs:my_programs")).content.decode()
     assert "Spring workshop" in page
     assert reverse("events:public", args=[upcoming.pk]) in page and "Register" in page
+    # Once it has taken place there is nothing to register for.
+    Event.objects.filter(pk=upcoming.pk).update(
+        starts_at=upcoming.starts_at - timedelta(days=20),
+        ends_at=upcoming.ends_at - timedelta(days=20),
+    )
+    page = holder.get(reverse("programs:my_programs")).content.decode()
+    assert "Spring workshop" in page
+    assert reverse("events:public", args=[upcoming.pk]) not in page
 
 
 def test_api_defines_and_shows_event_offerings(client, org):
@@ -155,7 +163,7 @@ def test_api_defines_and_shows_event_offerings(client, org):
     [req] = made.json()["requirements"]
     assert req["event_ids"] == [event.pk] and req["course_ids"] == []
     body["code"] = "WC2"
-    body["requirements"][0]["event_ids"] = [event.pk + 1000]
+    body["requirements"][0]["event_ids"] = [make_event(make_org("southwind")).pk]
     refused = client.post(
         "/api/v1/programs", json.dumps(body), content_type="application/json", **headers
     )
