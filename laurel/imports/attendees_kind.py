@@ -2,7 +2,8 @@
 
 A **roster** has an e-mail per row and a status column (Attended, Registered, No-show,
 Cancelled) or one status chosen for the whole file; optional name, track and session
-columns. Someone not registered yet is registered by the import (``registration_create``).
+columns (a Session cell with Attended marks that one session: ``session_attendance_set``).
+Someone not registered yet is registered by the import (``registration_create``).
 A **Zoom or Teams attendance report** (``laurel.lib.meeting_reports``) is recognised by its
 content: each participant's minutes are added up, whoever reaches the event's minimum
 minutes is marked Attended, and where the event allows partial credit each component is
@@ -164,6 +165,7 @@ class AttendeesKind(ImportKind):
         "course_pk",
         "amount_earned",
         "registration_id",
+        "note",
     )
 
     # --- options --------------------------------------------------------------------------
@@ -228,7 +230,7 @@ class AttendeesKind(ImportKind):
 
     def classify(self, job, records):
         """Yield one ImportRow tuple (``row_columns`` order) per record, in file order."""
-        from laurel.events.models import CreditTrack, Registration
+        from laurel.events.models import Attendance, CreditTrack, Registration
 
         event = self.event_of(job)
         whole_file_status = job.options.get("status") or ""
@@ -246,8 +248,14 @@ class AttendeesKind(ImportKind):
                 "email", "pk", "status", "track_id"
             )
         }
+        # (registration, session) attended already: a Session row for them changes nothing.
+        live_sessions = set(
+            Attendance.objects.filter(
+                registration__event=event, session__isnull=False, revoked_at__isnull=True
+            ).values_list("registration_id", "session_id")
+        )
         minimum = event.minimum_minutes
-        seen: dict[str, int] = {}
+        seen: dict[tuple, int] = {}
         job_id = job.pk
 
         def row(number, category, email, name, status="", track="", track_pk=None,
@@ -332,27 +340,37 @@ class AttendeesKind(ImportKind):
                         )
                     yield problem("Track", track_text, reason)
                     continue
+            session = None
             if session_text:
+                session = sessions.get(session_text.casefold())
+                reason = ""
                 if not sessions:
                     reason = "This event has no sessions: leave the Session cell empty."
-                elif session_text.casefold() not in sessions:
-                    reason = f"No session “{session_text}” in this event."
-                else:
-                    # Attendance is kept per registration: marking it covers every session.
+                elif session is None:
                     reason = (
-                        "Attendance of one session cannot be imported yet: marking a"
-                        " registration Attended covers all of this event's sessions. Leave"
-                        " the Session cell empty to mark the whole event."
+                        f"No session “{session_text}” in this event. Its sessions:"
+                        f" {', '.join(x.title for x in sessions.values())}."
                     )
-                yield problem("Session", session_text, reason)
-                continue
-            if email in seen:
+                elif status != Registration.Status.ATTENDED:
+                    # One session's attendance is marked; a status is the registration's.
+                    reason = (
+                        "A Session cell marks that session attended: set the status to"
+                        " Attended, or leave the Session cell empty to set the registration"
+                        f" {STATUS_LABELS.get(status, status)}."
+                    )
+                if reason:
+                    yield problem("Session", session_text, reason)
+                    continue
+                session_text = session.title
+            key = (email, session.pk if session else None)
+            if key in seen:
                 yield row(
                     number, C.DUPLICATE_IN_FILE.value, email, name, status=status,
-                    track=track_text, minutes=minutes, reason=f"Same person as row {seen[email]}.",
+                    track=track_text, minutes=minutes, session=session_text,
+                    reason=f"Same person{' and session' if session else ''} as row {seen[key]}.",
                 )  # fmt: skip
                 continue
-            seen[email] = number
+            seen[key] = number
             if existing is None:
                 if tracks and track is None:
                     yield problem(
@@ -363,9 +381,9 @@ class AttendeesKind(ImportKind):
                     continue
                 yield row(
                     number, C.INVITE.value, email, name, status=status, track=track_text,
-                    track_pk=track.pk if track else None, minutes=minutes,
+                    track_pk=track.pk if track else None, minutes=minutes, session=session_text,
                     reason="Not registered yet: will be registered, then set"
-                    f" {STATUS_LABELS[status]}.",
+                    f" {STATUS_LABELS[status]}{f' at {session_text}' if session else ''}.",
                 )  # fmt: skip
                 continue
             reg_pk, current, current_track = existing
@@ -376,6 +394,21 @@ class AttendeesKind(ImportKind):
                     f"{email} is registered on {on}, not “{track_text}”. Change the"
                     " registration's track first.",
                 )  # fmt: skip
+                continue
+            if session is not None:
+                if (reg_pk, session.pk) in live_sessions:
+                    yield row(
+                        number, C.DUPLICATE_EXISTING.value, email, name, status=status,
+                        track=track_text, session=session_text, reg=reg_pk, before=current,
+                        reason=f"Already Attended at {session_text}: nothing to change.",
+                    )  # fmt: skip
+                else:
+                    yield row(
+                        number, C.DELIVERABLE.value, email, name, status=status,
+                        track=track_text, track_pk=track.pk if track else None,
+                        session=session_text, reg=reg_pk, before=current,
+                        reason=f"Attended at {session_text}.",
+                    )  # fmt: skip
                 continue
             if current == status:
                 yield row(
@@ -416,10 +449,12 @@ class AttendeesKind(ImportKind):
         event = self.event_of(job)
         actor = self._actor(job, actor_user_id, actor_label)
         tracks = {t.pk: t for t in CreditTrack.objects.filter(event=event)}
+        sessions = {x.title: x for x in event.sessions.all()}
+        by_session: dict[str, list[tuple[int, int]]] = defaultdict(list)
         counts = {"marked": 0, "registered": 0, "failed": 0, "skipped_duplicate": 0}
         updates: dict[int, dict] = {}
         targets: dict[str, list[tuple[int, int, Decimal | None]]] = defaultdict(list)
-        for number, email, name, status, track_pk, minutes, reg_id in rows:
+        for number, email, name, status, track_pk, minutes, reg_id, session in rows:
             before = None
             if reg_id is None:
                 try:
@@ -442,7 +477,9 @@ class AttendeesKind(ImportKind):
                 else:
                     counts["registered"] += 1
                     before = ""
-                    if status == Registration.Status.REGISTERED or reg.status == status:
+                    if not session and (
+                        status == Registration.Status.REGISTERED or reg.status == status
+                    ):
                         note = (
                             "Registered; the event is full, so they are on the waitlist."
                             if reg.status == Registration.Status.WAITLISTED
@@ -456,6 +493,11 @@ class AttendeesKind(ImportKind):
                         }
                         continue
                 reg_id = reg.pk
+            if session:
+                by_session[session].append((number, reg_id))
+                if before is not None:
+                    updates[number] = {"status_before": before}
+                continue
             targets[status].append((number, reg_id, minutes))
             if before is not None:
                 updates[number] = {"status_before": before}
@@ -501,10 +543,61 @@ class AttendeesKind(ImportKind):
                     update["reason"] = "The event is full: on the waitlist."
             counts["credits"] = counts.get("credits", 0) + result.credits
             counts["certificates"] = counts.get("certificates", 0) + result.certificates
+        for title, items in by_session.items():
+            self._commit_session(job, actor, sessions.get(title), title, items, updates, counts)
         for number, update in updates.items():
             update.setdefault("outcome", O.MARKED)
             ImportRow.objects.filter(job_id=job.pk, number=number).update(**update)
         return counts
+
+    def _commit_session(self, job, actor, session, title, items, updates, counts) -> None:
+        """Mark one session attended for the rows naming it (``session_attendance_set``:
+        that session's credit and certificate; a registration not yet Attended becomes
+        Attended with it)."""
+        from laurel.events.models import Attendance, Registration
+        from laurel.events.services import session_attendance_set
+
+        ids = [reg for _, reg in items]
+        if session is None:  # renamed or removed since the preview
+            for number, _ in items:
+                updates[number] = {"outcome": O.FAILED, "reason": f"No session “{title}”."}
+            counts["failed"] += len(items)
+            return
+        current = dict(Registration.objects.filter(pk__in=ids).values_list("pk", "status"))
+        live = set(
+            Attendance.objects.filter(
+                registration_id__in=ids, session=session, revoked_at__isnull=True
+            ).values_list("registration_id", flat=True)
+        )
+        try:
+            with transaction.atomic():
+                result = session_attendance_set(
+                    actor=actor,
+                    registrations=[r for r in ids if r not in live],
+                    session=session,
+                    attended=True,
+                    notify=not job.suppress_notifications,
+                )
+        except ServiceError as exc:
+            for number, _ in items:
+                updates[number] = {"outcome": O.FAILED, "reason": exc.message[:500]}
+            counts["failed"] += len(items)
+            return
+        for number, reg in items:
+            update = updates.setdefault(number, {})
+            update.setdefault("status_before", current.get(reg, ""))
+            update["registration_id"] = reg
+            if reg in live:
+                # Marked by someone else between the preview and the commit.
+                update["outcome"] = O.SKIPPED_DUPLICATE
+                update["reason"] = f"Already Attended at {session.title}."
+                counts["skipped_duplicate"] += 1
+                continue
+            update["outcome"] = O.MARKED
+            update["reason"] = f"Attended at {session.title}."
+            counts["marked"] += 1
+        counts["credits"] = counts.get("credits", 0) + result.credits
+        counts["certificates"] = counts.get("certificates", 0) + result.certificates
 
     # --- undo -----------------------------------------------------------------------------
 
@@ -514,29 +607,41 @@ class AttendeesKind(ImportKind):
         corrected"). One changed since the import by someone else is left alone; one the
         import registered is cancelled."""
         from laurel.events.models import Registration
-        from laurel.events.services import attendance_set
+        from laurel.events.services import attendance_set, session_attendance_set
 
         event = self.event_of(job)
         rows = ImportRow.objects.filter(
             job=job, outcome=O.MARKED, registration_id__isnull=False
-        ).values_list("registration_id", "status_before", "credit_type")
+        ).values_list("registration_id", "status_before", "credit_type", "note")
         now = dict(
-            Registration.objects.filter(event=event, pk__in=[r for r, _, _ in rows]).values_list(
+            Registration.objects.filter(event=event, pk__in=[r for r, _, _, _ in rows]).values_list(
                 "pk", "status"
             )
         )
-        back: dict[str, list[int]] = defaultdict(list)
+        back: dict[str, set[int]] = defaultdict(set)
+        one_session: dict[str, set[int]] = defaultdict(set)  # session title → registrations
         left = 0
-        for reg, before, target in rows:
+        for reg, before, target, session in rows:
             if now.get(reg) not in (target, Registration.Status.WAITLISTED):
                 left += 1  # changed since the import: not ours to undo
+                continue
+            if session and before == Registration.Status.ATTENDED:
+                one_session[session].add(reg)  # Attended before: only that session goes
                 continue
             state = before or Registration.Status.CANCELLED
             if state == Registration.Status.WAITLISTED:
                 state = Registration.Status.REGISTERED
             if now.get(reg) != state:
-                back[state].append(reg)
+                back[state].add(reg)
         reverted = revoked = 0
+        sessions = {x.title: x for x in event.sessions.all()}
+        for title, ids in one_session.items():
+            if title in sessions:
+                result = session_attendance_set(
+                    actor=actor, registrations=ids, session=sessions[title], attended=False
+                )
+                reverted += len(ids)
+                revoked += result.revoked
         for state, ids in back.items():
             result = attendance_set(actor=actor, registrations=ids, state=state, notify=False)
             reverted += result.changed

@@ -249,3 +249,64 @@ def test_cli_imports_attendees_with_the_credits_json_keys(org, event, tmp_path):
 
     code, out, _ = cli("attendees", str(path), "--org", org.slug, "--event", "999999", "--json")
     assert code == 2 and "Choose the event" in json.loads(out)["error"]
+
+
+def test_a_session_cell_marks_that_session_and_its_undo_takes_only_that_session(org, committed):
+    conf = make_event(
+        org, title="Conference", sessions=[("Ethics", {"COEC": "1.5"}), ("Law", {"LAW": "1"})]
+    )
+    ethics, law = conf.sessions.order_by("starts_at")
+    [dee] = register(conf, "dee@example.com")
+    roster = (
+        "Email,Status,Session\n"
+        "dee@example.com,Attended,ethics\n"  # 2: one session, as written in any case
+        "new@example.com,Attended,Law\n"  # 3: registered, then Attended at Law only
+        "dee@example.com,No-show,Law\n"  # 4: a session takes Attended only
+        "dee@example.com,Attended,Keynote\n"  # 5: no such session
+        "dee@example.com,Attended,Ethics\n"  # 6: same person and session as row 2
+    )
+    preview = run_import(committed, org, conf, roster, commit=False)
+    got = rows(preview)
+    assert got[2].category == C.DELIVERABLE and got[2].reason == "Attended at Ethics."
+    assert got[3].category == C.INVITE and "Attended at Law" in got[3].reason
+    assert got[4].category == C.INVALID and "set the status to Attended" in got[4].reason
+    assert got[5].category == C.INVALID and "Its sessions: Ethics, Law" in got[5].reason
+    assert got[6].category == C.DUPLICATE_IN_FILE and "row 2" in got[6].reason
+
+    job = run_import(committed, org, conf, roster.replace("Session\n", "Session,Note\n"))
+    assert job.status == ImportJob.Status.COMMITTED, job.error
+    live = Attendance.objects.filter(revoked_at__isnull=True)
+    assert sorted(live.values_list("registration__email", "session__title")) == [
+        ("dee@example.com", "Ethics"), ("new@example.com", "Law"),
+    ]  # fmt: skip
+    assert sorted(live_credits("dee@example.com").values_list("activity_key", flat=True)) == [
+        f"session:{ethics.pk}"
+    ]
+    assert Registration.objects.get(email="new@example.com").status == S.ATTENDED
+
+    # A second file naming the same session changes nothing.
+    again = run_import(
+        committed,
+        org,
+        conf,
+        "Email,Status,Session\ndee@example.com,Attended,Ethics\n",
+        commit=False,
+    )
+    assert rows(again)[2].category == C.DUPLICATE_EXISTING
+
+    # A later roster marks Law for Dee, already Attended: undoing it takes Law only.
+    later = run_import(committed, org, conf, "Email,Session,Status\ndee@example.com,Law,Attended\n")
+    assert live_credits("dee@example.com").count() == 2
+    with committed():
+        services.import_undo(actor=Actor.system("test"), job=later)
+    dee.refresh_from_db()
+    assert dee.status == S.ATTENDED
+    assert list(live_credits("dee@example.com").values_list("activity_key", flat=True)) == [
+        f"session:{ethics.pk}"
+    ]
+    # Undoing the first import puts Dee back to Registered and cancels the newcomer.
+    with committed():
+        services.import_undo(actor=Actor.system("test"), job=job)
+    statuses = dict(Registration.objects.filter(event=conf).values_list("email", "status"))
+    assert statuses == {"dee@example.com": S.REGISTERED, "new@example.com": S.CANCELLED}
+    assert not Attendance.objects.filter(revoked_at__isnull=True).exists()
