@@ -49,7 +49,7 @@ def test_enrolled_earned_grace_expired_and_cancelled_are_sent_once_each():
     a, b, c, d = enrollments_create(
         actor=STAFF,
         program=program,
-        people=[(f"{x}@example.com", "") for x in "abcd"],
+        people=[(f"{x}@example.com", f"Person {x.upper()}") for x in "abcd"],
         enrolled_on=start,
     )
     completion_record(
