@@ -30,7 +30,7 @@ MAX_QUERIES = {
     "ledger_by_email": 8,
     "audit": 10,  # one query per kind of object the page names (credits, connections)
     "api_credits": 10,
-    "locker": 12,
+    "locker": 14,  # with the self-reported credit list (programs)
     "dashboard": 11,
     "verification": 7,
 }
