@@ -17,8 +17,10 @@ run: $(VENV)/.installed
 	exec $(BIN)/laurel serve
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# The suite runs in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 

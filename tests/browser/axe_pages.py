@@ -52,6 +52,8 @@ LOOKUPS = {
     "application": _pk("catalog.CourseApplication", provider__slug="brightpath"),
     "cohort": _pk("recognition.Cohort"),
     "code": _code,
+    "event": _pk("events.Event", organization__slug="northwind"),
+    "public_event": _pk("events.Event", organization__slug="northwind", visibility="public"),
 }
 
 NORTHWIND = "/o/northwind"
@@ -74,6 +76,11 @@ PAGES: dict[str | None, list[Page]] = {
         Page("dashboard", "/locker/dashboards/{nurse_dashboard}/", shot=True),
         Page("dashboard-new", "/locker/dashboards/new/"),
         Page("transcript", "/locker/transcript/"),
+        Page("my-certificates", "/locker/certificates/", shot=True),
+        Page("self-report", "/locker/self-report/"),
+        Page("profile", "/profile/"),
+        Page("my-events", "/my/events/"),
+        Page("public-event", "/events/{public_event}/", shot=True),
         Page("my-programs", "/locker/programs/", shot=True),
         Page("my-program-transcript", "/locker/programs/transcript/"),
         Page("account-email", "/accounts/email/"),
@@ -82,7 +89,13 @@ PAGES: dict[str | None, list[Page]] = {
         Page("become-provider", "/providers/new/"),
     ],
     "admin@northwind.example": [
+        Page("org-home", f"{NORTHWIND}/", shot=True),
         Page("ledger", f"{NORTHWIND}/credits/", shot=True),
+        Page("credit-pairs", f"{NORTHWIND}/credits/pairs/"),
+        Page("events", f"{NORTHWIND}/events/", shot=True),
+        Page("event", f"{NORTHWIND}/events/{{event}}/"),
+        Page("event-attendees", f"{NORTHWIND}/events/{{event}}/attendees/", shot=True),
+        Page("event-check-in", f"{NORTHWIND}/events/{{event}}/check-in/"),
         Page("credit-new", f"{NORTHWIND}/credits/new/", shot=True),
         Page("claims", f"{NORTHWIND}/credits/claims/"),
         Page("credit-detail", f"{NORTHWIND}/credits/{{credit}}/"),

@@ -36,6 +36,19 @@ def axe_violations(page) -> list[dict]:
     )
 
 
+# The elements that reach past the right edge and have no child that does (the culprits).
+WIDEST = """() => {
+  const edge = document.documentElement.clientWidth;
+  const out = [...document.body.querySelectorAll("*")].filter(
+    (e) => e.getBoundingClientRect().right > edge + 0.5 && !e.closest(".table-wrap")
+      && ![...e.children].some((c) => c.getBoundingClientRect().right > edge + 0.5)
+  );
+  return out.slice(0, 5).map((e) => e.tagName.toLowerCase()
+    + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).split(" ").join(".") : "")
+    + " " + (e.textContent || "").trim().slice(0, 40));
+}"""
+
+
 def log_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
@@ -85,7 +98,9 @@ def test_every_demo_page_has_no_serious_accessibility_violation(live_server, bro
                         "(d => d.scrollWidth - d.clientWidth)(document.documentElement)"
                     )
                     if overflow > 0:
-                        blocking.append(f"{key} wider than the screen by {overflow}px")
+                        blocking.append(
+                            f"{key} wider than the screen by {overflow}px: {page.evaluate(WIDEST)}"
+                        )
         context.close()
 
     summary = {

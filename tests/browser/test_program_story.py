@@ -83,6 +83,6 @@ def test_define_enroll_complete_approve_accept_and_the_certificate_verifies(
     enrollment = Enrollment.objects.get(email=nurse.email, program=Program.objects.get())
     assert enrollment.status == Enrollment.Status.EARNED
     cert = Certificate.objects.get(pk=enrollment.certificate_id)
-    holder.get_by_role("link", name="certificate").click()
+    holder.get_by_role("link", name="certificate", exact=True).click()
     expect(holder.locator("body")).to_contain_text(cert.serial_number)
     expect(holder.locator("body")).to_contain_text("Wound Care Nurse")

@@ -115,7 +115,7 @@ def test_certification_manager_imports_certificates(live_server, browser, tmp_pa
     )
     page = log_in(browser, live_server, "cm@northwind.test")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link", name="Certificates")).to_be_visible()
+    expect(nav.get_by_role("link", name="Certificates", exact=True)).to_be_visible()
     expect(nav.get_by_role("link", name="Review")).to_have_count(0)
     nav.get_by_role("link", name="Imports").click()
     page.goto(f"{live_server.url}/o/northwind/imports/new/")
