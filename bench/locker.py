@@ -27,28 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def log(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr)
-
-
-def setup_database(kind: str) -> str | None:
-    if kind == "postgres":
-        import psycopg
-
-        base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-        name = os.environ.get("BENCH_PG_DB", "laurel_bench_locker")
-        if not name.isidentifier():
-            raise SystemExit("BENCH_PG_DB must be a plain identifier")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}")
-            conn.execute(f"CREATE DATABASE {name}")
-        os.environ["DATABASE_URL"] = f"{base}/{name}"
-        return None
-    fd, path = tempfile.mkstemp(suffix=".sqlite3")
-    os.close(fd)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return path
+from benchdb import log, setup_database  # noqa: E402
 
 
 def seed(total: int):
@@ -126,7 +105,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    sqlite_path = setup_database(args.db)
+    sqlite_path = setup_database(args.db, "laurel_bench_locker")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "laurel.settings")
     os.environ["LAUREL_ENV"] = "local"
     os.environ.setdefault("LAUREL_DATA_DIR", tempfile.mkdtemp(prefix="laurel-bench-"))
