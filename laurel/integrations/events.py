@@ -58,8 +58,14 @@ def member_id_of(organization, email: str) -> str | None:
     return value or None
 
 
-def person(organization, email: str, name: str = "") -> dict:
-    return {"email": email, "name": name, "member_id": member_id_of(organization, email)}
+def person(
+    organization, email: str, name: str = "", *, member_id: str | None | bool = False
+) -> dict:
+    """The person an event is about; ``member_id`` when the caller looked it up already (the
+    bulk paths), else (False) it is read from their connection to the organization."""
+    if member_id is False:
+        member_id = member_id_of(organization, email)
+    return {"email": email, "name": name, "member_id": member_id}
 
 
 def credit_data(credit, *, member_id: str | None | bool = False) -> dict:
@@ -69,9 +75,9 @@ def credit_data(credit, *, member_id: str | None | bool = False) -> dict:
         for c in credit.components.select_related("credit_type")
     }
     reason = credit.revoke_reason or credit.reject_reason
-    who = {"email": credit.recipient_email, "name": credit.recipient_name, "member_id": member_id}
-    if member_id is False:
-        who = person(credit.organization, credit.recipient_email, credit.recipient_name)
+    who = person(
+        credit.organization, credit.recipient_email, credit.recipient_name, member_id=member_id
+    )
     return {
         "organization": credit.organization.slug,
         "credit": {
@@ -118,9 +124,7 @@ def credits_events(organization, credit_ids, event_type: str) -> list[tuple[str,
 
 def certificate_data(cert, *, member_id: str | None | bool = False) -> dict:
     """``member_id`` when the caller looked it up already (bulk paths), else it is read."""
-    who = {"email": cert.recipient_email, "name": cert.recipient_name, "member_id": member_id}
-    if member_id is False:
-        who = person(cert.organization, cert.recipient_email, cert.recipient_name)
+    who = person(cert.organization, cert.recipient_email, cert.recipient_name, member_id=member_id)
     return {
         "organization": cert.organization.slug,
         "certificate": {
@@ -206,9 +210,7 @@ def registration_data(
     """A registration as its webhooks carry it; ``credits`` and ``certificates`` are the
     ids attendance awarded (marked) or revoked (unmarked)."""
     event = registration.event
-    who = {"email": registration.email, "name": registration.name, "member_id": member_id}
-    if member_id is False:
-        who = person(event.organization, registration.email, registration.name)
+    who = person(event.organization, registration.email, registration.name, member_id=member_id)
     return {
         "organization": event.organization.slug,
         "event": {
@@ -231,9 +233,7 @@ def registration_data(
 
 def enrollment_data(enrollment, *, member_id: str | None | bool = False) -> dict:
     """``member_id`` when the caller looked it up already (the sweep's bulk path)."""
-    who = {"email": enrollment.email, "name": enrollment.name, "member_id": member_id}
-    if member_id is False:
-        who = person(enrollment.organization, enrollment.email, enrollment.name)
+    who = person(enrollment.organization, enrollment.email, enrollment.name, member_id=member_id)
     return {
         "organization": enrollment.organization.slug,
         "enrollment": {
