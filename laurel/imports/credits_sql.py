@@ -21,46 +21,43 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from psycopg import errors
 
 from laurel.imports import bulk
 from laurel.integrations.services import subscriptions, webhooks_dispatch_after_commit
 
-# The chunk's rows whose course is still this organization's (``src``) are read by every
-# part of the statement.
-COMMIT_SQL = """
-WITH
-src AS (
+# The chunk's rows whose course is still this organization's, with the holder of their
+# e-mail (``src``), are read by every part of the statement. The holder is looked up in the
+# unique index of verified addresses row by row (a subquery, which ``enable_nestloop = off``
+# leaves alone): a hash join read every account of the database for every range.
+SRC_SQL = """
     SELECT r.number, r.email, r.course_pk, r.completion_date AS day, r.name, r.note,
-           r.amount_earned, r.credit_type, r.category, c.title, e.user_id AS holder
+           r.amount_earned, r.credit_type, r.category, c.title,
+           (SELECT e.user_id FROM account_emailaddress e
+            WHERE e.email = r.email AND e.verified) AS holder
     FROM imports_importrow r
     JOIN catalog_course c ON c.id = r.course_pk AND c.organization_id = %(org)s
-    LEFT JOIN account_emailaddress e ON e.email = r.email AND e.verified
     WHERE r.job_id = %(job)s AND r.number > %(after)s AND r.number <= %(upto)s
       AND r.included AND r.outcome = '' AND r.category IN ('deliverable', 'invite')
-),
-ins AS (
+"""
+
+INSERT_CREDITS_SQL = """
     INSERT INTO credits_credit (
-        organization_id, course_id, activity_key, title, recipient_email, recipient_name,
-        holder_id, completion_date, status, source, source_ref, note, created_by_id,
-        created_at, offered_at, answered_at, revoked_at, reject_reason, revoke_reason,
-        dashboard_id)
-    SELECT %(org)s, s.course_pk, 'course:' || s.course_pk, s.title, s.email, s.name,
+        {id_column}organization_id, course_id, activity_key, title, recipient_email,
+        recipient_name, holder_id, completion_date, status, source, source_ref, note,
+        created_by_id, created_at, offered_at, answered_at, revoked_at, reject_reason,
+        revoke_reason, dashboard_id)
+    SELECT {id_value}%(org)s, s.course_pk, 'course:' || s.course_pk, s.title, s.email, s.name,
            s.holder, s.day, CASE WHEN s.holder IS NULL THEN 'held' ELSE 'offered' END,
            'import', %(source_ref)s, s.note, %(actor)s,
            %(now)s, CASE WHEN s.holder IS NULL THEN NULL ELSE %(now)s::timestamptz END,
            NULL, NULL, '', '', NULL
-    FROM src s ORDER BY s.number
-    ON CONFLICT DO NOTHING
-    RETURNING id, course_id, recipient_email, completion_date, status
-),
-hit AS (
-    SELECT s.number, s.email, s.day, s.title, s.course_pk, s.amount_earned, s.credit_type,
-           i.id, i.status
-    FROM src s
-    JOIN ins i ON i.course_id = s.course_pk AND i.recipient_email = s.email
-              AND i.completion_date = s.day
-),
+    FROM {source} s"""
+
+# Everything after the credits reads ``hit``: the rows that got a credit, with its id and
+# status.
+AFTER_CREDITS_SQL = """
 comp AS (
     INSERT INTO credits_creditcomponent (credit_id, credit_type_id, amount_offered, amount_earned)
     SELECT h.id, p.credit_type_id, p.offered, p.earned
@@ -86,7 +83,30 @@ aud AS (
       ON p.course_pk = h.course_pk AND p.amount IS NOT DISTINCT FROM h.amount_earned
      AND p.code = h.credit_type
 ),{webhooks}
-outcome AS (
+"""
+
+# Any credit may already exist (entered since validation, or by an import running side by
+# side): ``ON CONFLICT DO NOTHING`` leaves those rows out of ``hit`` and their rows become
+# ``skipped_duplicate``.
+COMMIT_SQL = (  # built from the constants above, no data
+    "WITH\nsrc AS ("  # noqa: S608
+    + SRC_SQL
+    + "),\nins AS ("
+    + INSERT_CREDITS_SQL.format(id_column="", id_value="", source="src")
+    + """
+    ORDER BY s.number
+    ON CONFLICT DO NOTHING
+    RETURNING id, course_id, recipient_email, completion_date, status
+),
+hit AS (
+    SELECT s.number, s.email, s.day, s.title, s.course_pk, s.amount_earned, s.credit_type,
+           i.id, i.status
+    FROM src s
+    JOIN ins i ON i.course_id = s.course_pk AND i.recipient_email = s.email
+              AND i.completion_date = s.day
+),"""
+    + AFTER_CREDITS_SQL
+    + """outcome AS (
     UPDATE imports_importrow r
     SET outcome = COALESCE(h.status, 'skipped_duplicate'), credit_id = h.id
     FROM src s LEFT JOIN hit h ON h.number = s.number
@@ -97,6 +117,35 @@ SELECT (SELECT count(*) FROM src),
        (SELECT count(*) FROM hit WHERE status = 'offered'),
        (SELECT count(*) FROM hit WHERE status = 'held')
 """
+)
+
+# The same rows when no credit of the range exists yet, which is the rule: every row gets a
+# credit, so the credits' ids are drawn from their sequence up front (in row order, as the
+# insert above would) and nothing is joined back from ``RETURNING``; a plain INSERT also
+# skips ``ON CONFLICT``'s speculative insertion. Should a credit exist after all, the unique
+# index refuses the INSERT (after waiting for a transaction inserting the same credit side
+# by side) and ``commit_range`` runs ``COMMIT_SQL`` instead, so the outcome is the same.
+COMMIT_NEW_SQL = (  # built from the constants above, no data
+    "WITH\nhit AS MATERIALIZED (\n    SELECT nextval(%(sequence)s::regclass) AS id, s.*,\n"  # noqa: S608
+    "           CASE WHEN s.holder IS NULL THEN 'held' ELSE 'offered' END AS status\n"
+    "    FROM ("
+    + SRC_SQL
+    + "        ORDER BY r.number) s\n),\nins AS ("
+    + INSERT_CREDITS_SQL.format(id_column="id, ", id_value="s.id, ", source="hit")
+    + "\n),"
+    + AFTER_CREDITS_SQL
+    + """outcome AS (
+    UPDATE imports_importrow r
+    SET outcome = h.status, credit_id = h.id
+    FROM hit h
+    WHERE r.job_id = %(job)s AND r.number = h.number
+      AND r.number > %(after)s AND r.number <= %(upto)s
+)
+SELECT count(*), count(*) FILTER (WHERE status = 'offered'),
+       count(*) FILTER (WHERE status = 'held')
+FROM hit
+"""
+)
 
 # credit.held / credit.offered webhook events and their deliveries, set-based in the same
 # statement (only when an endpoint of the organization listens). Their data is made from
@@ -211,6 +260,17 @@ ORDER BY id FOR KEY SHARE
 """
 
 
+_SEQUENCE: list[str] = []
+
+
+def _credit_sequence(cursor) -> str:
+    """The name of the sequence the ledger's ids come from (looked up once a process)."""
+    if not _SEQUENCE:
+        cursor.execute("SELECT pg_get_serial_sequence('credits_credit', 'id')")
+        _SEQUENCE.append(cursor.fetchone()[0])
+    return _SEQUENCE[0]
+
+
 def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, actor_label, now):
     """Commit rows ``after < number <= upto`` of ``job``; returns the counts.
 
@@ -263,8 +323,20 @@ def commit_range(job, after, upto, *, courses, earned_amounts, actor_user_id, ac
             params["hook_endpoints"] = [endpoint for endpoint, _ in hooks]
             params["hook_types"] = [event_type for _, event_type in hooks]
             webhooks_dispatch_after_commit()
-        cursor.execute(COMMIT_SQL.replace("{webhooks}", WEBHOOKS_SQL if hooks else ""), params)
-        rows, offered, held = cursor.fetchone()
+        webhooks = WEBHOOKS_SQL if hooks else ""
+        try:
+            # A savepoint, so that a refused INSERT leaves the range's transaction usable.
+            with transaction.atomic():
+                cursor.execute(
+                    COMMIT_NEW_SQL.replace("{webhooks}", webhooks),
+                    {**params, "sequence": _credit_sequence(cursor)},
+                )
+                rows, offered, held = cursor.fetchone()
+        except IntegrityError as exc:
+            if not isinstance(exc.__cause__, errors.UniqueViolation):
+                raise
+            cursor.execute(COMMIT_SQL.replace("{webhooks}", webhooks), params)
+            rows, offered, held = cursor.fetchone()
     return {
         "rows": rows + failed,
         "offered": offered,
