@@ -23,6 +23,14 @@ from laurel.imports.tests.conftest import upload
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 HEAD = "Course ID,Email,Date Completed\n"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (SQLite commits row by row)")
+
+
 ROWS = (
     HEAD
     + "NNA-26-00001,ann@example.org,2025-02-01\n"
