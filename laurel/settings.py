@@ -375,6 +375,10 @@ LAUREL_JOB_MAX_RESUMES = env_int("LAUREL_JOB_MAX_RESUMES", 5)
 # server's request timeout).
 LAUREL_EXPORT_STREAM_MAX_ROWS = env_int("LAUREL_EXPORT_STREAM_MAX_ROWS", 50_000)
 LAUREL_EXPORT_STREAM_SECONDS = env_int("LAUREL_EXPORT_STREAM_SECONDS", 30)
+# A background export on PostgreSQL (COPY) sorts and hashes the whole file in the database:
+# its work_mem for that one statement (a million ledger rows need ~350 MB to stay in memory;
+# less spills to temporary files, slower but correct).
+LAUREL_EXPORT_COPY_WORK_MEM = env("LAUREL_EXPORT_COPY_WORK_MEM", "256MB")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

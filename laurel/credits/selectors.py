@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Prefetch, Q, Sum
 
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
+from laurel.lib.csvfile import FORMULA_TRIGGERS
 from laurel.notifications.models import Suppression
 
 
@@ -464,10 +465,13 @@ def ledger_rows(credits, *, chunk: int = 5000):
 
 def _safe_sql(expression: str) -> str:
     """SQL for ``formula_safe(expression)``, empty as NULL (COPY writes NULL as nothing,
-    as Python's csv writer writes "", while it would quote an empty string)."""
+    as Python's csv writer writes "", while it would quote an empty string). The first
+    character is tested with ``ascii()`` against the code points of ``FORMULA_TRIGGERS``
+    (an integer comparison; ``left(…, 1) IN (…)`` built a string per cell)."""
+    codes = ", ".join(str(ord(c)) for c in sorted(FORMULA_TRIGGERS))
     return (
-        f"NULLIF(CASE WHEN left({expression}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-        f"THEN '''' || {expression} ELSE {expression} END, '')"
+        f"CASE WHEN ascii({expression}) IN ({codes}) THEN '''' || {expression} "
+        f"ELSE NULLIF({expression}, '') END"
     )
 
 
@@ -476,13 +480,29 @@ def _label_sql(column: str, choices) -> tuple[str, list]:
     return f"CASE {column} {whens} ELSE {column} END", [v for pair in choices for v in pair]
 
 
+# What ``ledger_copy_sql`` reads from the filtered credits, with the course's ID.
+_LEDGER_COLUMNS = (
+    "id", "recipient_email", "recipient_name", "title", "completion_date", "status",
+    "source", "created_at", "answered_at", "revoke_reason", "reject_reason",
+)  # fmt: skip
+
+
 def ledger_copy_sql(credits) -> tuple[str, list]:
     """``ledger_rows`` as one PostgreSQL query for ``COPY … TO STDOUT``: the same cells,
-    formula-safe, written by the database (a million rows without Python per row)."""
-    from laurel.lib.csvfile import FORMULA_TRIGGERS
+    formula-safe, written by the database (a million rows without Python per row).
 
-    assert FORMULA_TRIGGERS == ("=", "+", "-", "@", "\t", "\r")  # _safe_sql says the same
+    The query expects the session settings ``copy_rows`` gives it (``TimeZone`` UTC and
+    ``DateStyle`` ISO): dates and times are the columns' own text output, cut to
+    ``YYYY-MM-DD HH:MM``, as ``to_char`` per cell took a quarter of the query's time."""
     inner, inner_params = credits.order_by().values("pk").query.sql_with_params()
+    # The filtered credits are read once, as the queryset's own query (its filters and the
+    # course join), not as ``credits_credit WHERE id IN (…)``: that joined a million ids
+    # back to the table they came from.
+    rows, rows_params = (
+        credits.order_by()
+        .values(*_LEDGER_COLUMNS, course_code=F("course__course_id"))
+        .query.sql_with_params()
+    )
     status, status_params = _label_sql("c.status", Credit.Status.choices)
     source, source_params = _label_sql("c.source", Credit.Source.choices)
     reason, reason_params = _label_sql("s.reason", Suppression.Reason.choices)
@@ -491,8 +511,8 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
     def amount(field: str) -> str:
         return f"trim_scale(p.{field})::text || ' ' || t.code"
 
-    def utc(column: str) -> str:
-        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"
+    def utc(column: str) -> str:  # timestamptz as text in UTC: "2026-03-01 09:30:00+00"
+        return f"left({column}::text, 16)"
 
     # Components and bounced addresses are aggregated once and hash-joined: a lookup per
     # credit (LATERAL) took most of a million-row export. The components come to
@@ -521,22 +541,19 @@ def ledger_copy_sql(credits) -> tuple[str, list]:
             ORDER BY s.email, s.created_at DESC, s.id DESC
         )
         SELECT c.id, {_safe_sql("c.recipient_email")}, {_safe_sql("c.recipient_name")},
-               {_safe_sql("co.course_id")}, {_safe_sql("c.title")},
-               to_char(c.completion_date, 'YYYY-MM-DD'),
+               {_safe_sql("c.course_code")}, {_safe_sql("c.title")}, c.completion_date,
                {_safe_sql("comp.earned")}, {_safe_sql("comp.offered")},
                {status}, {source},
                {utc("c.created_at")}, {utc("c.answered_at")},
                {_safe_sql("COALESCE(NULLIF(c.revoke_reason, ''), c.reject_reason)")},
                {_safe_sql("sup.summary")}
-        FROM credits_credit c
-        LEFT JOIN catalog_course co ON co.id = c.course_id
+        FROM ({rows}) c
         LEFT JOIN comp ON comp.credit_id = c.id
         LEFT JOIN sup ON sup.email = c.recipient_email
-        WHERE c.id IN ({inner})
         ORDER BY c.completion_date DESC, c.id DESC
     """  # noqa: S608 - every value is a parameter; the SQL is this module's
     params = [
-        *inner_params, *reason_params, *bounces, *status_params, *source_params, *inner_params
+        *inner_params, *reason_params, *bounces, *status_params, *source_params, *rows_params
     ]  # fmt: skip
     return sql, params
 
