@@ -6,10 +6,10 @@
 Creates its own database (PostgreSQL ``laurel_bench_exports``, or a temporary SQLite file)
 with an organization, 500 courses and N credits (one component each, 1 % on bounced
 addresses) written by one ``INSERT … SELECT``. Times the background export's writer on all N
-rows: on PostgreSQL ``COPY (ledger_copy_sql) TO STDOUT`` (the database forms every cell),
-and everywhere the Python writer (``write_rows`` over ``ledger_rows``: tuples from two
-streamed queries merged in order), and the path the export used
-before (a model object per credit, its components prefetched, the same columns) on the
+rows: on PostgreSQL ``export_file`` as the job runs it, ``COPY (ledger_copy_sql) TO STDOUT``
+(the database forms every cell), and everywhere the Python writer (``write_rows`` over
+``ledger_rows``: tuples from two streamed queries merged in order), and the path the export
+used before (a model object per credit, its components prefetched, the same columns) on the
 first ``--old-rows`` rows of the same ledger as the baseline. The last line printed is one
 JSON object.
 """
@@ -136,8 +136,9 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         from laurel.credits.models import Credit, CreditComponent
-        from laurel.credits.selectors import LEDGER_HEADER, ledger_copy_sql, ledger_rows
-        from laurel.exports.services import copy_rows, write_rows
+        from laurel.credits.selectors import LEDGER_HEADER, ledger_rows
+        from laurel.exports.kinds import KINDS
+        from laurel.exports.services import export_file, write_rows
         from laurel.lib.csvfile import write_csv
 
         org = seed(args.rows)
@@ -150,13 +151,11 @@ def main() -> None:
         size_mb = os.path.getsize(out_path) / 1e6
         log(f"set-based, Python: {written:,} rows ({size_mb:.0f} MB) in {py_s:.1f} s")
         new_s = py_s
-        if args.db == "postgres":  # what the background writer uses there
-            sql, params = ledger_copy_sql(credits)
+        if args.db == "postgres":  # what the background job runs there: COPY
             started = time.perf_counter()
-            with open(out_path, "wb") as out:
-                written = copy_rows(sql, params, LEDGER_HEADER, out)
+            written = export_file(KINDS["ledger"], org, {}, out_path)
             new_s = time.perf_counter() - started
-            log(f"set-based, COPY: {written:,} rows in {new_s:.1f} s")
+            log(f"set-based, COPY (export_file): {written:,} rows in {new_s:.1f} s")
         with open(out_path, newline="", encoding="utf-8") as fh:
             lines = sum(1 for _ in csv.reader(fh))
         assert written == args.rows and lines == args.rows + 1, (written, lines)

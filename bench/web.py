@@ -13,8 +13,9 @@ dashboards plus 46 offers, a certificate and an API key; ANALYZEs, then starts
 fixed rate from 127.0.0.1, open-loop (a request is sent on schedule whether or not earlier
 ones finished; latency counts from the scheduled instant). The login page runs at the same
 rate in the same run as the baseline. Afterwards, in this process: the ledger export's
-writer over all N credits (``laurel.exports``, when present) and a bulk accept of 2,000
-offers (``credit_accept_many``). The last line printed is one JSON object.
+writer over all N credits (``export_file``, what the background job runs: COPY on
+PostgreSQL) and a bulk accept of 2,000 offers (``credit_accept_many``). The last line printed
+is one JSON object. ``--reuse --export-only`` times only the export, on the data as it is.
 """
 
 from __future__ import annotations
@@ -355,19 +356,27 @@ def drive(target: Target, path: str, headers: dict, *, rate: float, seconds: flo
 
 
 def export_rate(org) -> float | None:
-    from laurel.credits.models import Credit
-    from laurel.credits.selectors import LEDGER_HEADER, ledger_rows
-
+    """The background export's writer (``export_file``, what ``export_write`` runs: COPY over
+    ``ledger_copy_sql`` on PostgreSQL) over the whole ledger of ``org``."""
     try:
-        from laurel.exports.services import write_rows  # the background export (issue 12, 2)
+        from laurel.exports.kinds import KINDS
+        from laurel.exports.services import export_file  # the background export (issue 12, 2)
     except ImportError:
         log("no laurel.exports: export_rows_per_s is null")
         return None
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8") as out:
-        started = time.perf_counter()
-        written = write_rows(ledger_rows(Credit.objects.for_org(org)), LEDGER_HEADER, out)
-        seconds = time.perf_counter() - started
-    log(f"export: {written:,} rows in {seconds:.1f} s")
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    os.close(fd)
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        written = export_file(KINDS["ledger"], org, {}, path)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        size_mb = os.path.getsize(path) / 1e6
+    finally:
+        os.unlink(path)
+    log(
+        f"export: {written:,} rows ({size_mb:.0f} MB) in {seconds:.1f} s, {cpu:.1f} s of it "
+        f"Python CPU, load {os.getloadavg()[0]:.2f}"
+    )
     return written / seconds
 
 
@@ -397,6 +406,9 @@ def main() -> None:
     parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
     parser.add_argument("--skip-bulk", action="store_true", help="no export / bulk accept")
     parser.add_argument(
+        "--export-only", action="store_true", help="only the export figure (no pages, no bulk)"
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="keep the database the last run built (no build)"
     )
     args = parser.parse_args()
@@ -423,6 +435,22 @@ def main() -> None:
     from django.core.management import call_command
     from django.urls import reverse
 
+    if args.export_only:  # the writer over the whole ledger; with --reuse nothing is written
+        from laurel.accounts.models import Organization
+        from laurel.credits.models import Credit
+
+        if not args.reuse:
+            call_command("migrate", verbosity=0)
+            build(credits)
+        org = Organization.objects.get(slug="bench")
+        export_per_s = export_rate(org)
+        print(json.dumps({
+            "db": "postgres",
+            "credits": Credit.objects.for_org(org).count(),
+            "export_rows_per_s": round(export_per_s) if export_per_s else None,
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        }))  # fmt: skip
+        return
     if args.reuse:
         world = existing()
         from laurel.credits.models import Credit

@@ -217,3 +217,58 @@ def test_postgresql_copy_writes_the_same_cells_as_the_python_rows(org, staff, cr
     assert copy_rows(sql, params, LEDGER_HEADER, copy_out) == 5
     assert copy_out.getvalue().decode() == python_out.getvalue()
     assert "'-wrong person" in python_out.getvalue()
+
+
+@pytest.mark.skipif(
+    "postgres" not in __import__("os").environ.get("DATABASE_URL", ""),
+    reason="COPY … TO STDOUT is PostgreSQL's",
+)
+def test_postgresql_copy_keeps_line_breaks_inside_cells_and_counts_rows(
+    org, staff, credits, tmp_path
+):
+    """What the job writes on PostgreSQL (``export_file`` → COPY): a name and a reason with
+    line breaks and carriage returns inside come back unchanged through csv.reader, the file
+    is byte for byte the Python writer's, and the count is the ledger's."""
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from laurel.audit.services import Actor
+    from laurel.credits import services
+    from laurel.credits.models import Credit
+    from laurel.credits.selectors import LEDGER_HEADER, ledger_rows
+    from laurel.exports.services import export_file, write_rows
+
+    name = "Ann\nMarie\r\nO'Neil\rJr"
+    reason = 'wrong person:\r\n"see the note"\nfrom the\rregistrar'
+    Credit.objects.filter(pk=credits[0].pk).update(recipient_name=name)
+    services.credit_revoke(actor=Actor(user=staff), credit=credits[1], reason=reason)
+    # A time with seconds (the file has minutes) and the session in another zone: the file
+    # is in UTC whatever the connection's zone.
+    Credit.objects.filter(pk=credits[2].pk).update(
+        answered_at=datetime(2025, 3, 4, 23, 59, 59, tzinfo=UTC)
+    )
+    python_out = io.StringIO(newline="")
+    write_rows(ledger_rows(Credit.objects.for_org(org)), LEDGER_HEADER, python_out)
+    with connection.cursor() as cursor:  # (Django itself expects UTC: only for the COPY)
+        cursor.execute("SET LOCAL TimeZone = 'America/New_York'")
+        cursor.execute("SHOW work_mem")
+        work_mem = cursor.fetchone()[0]
+
+    path = tmp_path / "ledger.csv"
+    written = export_file(KINDS["ledger"], org, {}, path)
+
+    assert written == Credit.objects.for_org(org).count() == 5
+    assert path.read_bytes() == python_out.getvalue().encode()
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 1 + written
+    by_id = {row[0]: row for row in rows[1:]}
+    assert by_id[str(credits[0].pk)][2] == name
+    assert by_id[str(credits[1].pk)][12] == reason
+    assert by_id[str(credits[2].pk)][11] == "2025-03-04 23:59"
+    with connection.cursor() as cursor:  # the export's settings end with it
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == work_mem
+        cursor.execute("SHOW TimeZone")
+        assert cursor.fetchone()[0] == "America/New_York"
