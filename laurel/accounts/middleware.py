@@ -7,7 +7,7 @@ from allauth.mfa.models import Authenticator
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from laurel.accounts.models import TWO_FACTOR_ROLES, Membership
+from laurel.accounts.models import TWO_FACTOR_ROLES
 
 LAST_ORG_SESSION_KEY = "laurel_last_org"
 
@@ -31,15 +31,14 @@ class StaffTwoFactorMiddleware:
         user = request.user
         slug = _org_slug_from_path(request.path)
         if user.is_authenticated and slug:
+            from laurel.web.tenancy import membership_in
+
+            # The same membership ``org_required`` checks next: one query for both.
+            membership = membership_in(request, slug)
             must = (
-                Membership.objects.active()
-                .filter(
-                    user=user,
-                    organization__slug=slug,
-                    role__in=TWO_FACTOR_ROLES,
-                    organization__require_staff_2fa=True,
-                )
-                .exists()
+                membership is not None
+                and membership.role in TWO_FACTOR_ROLES
+                and membership.organization.require_staff_2fa
             )
             if (
                 must

@@ -10,6 +10,34 @@ from django.utils import timezone
 
 from laurel.accounts.models import Membership, Role
 
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def active_memberships(request) -> list[Membership]:
+    """The signed-in user's active memberships, with their organizations, read once a request:
+    the two-factor check, ``org_required`` and the header's organization switcher share this
+    one query instead of making one each.
+
+    Only a GET or HEAD keeps the list for the whole request; any other method may change
+    memberships in its view (accept an invitation, leave, change a role) and the page it
+    renders must show that, so the header reads them again (see
+    ``laurel.accounts.context_processors``)."""
+    memberships = getattr(request, "_laurel_memberships", None)
+    if memberships is None:
+        memberships = list(
+            Membership.objects.active()
+            .filter(user=request.user)
+            .select_related("organization")
+            .order_by("pk")
+        )
+        request._laurel_memberships = memberships
+    return memberships
+
+
+def membership_in(request, org_slug: str) -> Membership | None:
+    """The user's active membership of the organization at ``org_slug``, if any."""
+    return next((m for m in active_memberships(request) if m.organization.slug == org_slug), None)
+
 
 def org_required(*roles: str):
     """Resolve ``org_slug`` to an organization the user is an active member of, with one of
@@ -20,12 +48,7 @@ def org_required(*roles: str):
         def wrapper(request, org_slug: str, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = (
-                Membership.objects.active()
-                .select_related("organization")
-                .filter(organization__slug=org_slug, user=request.user)
-                .first()
-            )
+            membership = membership_in(request, org_slug)
             if membership is None or (roles and not membership.has_role(*roles)):
                 raise Http404("No such organization")
             request.org = membership.organization

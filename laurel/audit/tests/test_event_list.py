@@ -181,3 +181,20 @@ def test_list_is_paginated_without_n_plus_one(client, org, admin, django_assert_
         page = client.get(_url(org)).content.decode()
     assert page.count("<dt>N</dt>") == 100
     assert "Page 1 of 2" in page
+
+
+@pytest.mark.parametrize("microsecond", [0, 123456])
+def test_times_show_in_the_organizations_zone_as_djangos_date_format_writes_them(
+    client, org, admin, microsecond
+):
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    at = dt.datetime(2026, 1, 11, 2, 5, 9, microsecond, tzinfo=dt.UTC)  # 21:05 on the 10th in NY
+    _event(org, at=at)
+    client.force_login(admin)
+    page = client.get(_url(org)).content.decode()
+    local = timezone.localtime(at, org.tz)
+    assert date_format(local, "c") == local.isoformat()
+    assert f'<time datetime="{date_format(local, "c")}">2026-01-10 21:05</time>' in page
+    assert date_format(local, "Y-m-d H:i") == "2026-01-10 21:05"
