@@ -162,6 +162,13 @@ class Credit(models.Model):
                 opclasses=["varchar_pattern_ops", "varchar_ops"],
                 name="credit_email_status",
             ),
+            # An organization's credits by the start of an e-mail: read then sorted when few
+            # match (selectors.ledger_filter), whatever the planner estimates.
+            models.Index(
+                fields=["organization", "recipient_email"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                name="credit_org_email",
+            ),
             models.Index(
                 fields=["organization", "-completion_date", "-id"], name="credit_org_recent"
             ),

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    Sum,
+)
 
 from laurel.credits.models import Credit, CreditComponent, Dashboard, DashboardMinimum
 from laurel.lib.csvfile import FORMULA_TRIGGERS
@@ -92,6 +102,8 @@ def ledger_filter(
         credits = credits.filter(course_id__in=matching_course_ids(organization, course))
     if email and email.strip():
         credits = credits.filter(email_match(email))
+        if organization is not None and _few(credits):
+            credits = credits.order_by(*SORTED_NOT_WALKED)
     if date_from:
         credits = credits.filter(completion_date__gte=date_from)
     if date_to:
@@ -115,9 +127,29 @@ def matching_course_ids(organization, text: str) -> list[int]:
     )
 
 
+# The ledger's order (-completion_date, -id) as expressions no index provides: PostgreSQL
+# then reads the matching rows on the filter's own index and sorts them, instead of walking
+# ``credit_org_recent`` in order looking for them. Its estimate of a prefix's matches can be
+# off twenty-fold ("person1234%": 10,105 estimated, 555 real, 121,850 rows walked at 1M).
+SORTED_NOT_WALKED = (
+    ExpressionWrapper(F("completion_date") + 0, output_field=DateField()).desc(),
+    ExpressionWrapper(F("id") + 0, output_field=BigIntegerField()).desc(),
+)
+FEW = 1000
+
+
+def _few(credits) -> bool:
+    """At most ``FEW`` rows match (counted on the index, stopping at ``FEW + 1``): on
+    PostgreSQL only; SQLite keeps the plain order (its ``date + 0`` is a number)."""
+    if connection.vendor != "postgresql":
+        return False
+    return credits.values("pk").order_by()[: FEW + 1].count() <= FEW
+
+
 def email_match(text: str) -> Q:
     """A whole address matches exactly, anything else as the start of an address: both
-    served by the (organization, recipient_email) index. Addresses are stored lower-case."""
+    served by the (organization, recipient_email) index ``credit_org_email``. Addresses are
+    stored lower-case."""
     text = text.strip().lower()
     local, _, domain = text.partition("@")
     if local and "." in domain:
