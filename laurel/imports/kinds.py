@@ -18,7 +18,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 
 from django.utils import timezone
 from pydantic import BaseModel, Field
@@ -28,7 +27,7 @@ from laurel.catalog.models import Course, CourseComponent
 from laurel.credits.models import Credit
 from laurel.imports import bulk
 from laurel.imports.models import ImportRow
-from laurel.lib.dates import parse_date
+from laurel.lib.dates import date_parser
 from laurel.lib.emails import normalize_email
 from laurel.lib.tabular import CREDIT_FIELDS, read_table
 from laurel.notifications.models import Suppression
@@ -213,7 +212,8 @@ class CreditsKind(ImportKind):
     def converters(self, organization) -> dict:
         return {
             "email": normalize_email,
-            "completion_date": partial(parse_date, date_format=organization.date_format),
+            # date_parser: parse_date bound to the format, str straight to its cached reader.
+            "completion_date": date_parser(organization.date_format),
             "amount_earned": parse_amount,
         }
 
@@ -282,7 +282,8 @@ class CreditsKind(ImportKind):
             member_id = str(values.get("member_id", "")).strip()
             course = courses.get(course_ref.upper())
             problem = None
-            if member_problem := member_id_problem(member_id):
+            # An empty member ID (most files have no such column) is never a problem.
+            if member_id and (member_problem := member_id_problem(member_id)):
                 problem = (invalid, "member_id", member_id, member_problem)
                 member_id = member_id[:64]
             elif course is None:
