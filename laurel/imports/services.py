@@ -763,7 +763,6 @@ def _digests_create(job: ImportJob, token: str) -> None:
         renderer.subjects()  # rendered once, before the threads start
         parts = max(1, settings.LAUREL_IMPORT_CONNECTIONS)
         now = timezone.now()
-        bulk.analyze("imports_importrow")  # a million fresh rows look like one otherwise
 
         def part(number):
             with transaction.atomic():
@@ -827,10 +826,13 @@ def _credits_of(job: ImportJob):
     )
 
 
-def _analyze_written(job: ImportJob, rows: int) -> None:
+def _analyze_written(job: ImportJob, rows: int, *, preview: bool = False) -> None:
     """Fresh planner statistics for the tables a commit or undo of ``rows`` rows wrote (the
-    ledger, its components, the audit trail, the outbox), when that is a tenth of them or
-    more (``laurel.lib.dbstats``): pages stay on their indexes right after a big import."""
+    ledger, its components, the audit trail, the outbox; with ``preview`` the preview rows,
+    written by validation and given their outcomes by the commit), when that is a tenth of
+    them or more (``laurel.lib.dbstats``): pages stay on their indexes right after a big
+    import. On PostgreSQL the tables are analyzed on ``LAUREL_IMPORT_CONNECTIONS``
+    connections side by side."""
     from laurel.audit.models import AuditEvent
     from laurel.certificates.models import Certificate
     from laurel.credits.models import CreditComponent
@@ -841,13 +843,16 @@ def _analyze_written(job: ImportJob, rows: int) -> None:
         models += [Credit, CreditComponent]
     elif job.kind == ImportJob.Kind.CERTIFICATES:
         models += [Certificate]
-    dbstats.analyze_after_bulk_write({m._meta.db_table: rows for m in models})
+    written = {m._meta.db_table: rows for m in models}
+    if preview:
+        written[ImportRow._meta.db_table] = rows
+    dbstats.analyze_after_bulk_write(written, connections=settings.LAUREL_IMPORT_CONNECTIONS)
 
 
 def _commit_finish(job: ImportJob, token: str) -> None:
     from laurel.imports.tasks import import_send_digests_task
 
-    _analyze_written(job, job.rows_done)
+    _analyze_written(job, job.rows_done, preview=True)
     with transaction.atomic():
         job.refresh_from_db()
         ImportJob.finish(job.pk, token, status=S.COMMITTED)

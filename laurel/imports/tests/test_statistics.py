@@ -52,3 +52,39 @@ def test_sqlite_optimizes_cheaply_after_a_bulk_write(db):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite")
     assert dbstats.analyze_after_bulk_write({"credits_credit": 10}) == ["credits_credit"]
+
+
+def _insert_audit_events(count):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditevent (actor_label, action, object_type, object_id, "
+            "object_repr, at) SELECT '', 'x', 't', n::text, '', now() "
+            "FROM generate_series(1, %s) n",
+            [count],
+        )
+
+
+@on_postgres
+def test_inside_a_transaction_the_tables_are_analyzed_on_its_own_connection(db):
+    # Another connection would not see the 1,000 uncommitted rows.
+    _insert_audit_events(1000)
+    written = {"audit_auditevent": 1000, "credits_credit": 1000}
+    assert dbstats.analyze_after_bulk_write(written, connections=2) == sorted(written)
+    assert dbstats.planner_rows("audit_auditevent") == 1000
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_committed_writes_are_analyzed_side_by_side_on_several_connections():
+    _insert_audit_events(700)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO notifications_outboxmessage (kind, to_email, reply_to, subject, "
+            "body_text, body_html, attachments, status, attempts, last_error, created_at, "
+            "deferrals) SELECT 'k', n::text || '@x.org', '', '', '', '', '[]', 'queued', 0, "
+            "'', now(), 0 FROM generate_series(1, 300) n"
+        )
+    written = {"audit_auditevent": 700, "notifications_outboxmessage": 300}
+    assert dbstats.analyze_after_bulk_write(written, connections=2) == sorted(written)
+    assert dbstats.planner_rows("audit_auditevent") == 700
+    assert dbstats.planner_rows("notifications_outboxmessage") == 300
