@@ -1,5 +1,6 @@
-"""What bench/exports.py and bench/locker.py share: a timestamped log line on stderr, and a
-fresh database of their own (PostgreSQL ``BENCH_PG_DB``, else a temporary SQLite file)."""
+"""What bench/exports.py, bench/imports.py and bench/locker.py share: a timestamped log line
+on stderr (imports.py keeps its own, with the peak RSS), and a fresh database of their own
+(PostgreSQL ``BENCH_PG_DB``, else a temporary SQLite file)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchdb  # noqa: E402
+
 PEOPLE = 200_000
 WITH_ACCOUNTS = 100_000
 COURSES = 500
@@ -81,22 +83,7 @@ def write_file(path: str, rows: int, seed: int = 7) -> None:
 
 
 def setup_database(kind: str) -> str | None:
-    if kind == "postgres":
-        import psycopg
-
-        base = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-        name = os.environ.get("BENCH_PG_DB", "laurel_bench")  # parallel runs: a name each
-        if not name.isidentifier():
-            raise SystemExit("BENCH_PG_DB must be a plain identifier")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name}")
-            conn.execute(f"CREATE DATABASE {name}")
-        os.environ["DATABASE_URL"] = f"{base}/{name}"
-        return None
-    fd, path = tempfile.mkstemp(suffix=".sqlite3")
-    os.close(fd)
-    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    return path
+    return benchdb.setup_database(kind, "laurel_bench")  # parallel runs: BENCH_PG_DB each
 
 
 def seed(org_slug: str = "bench", prefix: str = "BEN", accounts: bool = True):
